@@ -1,0 +1,61 @@
+#include "actors/cache_writer.hpp"
+
+#include <caf/all.hpp>
+
+namespace sheetsync {
+
+cache_writer_actor::behavior_type
+cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
+             sync_job job, coordinator_actor coordinator) {
+  auto report = [=](bool finished) {
+    stage_report r;
+    r.sync_id = job.id;
+    r.from = stage::save;
+    r.finished = finished;
+    r.rows = self->state.store ? self->state.store->rows_written() : 0;
+    self->send(coordinator, atom::progress::value, std::move(r));
+  };
+  auto fail = [=](const failure& f) {
+    self->send(coordinator, atom::failed::value, job.id, stage::save,
+               make_error(f));
+    self->quit();
+    return make_error(f);
+  };
+  failure err;
+  self->state.store = sheet_store::open(job.db_path, err);
+  if (self->state.store && !self->state.store->begin(job.source, err))
+    self->state.store.reset();
+  if (!self->state.store) {
+    fail(err);
+    return {
+      [](atom::batch, const row_batch&) -> caf::result<caf::ok_atom> {
+        return make_error(ec::cache_failed, "the cache writer has stopped");
+      },
+      [](atom::eof) {},
+      [](atom::commit) -> caf::result<uint64_t> {
+        return make_error(ec::cache_failed, "the cache writer has stopped");
+      },
+    };
+  }
+  return {
+    [=](atom::batch, const row_batch& batch) -> caf::result<caf::ok_atom> {
+      failure err;
+      if (!self->state.store->append(batch, err))
+        return fail(err);
+      report(false);
+      return caf::ok_atom::value;
+    },
+    [=](atom::eof) { report(true); },
+    [=](atom::commit) -> caf::result<uint64_t> {
+      failure err;
+      auto& store = *self->state.store;
+      if (!store.commit(err))
+        return fail(err);
+      auto rows = store.rows_written();
+      self->quit();
+      return rows;
+    },
+  };
+}
+
+} // namespace sheetsync

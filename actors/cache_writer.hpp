@@ -1,0 +1,29 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "actors/sync_job.hpp"
+#include "messages/actors.hpp"
+#include "store/sheet_store.hpp"
+
+namespace sheetsync {
+
+struct cache_writer_state {
+  static inline const char* name = "cache_writer";
+
+  /// Open while the sync writes; destroying it drops whatever was written
+  /// aside and not swapped in, so a failed or cancelled sync loses nothing.
+  std::unique_ptr<sheet_store> store;
+};
+
+/// Writes the rows of one sync aside in the SQLite cache and swaps them in
+/// when the coordinator says so. Blocks on SQLite: spawn it detached.
+/// @param self The cache writer.
+/// @param job The sync (its id, source name = table, database path).
+/// @param coordinator Receives progress and failures.
+cache_writer_actor::behavior_type
+cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
+             sync_job job, coordinator_actor coordinator);
+
+} // namespace sheetsync

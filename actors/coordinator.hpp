@@ -1,0 +1,116 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
+#include <caf/timespan.hpp>
+
+#include "actors/sync_job.hpp"
+#include "messages/actors.hpp"
+
+namespace sheetsync {
+
+/// A sheet to sync: its name (= cache table) and where it comes from.
+struct source_spec {
+  std::string name;
+  std::string url;
+};
+
+/// How the coordinator runs syncs.
+struct coordinator_config {
+  /// The sources; the first is the default. At least one.
+  std::vector<source_spec> sources;
+  /// The SQLite cache file.
+  std::string db_path;
+  /// Minimum time between two starts.
+  caf::timespan cooldown = std::chrono::seconds{3};
+  /// Whole-sync limit.
+  caf::timespan max_duration = std::chrono::minutes{5};
+  /// Finished syncs are forgotten from memory this long after they end.
+  caf::timespan evict_after = std::chrono::minutes{5};
+  /// Longest silence of the server during a download.
+  caf::timespan fetch_timeout = std::chrono::seconds{90};
+  /// Cap on the downloaded bytes.
+  uint64_t max_bytes = uint64_t{1} << 30;
+  /// Spawns the stages of a sync.
+  pipeline_factory make_pipeline;
+  /// Persists statuses and knows the previous sync's size; may be null.
+  history_actor history;
+  /// Unix milliseconds for timestamps shown to users (tests pin it).
+  std::function<int64_t()> wall_clock_ms;
+};
+
+/// Returns Unix milliseconds from the system clock.
+int64_t system_wall_clock_ms();
+
+/// A new sync id: "sync-", then time and randomness, unique across restarts.
+std::string make_sync_id(int64_t wall_ms);
+
+/// The percentage a sync shows, from what its stages reported. Downloading
+/// covers 0-60, processing 60-80, saving 80-100; no phase reaches its upper
+/// bound before it is done, and 100 only when the sync completes.
+struct progress_tracker {
+  bool download_done = false;
+  bool parse_done = false;
+  bool save_ready = false;
+  /// Bytes announced by the server, 0 when unknown.
+  uint64_t expected_bytes = 0;
+  /// The previous sync's size: the estimate when nothing is announced.
+  uint64_t estimate_bytes = 0;
+  uint64_t downloaded_bytes = 0;
+  uint64_t parsed_bytes = 0;
+  uint64_t parsed_rows = 0;
+  uint64_t saved_rows = 0;
+
+  sync_state state() const;
+  uint8_t percent() const;
+};
+
+/// One sync in flight.
+struct active_sync {
+  std::string id;
+  std::string source;
+  pipeline stages;
+  std::shared_ptr<std::atomic<bool>> cancel;
+  progress_tracker progress;
+  /// The swap was requested: too late to cancel or time out.
+  bool committing = false;
+};
+
+/// The coordinator's state: the single owner of every sync's status.
+struct coordinator_state {
+  static inline const char* name = "coordinator";
+
+  coordinator_config cfg;
+  /// Statuses of the running and of finished, not yet evicted syncs.
+  std::unordered_map<std::string, sync_status> syncs;
+  /// The running sync, if any (one sync at a time).
+  std::optional<active_sync> active;
+  /// Stages of earlier syncs that have not terminated yet; a new sync waits
+  /// for them so two writers never touch the same table.
+  std::vector<caf::actor_addr> draining;
+  /// The id of the most recently started sync.
+  std::string latest_id;
+  /// When the last sync started, on the actor clock.
+  std::optional<caf::actor_clock::time_point> last_start;
+  /// Size of each source's last complete sync, for progress estimates.
+  std::unordered_map<std::string, uint64_t> last_size;
+  std::vector<status_listener_actor> subscribers;
+  evictor_actor evictor;
+};
+
+/// Spawnable behavior of the coordinator.
+/// @param self The coordinator.
+/// @param cfg Sources, limits and the stage factory.
+coordinator_actor::behavior_type
+coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
+            coordinator_config cfg);
+
+} // namespace sheetsync

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "actors/sync_job.hpp"
+#include "messages/actors.hpp"
+#include "net/curl_transfer.hpp"
+
+namespace sheetsync {
+
+struct downloader_state {
+  static inline const char* name = "downloader";
+
+  /// Bytes per chunk handed to the parser.
+  static constexpr size_t chunk_size = 256 * 1024;
+  /// Chunks handed over and not yet answered: the credit.
+  static constexpr size_t max_in_flight = 4;
+  /// How long one step may wait for the network before reading the mailbox.
+  static constexpr std::chrono::milliseconds step_slice{50};
+
+  std::unique_ptr<curl_transfer> transfer;
+  /// Received bytes not yet handed to the parser.
+  std::string buffer;
+  size_t in_flight = 0;
+  bool transfer_done = false;
+  /// A step message is in the mailbox: exactly one step loop runs.
+  bool step_pending = false;
+  /// Hands buffered bytes on while credit lasts (kept here so the credit
+  /// answers can call it without the closure owning itself).
+  std::function<void()> hand_on;
+  /// Bytes of the last progress report (reports are throttled).
+  uint64_t reported = 0;
+};
+
+/// Downloads the sheet with libcurl in short steps and hands it to the parser
+/// in chunks, under credit. Blocks in libcurl: spawn it detached.
+/// @param self The downloader.
+/// @param job The sync (URL, time-outs, byte cap, cancel token).
+/// @param next The parser.
+/// @param coordinator Receives progress and failures.
+downloader_actor::behavior_type
+downloader(downloader_actor::stateful_pointer<downloader_state> self,
+           sync_job job, parser_actor next, coordinator_actor coordinator);
+
+} // namespace sheetsync

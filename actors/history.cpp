@@ -1,0 +1,67 @@
+#include "actors/history.hpp"
+
+#include <cstdio>
+
+#include <caf/all.hpp>
+
+namespace sheetsync {
+
+sync_record to_record(const sync_status& st) {
+  sync_record rec;
+  rec.id = st.id;
+  rec.source = st.source;
+  rec.status = to_string(st.state);
+  rec.message = st.message;
+  rec.error = st.error;
+  rec.started_ms = st.started_ms;
+  rec.updated_ms = st.updated_ms;
+  rec.finished_ms = st.finished_ms;
+  rec.bytes = st.bytes;
+  rec.rows = st.rows;
+  return rec;
+}
+
+sync_status to_status(const sync_record& rec) {
+  sync_status st;
+  st.id = rec.id;
+  st.source = rec.source;
+  if (!from_string(rec.status, st.state))
+    st.state = sync_state::error;
+  st.message = rec.message;
+  st.error = rec.error;
+  st.started_ms = rec.started_ms;
+  st.updated_ms = rec.updated_ms;
+  st.finished_ms = rec.finished_ms;
+  st.bytes = rec.bytes;
+  st.rows = rec.rows;
+  st.progress = st.state == sync_state::complete ? 100 : 0;
+  return st;
+}
+
+history_actor::behavior_type
+history(history_actor::stateful_pointer<history_state> self,
+        std::string db_path) {
+  failure err;
+  self->state.store = sheet_store::open(db_path, err);
+  if (!self->state.store)
+    std::fprintf(stderr, "sheetsync: history disabled: %s\n", err.text.c_str());
+  return {
+    [=](caf::put_atom, const sync_status& st) {
+      if (!self->state.store)
+        return;
+      failure err;
+      if (!self->state.store->put_run(to_record(st), err))
+        // Losing a history row must not stop a sync; say it once per row.
+        std::fprintf(stderr, "sheetsync: cannot record sync %s: %s\n",
+                     st.id.c_str(), err.text.c_str());
+    },
+    [=](atom::last, const std::string& source) -> sync_status {
+      if (self->state.store)
+        if (auto rec = self->state.store->last_complete(source))
+          return to_status(*rec);
+      return {};
+    },
+  };
+}
+
+} // namespace sheetsync

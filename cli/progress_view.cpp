@@ -1,0 +1,57 @@
+#include "cli/progress_view.hpp"
+
+#include <cinttypes>
+#include <unistd.h>
+
+namespace sheetsync {
+
+std::string status_line(const sync_status& st) {
+  char buf[160];
+  std::snprintf(buf, sizeof(buf), "%-11s %3u%%  %10s  %10" PRIu64 " rows  ",
+                to_string(st.state), static_cast<unsigned>(st.progress),
+                human_size(st.bytes).c_str(), st.rows);
+  return buf + st.message;
+}
+
+std::string status_bar(const sync_status& st, size_t width) {
+  auto filled = width * st.progress / 100;
+  std::string bar = "[";
+  bar.append(filled, '#');
+  bar.append(width - filled, '.');
+  bar += "] ";
+  char buf[128];
+  std::snprintf(buf, sizeof(buf), "%3u%%  %-11s %10s  %" PRIu64 " rows",
+                static_cast<unsigned>(st.progress), to_string(st.state),
+                human_size(st.bytes).c_str(), st.rows);
+  return bar + buf;
+}
+
+progress_view::progress_view(std::FILE* out)
+  : out_(out), tty_(isatty(fileno(out)) != 0) {
+  // nop
+}
+
+void progress_view::show(const sync_status& st) {
+  if (tty_) {
+    // \r and erase-line: redraw the bar in place.
+    std::fprintf(out_, "\r\033[2K%s", status_bar(st).c_str());
+    open_ = true;
+  } else {
+    auto line = status_line(st);
+    if (line == last_)
+      return;
+    std::fprintf(out_, "%s\n", line.c_str());
+    last_ = std::move(line);
+  }
+  std::fflush(out_);
+}
+
+void progress_view::close() {
+  if (open_) {
+    std::fprintf(out_, "\n");
+    std::fflush(out_);
+    open_ = false;
+  }
+}
+
+} // namespace sheetsync

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+#include "messages/sync_status.hpp"
+
+namespace sheetsync {
+
+/// One line for logs and pipes: `downloading  42%  12.3 MiB  120345 rows  Downloading the sheet`.
+std::string status_line(const sync_status& st);
+
+/// A terminal progress bar of `width` cells followed by phase, percent, bytes, rows.
+std::string status_bar(const sync_status& st, size_t width = 30);
+
+/// Shows status changes: redraws one bar on a terminal, prints one line per
+/// change otherwise.
+class progress_view {
+public:
+  explicit progress_view(std::FILE* out);
+  void show(const sync_status& st);
+  /// Ends the bar's line (on a terminal).
+  void close();
+
+private:
+  std::FILE* out_;
+  bool tty_;
+  bool open_ = false;
+  std::string last_;
+};
+
+} // namespace sheetsync

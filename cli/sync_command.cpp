@@ -1,0 +1,115 @@
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <caf/all.hpp>
+
+#include "actors/coordinator.hpp"
+#include "actors/history.hpp"
+#include "cli/args.hpp"
+#include "cli/commands.hpp"
+#include "cli/pipeline_options.hpp"
+#include "cli/progress_view.hpp"
+#include "messages/system_config.hpp"
+
+namespace sheetsync {
+
+namespace {
+
+std::atomic<int> interrupted{0};
+
+extern "C" void on_signal(int sig) {
+  interrupted = sig;
+}
+
+class sync_config : public system_config {
+public:
+  pipeline_options pipeline;
+
+  sync_config() {
+    pipeline.add_to(custom_options_);
+  }
+};
+
+} // namespace
+
+int run_sync_command(const std::vector<std::string>& raw_args) {
+  sync_config cfg;
+  auto args = normalize_args(raw_args, switch_flags());
+  std::vector<char*> argv{const_cast<char*>("sheetsync sync")};
+  for (auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  if (auto err = cfg.parse(static_cast<int>(argv.size()), argv.data())) {
+    std::cerr << "sheetsync sync: " << cfg.render(err)
+              << "\n(see sheetsync sync --help)\n";
+    return 2;
+  }
+  if (cfg.cli_helptext_printed) {
+    std::cout << "\nUsage: sheetsync sync --source=URL --db=FILE [--name=NAME]"
+                 " [--fetch-timeout=90s] [--max-duration=5min]\n"
+                 "Downloads the sheet, parses it and swaps it into the cache;"
+                 " exits 0 when complete.\n";
+    return 0;
+  }
+  if (auto msg = cfg.pipeline.validate(); !msg.empty()) {
+    std::cerr << "sheetsync sync: " << msg << "\n";
+    return 2;
+  }
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  caf::actor_system sys{cfg};
+  auto ccfg = cfg.pipeline.to_coordinator_config();
+  ccfg.history = sys.spawn<caf::detached>(history, cfg.pipeline.db);
+  auto coord = sys.spawn(coordinator, ccfg);
+  caf::scoped_actor self{sys};
+  self->send(coord, atom::subscribe_v,
+             caf::actor_cast<status_listener_actor>(self));
+  int rc = 1;
+  std::string id;
+  self->request(coord, caf::infinite, atom::start_v, std::string{})
+    .receive([&](std::string& x) { id = std::move(x); },
+             [&](caf::error& err) {
+               std::cerr << "sheetsync sync: " << error_text(err) << "\n";
+             });
+  progress_view view{stdout};
+  bool cancel_sent = false;
+  for (bool done = id.empty(); !done;) {
+    self->receive(
+      [&](sync_status& st) {
+        if (st.id != id)
+          return;
+        view.show(st);
+        if (!finished(st.state))
+          return;
+        done = true;
+        view.close();
+        if (st.state == sync_state::complete) {
+          std::cout << st.message << "\n";
+          rc = 0;
+        } else if (st.state == sync_state::cancelled) {
+          std::cerr << "sheetsync sync: " << st.message << "\n";
+          rc = 130;
+        } else {
+          std::cerr << "sheetsync sync: sync failed: " << st.error << "\n";
+          rc = 1;
+        }
+      },
+      caf::after(std::chrono::milliseconds(100)) >> [&] {
+        if (interrupted != 0 && !cancel_sent) {
+          // Cancel rather than die: the writer rolls back, the cache stays.
+          cancel_sent = true;
+          self->send(coord, atom::cancel_v, id);
+        }
+      });
+  }
+  // The history got every status before we did; this answer comes after
+  // it recorded them.
+  self->request(ccfg.history, caf::infinite, atom::last_v, std::string{})
+    .receive([](const sync_status&) {}, [](caf::error&) {});
+  self->send_exit(coord, caf::exit_reason::user_shutdown);
+  self->send_exit(ccfg.history, caf::exit_reason::user_shutdown);
+  return rc;
+}
+
+} // namespace sheetsync

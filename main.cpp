@@ -1,0 +1,44 @@
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <curl/curl.h>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+const char* usage = R"(sheetsync: keeps a local SQLite copy of a Google Sheet fresh.
+
+Usage: sheetsync COMMAND [FLAGS]
+
+Commands:
+  sync    download, parse and save one sheet now, with a progress bar
+          sheetsync sync --source=URL --db=FILE [--name=NAME]
+
+Run `sheetsync COMMAND --help` for a command's flags.
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0
+      || std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "help") == 0) {
+    std::cout << usage;
+    return argc < 2 ? 2 : 0;
+  }
+  // Before any thread exists: libcurl's global state is not thread-safe.
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  int rc;
+  if (command == "sync") {
+    rc = sheetsync::run_sync_command(args);
+  } else {
+    std::cerr << "sheetsync: unknown command '" << command << "'\n\n" << usage;
+    rc = 2;
+  }
+  curl_global_cleanup();
+  return rc;
+}

@@ -1,0 +1,85 @@
+#pragma once
+
+// Every typed actor interface of sheetsync, in one place. Control flows down
+// (coordinator -> stages), progress flows up (stages -> coordinator), data
+// flows left to right (downloader -> parser -> cache writer) under credit:
+// a data message is a request, its answer returns the credit.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/error.hpp"
+#include "messages/type_ids.hpp"
+
+namespace sheetsync {
+
+/// Anyone who wants to hear about status changes.
+using status_listener_actor = caf::typed_actor<
+  // Receives a sync's status after every change.
+  caf::reacts_to<sync_status>>;
+
+/// The coordinator: owns the sync lock and all sync state.
+using coordinator_actor = caf::typed_actor<
+  // Starts a sync of a source ("" = the default source); answers its new id,
+  // or ec::busy (with the running id) or ec::cooldown (with seconds left).
+  caf::replies_to<atom::start, std::string>::with<std::string>,
+  // Answers a sync's status ("" = the running or latest one; idle if none),
+  // or ec::unknown_sync.
+  caf::replies_to<atom::status, std::string>::with<sync_status>,
+  // Cancels a running sync; answers its final status, or ec::unknown_sync /
+  // ec::not_running.
+  caf::replies_to<atom::cancel, std::string>::with<sync_status>,
+  // Subscribes a listener to every status change of every sync.
+  caf::reacts_to<atom::subscribe, status_listener_actor>,
+  // A stage's progress or completion (sent by the stages).
+  caf::reacts_to<atom::progress, stage_report>,
+  // A stage failed: (sync id, stage, error) (sent by the stages).
+  caf::reacts_to<atom::failed, std::string, stage, caf::error>,
+  // Forgets a finished sync (sent by the evictor).
+  caf::reacts_to<atom::forget, std::string>,
+  // The whole-sync limit of a sync expired (sent to itself).
+  caf::reacts_to<atom::deadline, std::string>>;
+
+/// The cache writer: writes row batches aside and swaps them in.
+using cache_writer_actor = caf::typed_actor<
+  // Writes a batch aside; the answer returns one credit to the parser.
+  caf::replies_to<atom::batch, row_batch>::with<caf::ok_atom>,
+  // No more batches: reports save finished (ready to swap) to the coordinator.
+  caf::reacts_to<atom::eof>,
+  // Swaps the new rows in; answers the rows now in the cache. Only the
+  // coordinator sends it, once it has decided the sync is still wanted.
+  caf::replies_to<atom::commit>::with<uint64_t>>;
+
+/// The parser: turns downloaded chunks into row batches.
+using parser_actor = caf::typed_actor<
+  // Parses a chunk; the answer returns one credit to the downloader once the
+  // chunk's rows were handed on.
+  caf::replies_to<atom::chunk, std::string>::with<caf::ok_atom>,
+  // The download is complete: parse the rest, hand on the last batch.
+  caf::reacts_to<atom::eof>>;
+
+/// The downloader: fetches the sheet in short steps and feeds the parser.
+using downloader_actor = caf::typed_actor<
+  // Drives the transfer for one short step (sent to itself).
+  caf::reacts_to<atom::step>>;
+
+/// The evictor: forgets finished syncs after a delay, on the actor clock.
+using evictor_actor = caf::typed_actor<
+  // Schedules forgetting a finished sync.
+  caf::reacts_to<atom::evict, std::string>,
+  // The delay for a sync expired (sent to itself).
+  caf::reacts_to<atom::forget, std::string>>;
+
+/// The history: persists every sync's status in the cache's sync_runs table.
+using history_actor = caf::typed_actor<
+  // Records a status (insert or update by id).
+  caf::reacts_to<caf::put_atom, sync_status>,
+  // Answers the last complete sync of a source (empty id if none): its size is
+  // the download's estimate when the server sends no Content-Length.
+  caf::replies_to<atom::last, std::string>::with<sync_status>>;
+
+} // namespace sheetsync

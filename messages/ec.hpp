@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace sheetsync {
+
+/// Every failure kind of sheetsync. CAF-free so the building blocks (CSV
+/// parser, SQLite store, curl transfer) compile without CAF; messages/error.hpp
+/// makes it a CAF error category.
+enum class ec : uint8_t {
+  /// Not an error.
+  none = 0,
+  /// An error without a more specific code.
+  unspecified,
+  /// A sync of this source is running; context: the running sync's id.
+  busy,
+  /// Started too soon after the previous start; context: seconds left.
+  cooldown,
+  /// No sync with this id (never started, or evicted from memory).
+  unknown_sync,
+  /// The sync already finished and can no longer be cancelled.
+  not_running,
+  /// A flag, setting or request argument is invalid.
+  invalid_argument,
+  /// The transfer failed: DNS, connect, TLS, reset, truncated body.
+  download_failed,
+  /// The server answered with a non-success HTTP status.
+  http_status,
+  /// The server sent an HTML page (e.g. Google's sign-in page), not CSV.
+  not_csv,
+  /// No byte arrived for the fetch time-out.
+  fetch_timeout,
+  /// The download exceeded the byte cap.
+  too_large,
+  /// The CSV is malformed (e.g. a quote that never closes).
+  invalid_csv,
+  /// A cell is not valid UTF-8.
+  invalid_utf8,
+  /// The sheet has no header row.
+  empty_sheet,
+  /// Reading or writing the SQLite cache failed.
+  cache_failed,
+  /// The whole sync took longer than its limit.
+  sync_timeout,
+  /// A user cancelled the sync.
+  cancelled,
+  /// A pipeline stage terminated without reporting a result.
+  stage_failed,
+};
+
+/// Returns the code's name, e.g. "fetch_timeout".
+const char* to_string(ec code);
+
+/// A failure as plain data, for the CAF-free building blocks; the actors turn
+/// it into a caf::error with the same code and text.
+struct failure {
+  ec code = ec::none;
+  std::string text;
+
+  explicit operator bool() const {
+    return code != ec::none;
+  }
+};
+
+} // namespace sheetsync
