@@ -27,6 +27,7 @@ void pump(self_ptr self, const std::string& id, cache_writer_actor& writer,
   auto& s = self->state;
   while (s.in_flight < parser_state::max_in_flight && !s.pending.empty()) {
     ++s.in_flight;
+    s.batches_sent = true;
     self->request(writer, caf::infinite, atom::batch::value,
                   std::move(s.pending.front()))
       .then(
@@ -89,6 +90,12 @@ parser(parser_actor::stateful_pointer<parser_state> self, std::string sync_id,
       }
       for (auto& b : s.csv->take_batches())
         s.pending.push_back(std::move(b));
+      if (!s.batches_sent && s.pending.empty()) {
+        // A header-only sheet: the cache still needs the columns.
+        row_batch header_only;
+        header_only.columns = s.csv->columns();
+        s.pending.push_back(std::move(header_only));
+      }
       s.eof = true;
       pump(self, sync_id, writer, coordinator);
     },

@@ -26,6 +26,8 @@ struct parser_state {
   /// gets its credit back only once this stage can take more.
   std::deque<caf::typed_response_promise<caf::ok_atom>> held;
   bool eof = false;
+  /// Whether any batch went to the writer.
+  bool batches_sent = false;
 };
 
 /// Parses downloaded chunks (CSV) and hands row batches to the cache writer.
