@@ -151,6 +151,10 @@ bool is_active(self_ptr self, const std::string& id) {
 /// Asks the writer to swap the new rows in, once all were written aside.
 void commit(self_ptr self) {
   auto& act = *self->state.active;
+  if (!act.stages.writer) {
+    fail(self, make_error(ec::stage_failed, "the save stage stopped before the swap"));
+    return;
+  }
   act.committing = true;
   auto id = act.id;
   self->request(act.stages.writer, caf::infinite, atom::commit::value)
@@ -284,12 +288,19 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& act = *s.active;
   auto& tr = act.progress;
   const char* which = nullptr;
-  if (dm.source == act.stages.downloader.address() && !tr.download_done)
-    which = "download";
-  else if (dm.source == act.stages.parser.address() && !tr.parse_done)
-    which = "parse";
-  else if (dm.source == act.stages.writer.address())
+  // A stage that is down leaves the pipeline, so finish() never waits for it.
+  if (dm.source == act.stages.downloader.address()) {
+    act.stages.downloader = nullptr;
+    if (!tr.download_done)
+      which = "download";
+  } else if (dm.source == act.stages.parser.address()) {
+    act.stages.parser = nullptr;
+    if (!tr.parse_done)
+      which = "parse";
+  } else if (dm.source == act.stages.writer.address()) {
+    act.stages.writer = nullptr;
     which = "save";
+  }
   if (which == nullptr)
     return; // A stage that did its part.
   auto text = std::string{"the "} + which + " stage stopped unexpectedly";
@@ -331,7 +342,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
           return i->second;
         sync_status idle;
         idle.source = s.cfg.sources.empty() ? "" : s.cfg.sources[0].name;
-        idle.message = "No sync has run yet";
+        idle.message = s.latest_id.empty() ? "No sync has run yet"
+                                           : "No sync is running";
         return idle;
       }
       if (auto i = s.syncs.find(id); i != s.syncs.end())
