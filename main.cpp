@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -28,6 +29,9 @@ int main(int argc, char** argv) {
     std::cout << usage;
     return argc < 2 ? 2 : 0;
   }
+  // libcurl runs with CURLOPT_NOSIGNAL; a peer closing a socket must not
+  // kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists: libcurl's global state is not thread-safe.
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string command = argv[1];
