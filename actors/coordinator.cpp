@@ -94,7 +94,7 @@ void refresh(self_ptr self) {
   auto percent = std::max(st.progress, tr.percent());
   std::string message = phase_message(state);
   st.bytes = tr.downloaded_bytes;
-  st.rows = state == sync_state::saving ? tr.saved_rows : tr.parsed_rows;
+  st.rows = tr.parsed_rows; // Rows known so far; the percentage shows saving.
   if (state == st.state && percent == st.progress && message == st.message)
     return;
   st.state = state;

@@ -1201,7 +1201,9 @@ CAF_TEST(the parser holds chunk answers back while the writer holds credit) {
     feed(chunk_texts[i]);
     CAF_MESSAGE("chunk " << i + 1 << ": writer got " << written->batches.size()
                          << ", downloader answered " << fed->answered);
-    CAF_CHECK_EQUAL(written->batches.size(), std::min(i + 1, max_in_flight));
+    // By value: the macro would keep std::min's reference to a temporary.
+    size_t expected_batches = std::min(i + 1, max_in_flight);
+    CAF_CHECK_EQUAL(written->batches.size(), expected_batches);
     CAF_CHECK_LESS_OR_EQUAL(written->batches.size() - written->answered,
                             max_in_flight);
   }
