@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -485,22 +486,28 @@ CAF_TEST(killed mid write keeps the previous table) {
   // loop, most likely inside a transaction.
   int ready[2];
   CAF_REQUIRE(pipe(ready) == 0);
+  auto parent = getpid();
   child = fork();
   CAF_REQUIRE(child >= 0);
   if (child == 0) {
+    // Never outlive a parent that failed before killing us.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(5);
     close(ready[0]);
     failure e;
     auto store = sheet_store::open(path, e);
     if (!store || !store->begin("sales", e))
       _exit(2);
     auto batch = make_batch(abc, sample_rows(0, 20000, 3, "new "), 1);
-    for (uint64_t i = 0;; ++i) {
+    for (uint64_t i = 0; i < 500; ++i) {
       batch.first_row = 1 + i * 20000;
       if (!store->append(batch, e))
         _exit(3);
       if (i == 1 && write(ready[1], "x", 1) != 1)
         _exit(4);
     }
+    _exit(0);
   }
   close(ready[1]);
   char c;
@@ -697,7 +704,9 @@ CAF_TEST(history) {
   REQUIRE_OK(store->put_run(s3, err));
   CAF_CHECK(store->get_run("s3") == s3);
   CAF_CHECK_EQUAL(store->runs("sales", 10).size(), 3u);
-  CAF_CHECK_EQUAL(store->last_complete("sales")->id, "s3");
+  last = store->last_complete("sales");
+  CAF_REQUIRE(last);
+  CAF_CHECK_EQUAL(last->id, "s3");
   // Kept across reopening, and readable from another connection.
   store.reset();
   store = open();

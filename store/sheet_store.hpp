@@ -1,0 +1,162 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/ec.hpp"
+#include "messages/row_batch.hpp"
+#include "store/sync_record.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sheetsync {
+
+namespace detail {
+
+/// State shared by all sheet_store objects of this process that opened the
+/// same database file (see sheet_store.cpp).
+struct store_file;
+
+} // namespace detail
+
+/// The SQLite cache: one table per source, rewritten aside and swapped in
+/// atomically, plus the sync history.
+///
+/// Each source's table has the header as column names (all TEXT NOT NULL
+/// DEFAULT '') plus `_row INTEGER PRIMARY KEY`, the 1-based sheet row. A new
+/// version is written into `_staging_<table>` and renamed over the old table
+/// by commit() in one transaction.
+///
+/// Every append() is its own write transaction (split every `chunk_rows`
+/// rows), so the write lock is never held between calls (e.g. while the next
+/// batch is being downloaded) and other connections can write sync_runs in
+/// between. Within this process, all stores of one file take turns for their
+/// write transactions first come, first served, so a history write waits for
+/// at most one chunk instead of polling for a gap it may never hit.
+///
+/// One object is one connection: use it from one thread at a time. Any
+/// number of objects (in any threads) may share a file.
+class sheet_store {
+public:
+  /// Rows per write transaction within one append(); about 40 ms of work.
+  static constexpr size_t chunk_rows = 50000;
+
+  /// Opens or creates the database file (WAL mode, busy timeout 5 s),
+  /// creates sync_runs, and drops staging tables left by a process that died
+  /// mid-sync (not those that a live store of this process is writing).
+  static std::unique_ptr<sheet_store> open(const std::string& path,
+                                           failure& err);
+
+  /// Aborts an unfinished staging.
+  ~sheet_store();
+
+  sheet_store(const sheet_store&) = delete;
+  sheet_store& operator=(const sheet_store&) = delete;
+
+  /// Whether `name` may be a source/table name: [A-Za-z0-9][A-Za-z0-9_-]{0,63},
+  /// neither "sync_runs" nor starting with "sqlite_" (both compared ignoring
+  /// case, as SQLite does).
+  static bool valid_table_name(const std::string& name);
+
+  // -- writing a new version of a table ---------------------------------------
+
+  /// Starts writing a new version of `table` aside. Fails with
+  /// ec::invalid_argument for an invalid name or while already staging, and
+  /// with ec::cache_failed while another store of this process stages the
+  /// same table.
+  bool begin(const std::string& table, failure& err);
+
+  /// Writes rows in sheet order (`_row` = batch.first_row + i). A batch whose
+  /// columns extend the previous ones adds columns; any other header change
+  /// fails. The first batch's header creates the table, so a header-only
+  /// sheet is one batch without rows. On failure the staging is aborted.
+  bool append(const row_batch& batch, failure& err);
+
+  /// Swaps the new rows in, in one transaction: readers see the old or the
+  /// new table, never a mix. Fails if no batch with a header was appended.
+  /// On failure the staging is aborted and the old table stays as it was.
+  bool commit(failure& err);
+
+  /// Drops what was written aside; the old table stays exactly as it was.
+  /// A no-op when not staging.
+  void abort();
+
+  /// Whether begin() was called and neither commit(), abort() nor a failure
+  /// ended the staging yet.
+  bool staging() const;
+
+  /// Rows appended since the last begin() (still valid after commit()).
+  uint64_t rows_written() const;
+
+  // -- history ----------------------------------------------------------------
+
+  /// Inserts `r`, or replaces the record with the same id.
+  bool put_run(const sync_record& r, failure& err);
+
+  /// The record with this id, if any (also none if reading fails).
+  std::optional<sync_record> get_run(const std::string& id);
+
+  /// The `limit` newest records of `source` (all sources if empty), newest
+  /// (highest started_ms) first.
+  std::vector<sync_record> runs(const std::string& source, size_t limit);
+
+  /// The newest record of `source` with status "complete".
+  std::optional<sync_record> last_complete(const std::string& source);
+
+  // -- reading the cache --------------------------------------------------------
+
+  struct page {
+    /// Column names without `_row`.
+    std::vector<std::string> columns;
+    /// Rows in sheet order.
+    std::vector<std::vector<std::string>> rows;
+    /// Rows in the whole table.
+    uint64_t total = 0;
+  };
+
+  /// Reads `limit` rows from `offset` on, in sheet order, from one snapshot.
+  /// Fails with ec::invalid_argument for an invalid name and with
+  /// ec::cache_failed if the table does not exist (never synced).
+  bool read(const std::string& table, uint64_t limit, uint64_t offset,
+            page& out, failure& err);
+
+private:
+  sheet_store(sqlite3* db, std::string path,
+              std::shared_ptr<detail::store_file> file);
+
+  bool exec(const char* sql, const std::string& what, failure& err);
+  bool prepare(const std::string& sql, sqlite3_stmt*& out,
+               const std::string& what, failure& err);
+  bool fail_sql(failure& err, const std::string& what);
+  bool drop_leftover_staging(failure& err);
+  bool ensure_columns(const std::vector<std::string>& columns, failure& err);
+  bool prepare_inserts(failure& err);
+  bool insert_rows(const row_batch& batch, failure& err);
+  void finalize_inserts();
+  void end_staging();
+  std::string staging_name() const;
+
+  sqlite3* db_;
+  std::string path_;
+  std::shared_ptr<detail::store_file> file_;
+  /// The table being staged; empty when not staging.
+  std::string table_;
+  /// Header of the staging table as received, and the SQL column names
+  /// (made unique: see sheet_store.cpp).
+  std::vector<std::string> columns_;
+  std::vector<std::string> sql_columns_;
+  /// INSERT of multi_rows_ rows, and of one row for the remainder.
+  sqlite3_stmt* insert_multi_ = nullptr;
+  sqlite3_stmt* insert_one_ = nullptr;
+  size_t multi_rows_ = 0;
+  uint64_t rows_written_ = 0;
+  /// The _row that SQLite would assign next (the staging table only grows).
+  uint64_t next_row_ = 1;
+};
+
+} // namespace sheetsync
