@@ -373,6 +373,22 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       self->monitor(listener);
       self->state.subscribers.push_back(std::move(listener));
     },
+    [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
+        uint64_t offset) -> caf::result<data_page> {
+      auto& s = self->state;
+      auto name = source.empty() && !s.cfg.sources.empty()
+                    ? s.cfg.sources[0].name
+                    : source;
+      auto known = std::any_of(s.cfg.sources.begin(), s.cfg.sources.end(),
+                               [&](auto& x) { return x.name == name; });
+      if (!known)
+        return make_error(ec::invalid_argument,
+                          "unknown source '" + source + "'");
+      if (!s.cfg.reader)
+        return make_error(ec::cache_failed, "no cache reader configured");
+      return self->delegate(s.cfg.reader, caf::get_atom::value,
+                            atom::data::value, name, limit, offset);
+    },
     [=](atom::progress, const stage_report& r) { on_report(self, r); },
     [=](atom::failed, const std::string& id, stage, const caf::error& err) {
       if (is_active(self, id) && !self->state.active->committing)

@@ -43,6 +43,8 @@ struct coordinator_config {
   pipeline_factory make_pipeline;
   /// Persists statuses and knows the previous sync's size; may be null.
   history_actor history;
+  /// Reads cached rows for clients; may be null (then data requests fail).
+  cache_reader_actor reader;
   /// Unix milliseconds for timestamps shown to users (tests pin it).
   std::function<int64_t()> wall_clock_ms;
 };

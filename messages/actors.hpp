@@ -35,6 +35,10 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<atom::cancel, std::string>::with<sync_status>,
   // Subscribes a listener to every status change of every sync.
   caf::reacts_to<atom::subscribe, status_listener_actor>,
+  // Answers a page of a source's cached rows: (source ("" = default), limit,
+  // offset); an empty page when the source was never synced.
+  caf::replies_to<caf::get_atom, atom::data, std::string, uint64_t,
+                  uint64_t>::with<data_page>,
   // A stage's progress or completion (sent by the stages).
   caf::reacts_to<atom::progress, stage_report>,
   // A stage failed: (sync id, stage, error) (sent by the stages).
@@ -73,6 +77,12 @@ using evictor_actor = caf::typed_actor<
   caf::reacts_to<atom::evict, std::string>,
   // The delay for a sync expired (sent to itself).
   caf::reacts_to<atom::forget, std::string>>;
+
+/// The cache reader: reads pages of cached rows on its own connection.
+using cache_reader_actor = caf::typed_actor<
+  // Answers (source, limit, offset) -> page; ec::cache_failed on errors.
+  caf::replies_to<caf::get_atom, atom::data, std::string, uint64_t,
+                  uint64_t>::with<data_page>>;
 
 /// The history: persists every sync's status in the cache's sync_runs table.
 using history_actor = caf::typed_actor<

@@ -23,6 +23,7 @@ const char* to_string(ec code) {
     case ec::sync_timeout: return "sync_timeout";
     case ec::cancelled: return "cancelled";
     case ec::stage_failed: return "stage_failed";
+    case ec::no_data: return "no_data";
   }
   return "unknown";
 }

@@ -47,6 +47,8 @@ enum class ec : uint8_t {
   cancelled,
   /// A pipeline stage terminated without reporting a result.
   stage_failed,
+  /// The source has no cached data yet (never synced).
+  no_data,
 };
 
 /// Returns the code's name, e.g. "fetch_timeout".

@@ -5,6 +5,7 @@
 
 #include <caf/type_id.hpp>
 
+#include "messages/data_page.hpp"
 #include "messages/row_batch.hpp"
 #include "messages/stage_report.hpp"
 #include "messages/sync_status.hpp"
@@ -22,6 +23,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sheetsync, (sheetsync::stage))
   CAF_ADD_TYPE_ID(sheetsync, (sheetsync::row_batch))
   CAF_ADD_TYPE_ID(sheetsync, (std::vector<sheetsync::sync_status>))
+  CAF_ADD_TYPE_ID(sheetsync, (sheetsync::data_page))
 
   // -- control ---------------------------------------------------------------
 
@@ -30,6 +32,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, cancel, "cancel")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, subscribe, "subscribe")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, last, "last")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, data, "data")
 
   // -- progress and results of the stages -------------------------------------
 
@@ -49,5 +52,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, evict, "evict")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, forget, "forget")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, deadline, "deadline")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, sweep, "sweep")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, keepalive, "keepalive")
 
 CAF_END_TYPE_ID_BLOCK(sheetsync)

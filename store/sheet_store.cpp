@@ -776,9 +776,9 @@ bool sheet_store::read(const std::string& table, uint64_t limit,
     bind_string(exists.stmt, 1, table);
     auto rc = sqlite3_step(exists.stmt);
     if (rc == SQLITE_DONE) {
-      err = failure{ec::cache_failed, "cannot " + what + " " + path_
-                                        + ": no such table (the source was "
-                                          "never synced)"};
+      err = failure{ec::no_data, "cannot " + what + " " + path_
+                                   + ": no such table (the source was "
+                                     "never synced)"};
       return done(false);
     }
     if (rc != SQLITE_ROW)

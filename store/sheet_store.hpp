@@ -121,7 +121,7 @@ public:
 
   /// Reads `limit` rows from `offset` on, in sheet order, from one snapshot.
   /// Fails with ec::invalid_argument for an invalid name and with
-  /// ec::cache_failed if the table does not exist (never synced).
+  /// ec::no_data if the table does not exist (never synced).
   bool read(const std::string& table, uint64_t limit, uint64_t offset,
             page& out, failure& err);
 

@@ -593,7 +593,7 @@ CAF_TEST(invalid table names are rejected) {
   CAF_CHECK_EQUAL(code(err), "invalid_argument");
   // A valid name that was never synced.
   CAF_CHECK(!store->read("nothing", 10, 0, p, err));
-  CAF_CHECK_EQUAL(code(err), "cache_failed");
+  CAF_CHECK_EQUAL(code(err), "no_data");
   CAF_CHECK(err.text.find("never synced") != std::string::npos);
 }
 

@@ -1,0 +1,65 @@
+#include "net/facade_metrics.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace sheetsync {
+
+void facade_metrics::count_request(const char* route, int status) {
+  ++requests_[{route, status}];
+}
+
+void facade_metrics::observe(const sync_status& st) {
+  if (!finished(st.state) || !counted_.insert(st.id).second)
+    return;
+  ++syncs_[to_string(st.state)];
+  if (st.state == sync_state::complete) {
+    last_duration_ = (st.finished_ms - st.started_ms) / 1000.0;
+    last_rows_ = st.rows;
+    last_bytes_ = st.bytes;
+  }
+}
+
+std::string facade_metrics::render(size_t open_connections) const {
+  std::string out;
+  char buf[256];
+  out += "# HELP sheetsync_syncs_total Finished syncs by outcome.\n"
+         "# TYPE sheetsync_syncs_total counter\n";
+  for (auto outcome : {"complete", "error", "cancelled"}) {
+    auto i = syncs_.find(outcome);
+    std::snprintf(buf, sizeof(buf),
+                  "sheetsync_syncs_total{outcome=\"%s\"} %" PRIu64 "\n",
+                  outcome, i == syncs_.end() ? uint64_t{0} : i->second);
+    out += buf;
+  }
+  std::snprintf(buf, sizeof(buf),
+                "# HELP sheetsync_last_sync_duration_seconds Duration of the "
+                "last complete sync.\n"
+                "# TYPE sheetsync_last_sync_duration_seconds gauge\n"
+                "sheetsync_last_sync_duration_seconds %.3f\n"
+                "# HELP sheetsync_last_sync_rows Rows of the last complete sync.\n"
+                "# TYPE sheetsync_last_sync_rows gauge\n"
+                "sheetsync_last_sync_rows %" PRIu64 "\n"
+                "# HELP sheetsync_last_sync_bytes Bytes of the last complete "
+                "sync.\n"
+                "# TYPE sheetsync_last_sync_bytes gauge\n"
+                "sheetsync_last_sync_bytes %" PRIu64 "\n"
+                "# HELP sheetsync_open_connections Open HTTP connections.\n"
+                "# TYPE sheetsync_open_connections gauge\n"
+                "sheetsync_open_connections %zu\n",
+                last_duration_, last_rows_, last_bytes_, open_connections);
+  out += buf;
+  out += "# HELP sheetsync_http_requests_total HTTP requests by route and "
+         "status code.\n"
+         "# TYPE sheetsync_http_requests_total counter\n";
+  for (auto& [key, n] : requests_) {
+    std::snprintf(buf, sizeof(buf),
+                  "sheetsync_http_requests_total{route=\"%s\",code=\"%d\"} "
+                  "%" PRIu64 "\n",
+                  key.first.c_str(), key.second, n);
+    out += buf;
+  }
+  return out;
+}
+
+} // namespace sheetsync

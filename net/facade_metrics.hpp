@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+#include "messages/sync_status.hpp"
+
+namespace sheetsync {
+
+/// What /metrics reports, in Prometheus text format.
+class facade_metrics {
+public:
+  /// Counts a finished request by route (a fixed label, never the raw path).
+  void count_request(const char* route, int status);
+
+  /// Counts each sync once, when its final status passes by.
+  void observe(const sync_status& st);
+
+  /// The exposition text; `open_connections` is sampled by the caller.
+  std::string render(size_t open_connections) const;
+
+private:
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  std::map<std::string, uint64_t> syncs_;
+  std::unordered_set<std::string> counted_;
+  double last_duration_ = 0;
+  uint64_t last_rows_ = 0;
+  uint64_t last_bytes_ = 0;
+};
+
+} // namespace sheetsync

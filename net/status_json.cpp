@@ -1,0 +1,112 @@
+#include "net/status_json.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace sheetsync {
+
+namespace {
+
+using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void put(json_writer& w, const char* key, const std::string& value) {
+  w.Key(key);
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+void put_time(json_writer& w, const char* key, int64_t ms) {
+  w.Key(key);
+  if (ms == 0) {
+    w.Null();
+    return;
+  }
+  auto text = iso8601(ms);
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+} // namespace
+
+std::string iso8601(int64_t unix_ms) {
+  auto secs = static_cast<time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+std::string to_json(const sync_status& st) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  w.Key("syncId");
+  if (st.id.empty())
+    w.Null();
+  else
+    w.String(st.id.c_str(), static_cast<rapidjson::SizeType>(st.id.size()));
+  put(w, "source", st.source);
+  put(w, "status", to_string(st.state));
+  w.Key("progress");
+  w.Uint(st.progress);
+  put(w, "message", st.message);
+  put_time(w, "lastUpdated", st.updated_ms);
+  put_time(w, "startedAt", st.started_ms);
+  put_time(w, "finishedAt", st.finished_ms);
+  w.Key("stats");
+  w.StartObject();
+  w.Key("size");
+  w.Uint64(st.bytes);
+  w.Key("lines");
+  w.Uint64(st.rows);
+  w.EndObject();
+  if (st.state == sync_state::error)
+    put(w, "error", st.error);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string to_json(const data_page& page) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  put(w, "source", page.source);
+  w.Key("columns");
+  w.StartArray();
+  for (auto& c : page.columns)
+    w.String(c.data(), static_cast<rapidjson::SizeType>(c.size()));
+  w.EndArray();
+  w.Key("rows");
+  w.StartArray();
+  for (auto& row : page.rows) {
+    w.StartArray();
+    for (auto& cell : row)
+      w.String(cell.data(), static_cast<rapidjson::SizeType>(cell.size()));
+    w.EndArray();
+  }
+  w.EndArray();
+  w.Key("total");
+  w.Uint64(page.total);
+  put_time(w, "syncedAt", page.synced_ms);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string error_json(const std::string& code, const std::string& message) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  w.Key("success");
+  w.Bool(false);
+  put(w, "error", code);
+  put(w, "message", message);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+} // namespace sheetsync
