@@ -17,6 +17,8 @@ Usage: sheetsync COMMAND [FLAGS]
 Commands:
   sync    download, parse and save one sheet now, with a progress bar
           sheetsync sync --source=URL --db=FILE [--name=NAME]
+  serve   run the HTTP API, the event stream and the pages
+          sheetsync serve --source=URL --db=FILE [--host=127.0.0.1] [--port=8080]
 
 Run `sheetsync COMMAND --help` for a command's flags.
 )";
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   int rc;
   if (command == "sync") {
     rc = sheetsync::run_sync_command(args);
+  } else if (command == "serve") {
+    rc = sheetsync::run_serve_command(args);
   } else {
     std::cerr << "sheetsync: unknown command '" << command << "'\n\n" << usage;
     rc = 2;

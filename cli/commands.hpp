@@ -10,4 +10,8 @@ namespace sheetsync {
 /// @returns the process exit code.
 int run_sync_command(const std::vector<std::string>& args);
 
+/// `sheetsync serve`: the HTTP API, event stream and pages, until SIGINT or
+/// SIGTERM (which cancel a running sync and stop cleanly).
+int run_serve_command(const std::vector<std::string>& args);
+
 } // namespace sheetsync

@@ -22,7 +22,7 @@ void facade_metrics::observe(const sync_status& st) {
 
 std::string facade_metrics::render(size_t open_connections) const {
   std::string out;
-  char buf[256];
+  char buf[1024];
   out += "# HELP sheetsync_syncs_total Finished syncs by outcome.\n"
          "# TYPE sheetsync_syncs_total counter\n";
   for (auto outcome : {"complete", "error", "cancelled"}) {

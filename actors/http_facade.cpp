@@ -1,0 +1,503 @@
+#include "actors/http_facade.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <openssl/crypto.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "net/http_response.hpp"
+#include "net/status_json.hpp"
+#include "net/web_assets.hpp"
+
+namespace sheetsync {
+
+namespace {
+
+using self_ptr = http_facade_actor*;
+using caf::io::connection_handle;
+
+const char* json_type = "application/json; charset=utf-8";
+
+// -- responses ----------------------------------------------------------------
+
+http_response json_response(int status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", json_type);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.body = std::move(body);
+  return r;
+}
+
+http_response error_response(int status, const std::string& code,
+                             const std::string& message) {
+  return json_response(status, error_json(code, message));
+}
+
+/// Compares in time independent of where the first difference is, so the
+/// token cannot be guessed byte by byte from response times.
+bool constant_time_equal(const std::string& x, const std::string& y) {
+  return x.size() == y.size() && CRYPTO_memcmp(x.data(), y.data(), x.size()) == 0;
+}
+
+std::string sse_event(uint64_t id, const std::string& json) {
+  return "id: " + std::to_string(id) + "\nevent: status\ndata: " + json
+         + "\n\n";
+}
+
+// -- connections --------------------------------------------------------------
+
+/// Writes the replies that are ready, in request order.
+void flush_replies(self_ptr self, connection_handle hdl) {
+  auto i = self->state.conns.find(hdl);
+  if (i == self->state.conns.end())
+    return;
+  auto& c = i->second;
+  bool wrote = false;
+  while (!c.replies.empty() && c.replies.front().bytes) {
+    auto reply = std::move(c.replies.front());
+    c.replies.pop_front();
+    ++c.first_seq;
+    self->write(hdl, reply.bytes->size(), reply.bytes->data());
+    wrote = true;
+    if (reply.stream) {
+      c.stream = true;
+      self->ack_writes(hdl, true);
+    }
+    if (reply.close) {
+      self->flush(hdl);
+      self->close(hdl); // Queued bytes are still sent.
+      self->state.conns.erase(i);
+      return;
+    }
+  }
+  if (wrote)
+    self->flush(hdl);
+}
+
+/// Fills the reply slot `seq` of a connection (if it is still open).
+void respond(self_ptr self, connection_handle hdl, uint64_t seq,
+             const char* route, const http_response& r, bool keep_alive,
+             bool head_only = false) {
+  self->state.metrics.count_request(route, r.status);
+  auto i = self->state.conns.find(hdl);
+  if (i == self->state.conns.end())
+    return;
+  auto& c = i->second;
+  if (seq < c.first_seq || seq - c.first_seq >= c.replies.size())
+    return;
+  auto& slot = c.replies[seq - c.first_seq];
+  slot.bytes = serialize(r, keep_alive, head_only);
+  slot.close = !keep_alive;
+  flush_replies(self, hdl);
+}
+
+// -- coordinator errors -------------------------------------------------------
+
+http_response from_error(const caf::error& err) {
+  switch (code_of(err)) {
+    case ec::busy: {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+      auto id = busy_id(err);
+      auto text = error_text(err);
+      w.StartObject();
+      w.Key("success");
+      w.Bool(false);
+      w.Key("syncId");
+      w.String(id.c_str());
+      w.Key("message");
+      w.String(text.c_str());
+      w.EndObject();
+      return json_response(409, buf.GetString());
+    }
+    case ec::cooldown: {
+      auto secs = cooldown_seconds(err);
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+      auto text = error_text(err);
+      w.StartObject();
+      w.Key("success");
+      w.Bool(false);
+      w.Key("retryAfter");
+      w.Uint(secs);
+      w.Key("message");
+      w.String(text.c_str());
+      w.EndObject();
+      auto r = json_response(429, buf.GetString());
+      r.headers.emplace_back("Retry-After", std::to_string(secs));
+      return r;
+    }
+    case ec::unknown_sync:
+      return error_response(404, "unknown_sync", error_text(err));
+    case ec::not_running:
+      return error_response(409, "not_running", error_text(err));
+    case ec::invalid_argument:
+      return error_response(400, "invalid_argument", error_text(err));
+    case ec::unspecified:
+      if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down)
+        return error_response(503, "unavailable",
+                              "the sync coordinator did not answer; try again "
+                              "in a moment");
+      [[fallthrough]];
+    default:
+      return error_response(500, to_string(code_of(err)), error_text(err));
+  }
+}
+
+// -- routes -------------------------------------------------------------------
+
+void open_stream(self_ptr self, connection_handle hdl, uint64_t seq,
+                 const http_request& req) {
+  auto& s = self->state;
+  http_response head;
+  head.headers.emplace_back("Content-Type", "text/event-stream");
+  head.headers.emplace_back("Cache-Control", "no-store");
+  head.headers.emplace_back("X-Accel-Buffering", "no");
+  auto bytes = serialize_stream_head(head);
+  // Replay what a reconnecting client missed, if we still have it; else
+  // start with the current status.
+  uint64_t last_seen = 0;
+  bool replayed = false;
+  if (auto h = req.header("last-event-id")) {
+    last_seen = std::strtoull(h->c_str(), nullptr, 10);
+    if (!s.events.empty() && last_seen + 1 >= s.events.front().first
+        && last_seen < s.next_event_id) {
+      for (auto& [id, json] : s.events)
+        if (id > last_seen)
+          bytes += sse_event(id, json);
+      replayed = true;
+    }
+  }
+  if (!replayed && !s.current_json.empty())
+    bytes += sse_event(s.next_event_id - 1, s.current_json);
+  s.metrics.count_request("events", 200);
+  auto& c = s.conns[hdl];
+  auto& slot = c.replies[seq - c.first_seq];
+  slot.bytes = std::move(bytes);
+  slot.stream = true;
+  c.closing = true; // A stream reads no more requests.
+  flush_replies(self, hdl);
+}
+
+bool parse_count(const std::optional<std::string>& text, uint64_t fallback,
+                 uint64_t max, uint64_t& out) {
+  if (!text || text->empty()) {
+    out = fallback;
+    return true;
+  }
+  char* end = nullptr;
+  auto x = std::strtoull(text->c_str(), &end, 10);
+  if (*end != '\0' || text->front() == '-' || x > max)
+    return false;
+  out = x;
+  return true;
+}
+
+void handle(self_ptr self, connection_handle hdl, const http_request& req) {
+  auto& s = self->state;
+  auto& c = s.conns[hdl];
+  auto seq = c.next_seq++;
+  c.replies.emplace_back();
+  auto keep = req.keep_alive;
+  if (!keep)
+    c.closing = true;
+  auto coord = s.cfg.coordinator;
+  auto timeout = s.cfg.request_timeout;
+  auto& path = req.path;
+  auto& method = req.method;
+  auto not_allowed = [&](const char* route, const char* allow) {
+    auto r = error_response(405, "method_not_allowed",
+                            "use " + std::string{allow} + " on " + path);
+    r.headers.emplace_back("Allow", allow);
+    respond(self, hdl, seq, route, r, keep);
+  };
+  if (path.rfind("/api/", 0) == 0 && !s.cfg.api_token.empty()) {
+    auto auth = req.header("authorization");
+    if (!auth || !constant_time_equal(*auth, "Bearer " + s.cfg.api_token)) {
+      auto r = error_response(401, "unauthorized",
+                              "this service needs an API token: send "
+                              "'Authorization: Bearer <token>'");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      respond(self, hdl, seq, "unauthorized", r, keep);
+      return;
+    }
+  }
+  if (path == "/api/sync-sheets-bg") {
+    auto source = req.query_param("source").value_or("");
+    auto id = req.query_param("syncId").value_or("");
+    if (method == "POST") {
+      self->request(coord, timeout, atom::start_v, source)
+        .then(
+          [=](const std::string& new_id) {
+            rapidjson::StringBuffer buf;
+            rapidjson::Writer<rapidjson::StringBuffer> w{buf};
+            w.StartObject();
+            w.Key("success");
+            w.Bool(true);
+            w.Key("syncId");
+            w.String(new_id.c_str());
+            w.Key("message");
+            w.String("Background sync started");
+            w.EndObject();
+            auto r = json_response(202, buf.GetString());
+            r.headers.emplace_back("Location",
+                                   "/api/sync-sheets-bg?syncId=" + new_id);
+            respond(self, hdl, seq, "sync", r, keep);
+          },
+          [=](caf::error& err) {
+            respond(self, hdl, seq, "sync", from_error(err), keep);
+          });
+    } else if (method == "GET" || method == "HEAD") {
+      bool head = method == "HEAD";
+      self->request(coord, timeout, atom::status_v, id)
+        .then(
+          [=](const sync_status& st) {
+            respond(self, hdl, seq, "status", json_response(200, to_json(st)),
+                    keep, head);
+          },
+          [=](caf::error& err) {
+            respond(self, hdl, seq, "status", from_error(err), keep, head);
+          });
+    } else if (method == "DELETE") {
+      if (id.empty()) {
+        respond(self, hdl, seq, "cancel",
+                error_response(400, "invalid_argument",
+                               "say which sync to cancel: ?syncId=..."),
+                keep);
+        return;
+      }
+      self->request(coord, timeout, atom::cancel_v, id)
+        .then(
+          [=](const sync_status& st) {
+            respond(self, hdl, seq, "cancel", json_response(200, to_json(st)),
+                    keep);
+          },
+          [=](caf::error& err) {
+            respond(self, hdl, seq, "cancel", from_error(err), keep);
+          });
+    } else {
+      not_allowed("sync", "GET, POST, DELETE");
+    }
+    return;
+  }
+  if (path == "/api/sync-sheets-bg/events") {
+    if (method != "GET")
+      return not_allowed("events", "GET");
+    open_stream(self, hdl, seq, req);
+    return;
+  }
+  if (path == "/api/data") {
+    if (method != "GET")
+      return not_allowed("data", "GET");
+    uint64_t limit = 0;
+    uint64_t offset = 0;
+    if (!parse_count(req.query_param("limit"), 50, 1000, limit) || limit == 0
+        || !parse_count(req.query_param("offset"), 0, UINT64_MAX / 2, offset)) {
+      respond(self, hdl, seq, "data",
+              error_response(400, "invalid_argument",
+                             "limit must be 1-1000 and offset a whole number "
+                             ">= 0"),
+              keep);
+      return;
+    }
+    auto source = req.query_param("source").value_or("");
+    self->request(coord, timeout, caf::get_atom_v, atom::data_v, source, limit,
+                  offset)
+      .then(
+        [=](const data_page& page) {
+          respond(self, hdl, seq, "data", json_response(200, to_json(page)),
+                  keep);
+        },
+        [=](caf::error& err) {
+          respond(self, hdl, seq, "data", from_error(err), keep);
+        });
+    return;
+  }
+  if (path == "/healthz") {
+    if (method != "GET" && method != "HEAD")
+      return not_allowed("healthz", "GET, HEAD");
+    respond(self, hdl, seq, "healthz",
+            json_response(200, R"({"status":"ok"})"), keep, method == "HEAD");
+    return;
+  }
+  if (path == "/metrics") {
+    if (method != "GET")
+      return not_allowed("metrics", "GET");
+    http_response r;
+    r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
+    r.body = s.metrics.render(s.conns.size());
+    respond(self, hdl, seq, "metrics", r, keep);
+    return;
+  }
+  if (auto asset = find_web_asset(path)) {
+    if (method != "GET" && method != "HEAD")
+      return not_allowed("page", "GET, HEAD");
+    http_response r;
+    r.headers.emplace_back("Content-Type", std::string{asset->content_type});
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    r.body = std::string{asset->body};
+    respond(self, hdl, seq, "page", r, keep, method == "HEAD");
+    return;
+  }
+  respond(self, hdl, seq, "not_found",
+          error_response(404, "not_found", "no such resource: " + path), keep);
+}
+
+void on_data(self_ptr self, caf::io::new_data_msg& msg) {
+  auto i = self->state.conns.find(msg.handle);
+  if (i == self->state.conns.end())
+    return;
+  auto& c = i->second;
+  c.last_active = self->clock().now();
+  if (c.closing)
+    return; // Streams and closing connections read nothing more.
+  std::vector<http_request> requests;
+  auto status = c.parser.feed(std::string_view{msg.buf.data(), msg.buf.size()},
+                              requests);
+  for (auto& req : requests) {
+    // handle() may erase the connection (a reply that closes it).
+    auto j = self->state.conns.find(msg.handle);
+    if (j == self->state.conns.end() || j->second.closing)
+      return;
+    handle(self, msg.handle, req);
+  }
+  if (status != 0) {
+    auto j = self->state.conns.find(msg.handle);
+    if (j == self->state.conns.end() || j->second.closing)
+      return;
+    auto& cc = j->second;
+    auto seq = cc.next_seq++;
+    cc.replies.emplace_back();
+    cc.closing = true;
+    std::string text;
+    switch (status) {
+      case 431: text = "the request's header section exceeds 8 KiB"; break;
+      case 413: text = "the request body exceeds 64 KiB"; break;
+      case 505: text = "only HTTP/1.0 and HTTP/1.1 are supported"; break;
+      case 501: text = "unsupported transfer encoding"; break;
+      default: text = "malformed HTTP request"; status = 400;
+    }
+    respond(self, msg.handle, seq, "bad_request",
+            error_response(status, "bad_request", text), false);
+  }
+}
+
+/// Sends an event to every open stream; drops streams that cannot keep up.
+void broadcast(self_ptr self, const std::string& bytes) {
+  std::vector<connection_handle> slow;
+  for (auto& [hdl, c] : self->state.conns) {
+    if (!c.stream)
+      continue;
+    if (c.backlog + bytes.size() > self->state.cfg.max_stream_backlog) {
+      slow.push_back(hdl);
+      continue;
+    }
+    c.backlog += bytes.size();
+    self->write(hdl, bytes.size(), bytes.data());
+    self->flush(hdl);
+  }
+  for (auto hdl : slow) {
+    self->close(hdl);
+    self->state.conns.erase(hdl);
+  }
+}
+
+} // namespace
+
+caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
+  self->state.cfg = std::move(cfg);
+  auto& s = self->state;
+  if (s.cfg.listen) {
+    auto res = self->add_tcp_doorman(s.cfg.port, s.cfg.host.c_str(), true);
+    if (!res) {
+      if (s.cfg.on_listening)
+        s.cfg.on_listening(0, self->system().render(res.error()));
+      self->quit();
+      return {};
+    }
+    if (s.cfg.on_listening)
+      s.cfg.on_listening(res->second, "");
+  }
+  self->send(s.cfg.coordinator, atom::subscribe_v,
+             caf::actor_cast<status_listener_actor>(self));
+  self->request(s.cfg.coordinator, s.cfg.request_timeout, atom::status_v,
+                std::string{})
+    .then(
+      [=](const sync_status& st) {
+        if (self->state.current_json.empty())
+          self->state.current_json = to_json(st);
+      },
+      [](caf::error&) {
+        // The first status change fills it.
+      });
+  self->delayed_send(self, std::chrono::seconds{1}, atom::sweep_v);
+  self->delayed_send(self, s.cfg.keepalive_interval, atom::keepalive_v);
+  return {
+    [=](const caf::io::new_connection_msg& msg) {
+      auto& s = self->state;
+      if (s.conns.size() >= s.cfg.max_connections) {
+        // Over the cap: answer 503 and close, before reading a byte.
+        auto bytes = serialize(
+          error_response(503, "unavailable",
+                         "too many connections; try again in a moment"),
+          false);
+        self->write(msg.handle, bytes.size(), bytes.data());
+        self->flush(msg.handle);
+        self->close(msg.handle);
+        s.metrics.count_request("over_capacity", 503);
+        return;
+      }
+      auto& c = s.conns[msg.handle];
+      c.last_active = self->clock().now();
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(8192));
+    },
+    [=](caf::io::new_data_msg& msg) { on_data(self, msg); },
+    [=](const caf::io::data_transferred_msg& msg) {
+      auto i = self->state.conns.find(msg.handle);
+      if (i != self->state.conns.end())
+        i->second.backlog = msg.remaining;
+    },
+    [=](const caf::io::connection_closed_msg& msg) {
+      self->state.conns.erase(msg.handle);
+    },
+    [=](const caf::io::acceptor_closed_msg&) {
+      // nop: the process is shutting down.
+    },
+    [=](const sync_status& st) {
+      auto& s = self->state;
+      s.metrics.observe(st);
+      s.current_json = to_json(st);
+      auto id = s.next_event_id++;
+      s.events.emplace_back(id, s.current_json);
+      if (s.events.size() > http_facade_state::replay_events)
+        s.events.pop_front();
+      broadcast(self, sse_event(id, s.current_json));
+    },
+    [=](atom::keepalive) {
+      self->delayed_send(self, self->state.cfg.keepalive_interval,
+                         atom::keepalive_v);
+      broadcast(self, ": keep-alive\n\n");
+    },
+    [=](atom::sweep) {
+      // Re-arm first (the timer loop of the model codebases), then work.
+      self->delayed_send(self, std::chrono::seconds{1}, atom::sweep_v);
+      auto now = self->clock().now();
+      std::vector<connection_handle> idle;
+      for (auto& [hdl, c] : self->state.conns)
+        if (!c.stream && c.replies.empty()
+            && now - c.last_active >= self->state.cfg.idle_timeout)
+          idle.push_back(hdl);
+      for (auto hdl : idle) {
+        self->close(hdl);
+        self->state.conns.erase(hdl);
+      }
+    },
+  };
+}
+
+} // namespace sheetsync

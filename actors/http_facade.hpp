@@ -1,0 +1,93 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <caf/actor_clock.hpp>
+#include <caf/io/broker.hpp>
+#include <caf/io/connection_handle.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "messages/actors.hpp"
+#include "net/facade_metrics.hpp"
+#include "net/http_request_parser.hpp"
+
+namespace sheetsync {
+
+/// How the HTTP facade serves.
+struct facade_config {
+  /// Where every request goes: the only actor the facade talks to.
+  coordinator_actor coordinator;
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  /// Open the listening socket (tests assign connections themselves).
+  bool listen = true;
+  /// When set, /api/ needs `Authorization: Bearer <token>`.
+  std::string api_token;
+  size_t max_connections = 1024;
+  caf::timespan idle_timeout = std::chrono::seconds{60};
+  caf::timespan keepalive_interval = std::chrono::seconds{15};
+  /// How long the coordinator may take to answer before a 503.
+  caf::timespan request_timeout = std::chrono::seconds{10};
+  /// An event stream whose unsent bytes exceed this is dropped (the client
+  /// reconnects with Last-Event-ID): a slow reader cannot grow our memory.
+  size_t max_stream_backlog = 1 << 20;
+  /// Called once the socket listens (with its port) or failed (0, reason).
+  std::function<void(uint16_t, const std::string&)> on_listening;
+};
+
+/// A response waiting for its turn: HTTP/1.1 answers in request order.
+struct pending_reply {
+  std::optional<std::string> bytes;
+  bool close = false;
+  /// The response opens an event stream on this connection.
+  bool stream = false;
+};
+
+struct http_connection {
+  http_request_parser parser;
+  std::deque<pending_reply> replies;
+  /// Sequence number of replies.front().
+  uint64_t first_seq = 0;
+  uint64_t next_seq = 0;
+  /// No more requests are read (close requested or error answered).
+  bool closing = false;
+  /// The connection is an event stream.
+  bool stream = false;
+  /// Unsent bytes of an event stream, from write acknowledgements.
+  size_t backlog = 0;
+  caf::actor_clock::time_point last_active;
+};
+
+struct http_facade_state {
+  static inline const char* name = "http_facade";
+
+  /// Events kept for Last-Event-ID replays.
+  static constexpr size_t replay_events = 256;
+
+  facade_config cfg;
+  std::unordered_map<caf::io::connection_handle, http_connection> conns;
+  /// Recent status events as (id, JSON).
+  std::deque<std::pair<uint64_t, std::string>> events;
+  uint64_t next_event_id = 1;
+  /// The latest status JSON, sent first to every new event stream.
+  std::string current_json;
+  facade_metrics metrics;
+};
+
+using http_facade_actor
+  = caf::stateful_actor<http_facade_state, caf::io::broker>;
+
+/// The HTTP/1.1 facade (a CAF io broker): parses requests, routes them to
+/// the coordinator, answers JSON, serves the pages and fans status events out
+/// to event streams.
+/// @param self The broker.
+/// @param cfg Where to listen, whom to ask, the limits.
+caf::behavior http_facade(http_facade_actor* self, facade_config cfg);
+
+} // namespace sheetsync
