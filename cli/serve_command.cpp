@@ -12,7 +12,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/history.hpp"
 #include "actors/http_facade.hpp"
-#include "cli/args.hpp"
+#include "cli/command_line.hpp"
 #include "cli/commands.hpp"
 #include "cli/pipeline_options.hpp"
 #include "messages/system_config.hpp"
@@ -60,21 +60,12 @@ bool is_loopback(const std::string& host) {
 
 int run_serve_command(const std::vector<std::string>& raw_args) {
   serve_config cfg;
-  auto args = normalize_args(raw_args, switch_flags());
-  std::vector<char*> argv{const_cast<char*>("sheetsync serve")};
-  for (auto& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  if (auto err = cfg.parse(static_cast<int>(argv.size()), argv.data())) {
-    std::cerr << "sheetsync serve: " << cfg.render(err)
-              << "\n(see sheetsync serve --help)\n";
-    return 2;
-  }
-  if (cfg.cli_helptext_printed) {
-    std::cout << "\nUsage: sheetsync serve --source=URL --db=FILE [--host=127.0.0.1]"
-                 " [--port=8080] [--api-token=T]\n"
-                 "Serves the sync API, the event stream and the pages.\n";
-    return 0;
-  }
+  if (auto rc = parse_command_line(
+        cfg, "serve", raw_args,
+        "Usage: sheetsync serve --source=URL --db=FILE [--host=127.0.0.1]"
+        " [--port=8080] [--api-token=T]\n"
+        "Serves the sync API, the event stream and the pages.\n"))
+    return *rc;
   if (auto msg = cfg.pipeline.validate(); !msg.empty()) {
     std::cerr << "sheetsync serve: " << msg << "\n";
     return 2;

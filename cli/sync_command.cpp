@@ -7,7 +7,7 @@
 
 #include "actors/coordinator.hpp"
 #include "actors/history.hpp"
-#include "cli/args.hpp"
+#include "cli/command_line.hpp"
 #include "cli/commands.hpp"
 #include "cli/pipeline_options.hpp"
 #include "cli/progress_view.hpp"
@@ -36,22 +36,13 @@ public:
 
 int run_sync_command(const std::vector<std::string>& raw_args) {
   sync_config cfg;
-  auto args = normalize_args(raw_args, switch_flags());
-  std::vector<char*> argv{const_cast<char*>("sheetsync sync")};
-  for (auto& a : args)
-    argv.push_back(const_cast<char*>(a.c_str()));
-  if (auto err = cfg.parse(static_cast<int>(argv.size()), argv.data())) {
-    std::cerr << "sheetsync sync: " << cfg.render(err)
-              << "\n(see sheetsync sync --help)\n";
-    return 2;
-  }
-  if (cfg.cli_helptext_printed) {
-    std::cout << "\nUsage: sheetsync sync --source=URL --db=FILE [--name=NAME]"
-                 " [--fetch-timeout=90s] [--max-duration=5min]\n"
-                 "Downloads the sheet, parses it and swaps it into the cache;"
-                 " exits 0 when complete.\n";
-    return 0;
-  }
+  if (auto rc = parse_command_line(
+        cfg, "sync", raw_args,
+        "Usage: sheetsync sync --source=URL --db=FILE [--name=NAME]"
+        " [--fetch-timeout=90s] [--max-duration=5min]\n"
+        "Downloads the sheet, parses it and swaps it into the cache;"
+        " exits 0 when complete.\n"))
+    return *rc;
   if (auto msg = cfg.pipeline.validate(); !msg.empty()) {
     std::cerr << "sheetsync sync: " << msg << "\n";
     return 2;
