@@ -173,8 +173,15 @@ void open_stream(self_ptr self, connection_handle hdl, uint64_t seq,
       replayed = true;
     }
   }
-  if (!replayed && !s.current_json.empty())
+  if (!replayed) {
+    // Every stream starts with a status, idle before any sync.
+    if (s.current_json.empty()) {
+      sync_status idle;
+      idle.message = "No sync has run yet";
+      s.current_json = to_json(idle);
+    }
     bytes += sse_event(s.next_event_id - 1, s.current_json);
+  }
   s.metrics.count_request("events", 200);
   auto& c = s.conns[hdl];
   auto& slot = c.replies[seq - c.first_seq];

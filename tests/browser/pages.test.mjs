@@ -1,0 +1,281 @@
+// Browser tests of the pages that `sheetsync serve` serves (web/), against the real binary.
+//
+//   node --test tests/browser/
+//
+// Env: SHEETSYNC_BIN (default build/sheetsync), SHEETSYNC_ARTIFACTS (default build/test-artifacts:
+// screenshots and the servers' logs), SHEETSYNC_CHROMIUM (default /usr/bin/chromium).
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  ARTIFACTS, checkBinary, launchBrowser, newPage, screenshot, startFakeSheetServer,
+  startSheetsync, stop, stopAll, until,
+} from './harness.mjs';
+
+const TEST_TIMEOUT = 30000;
+
+describe('sheetsync web pages', { timeout: 120000 }, () => {
+  let browser;
+  let sheet;  // base URL of the fake sheet server
+  // A failed set-up fails every test with its message (a failing before() hook would only
+  // cancel them, which reads as "fail 0").
+  let setupError = null;
+
+  before(async () => {
+    try {
+      checkBinary();
+      // Screenshots of an earlier failed run would mislead.
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      for (const f of fs.readdirSync(ARTIFACTS)) {
+        if (f.startsWith('FAILED-')) fs.rmSync(path.join(ARTIFACTS, f));
+      }
+      sheet = await startFakeSheetServer();
+      browser = await launchBrowser();
+    } catch (err) {
+      setupError = err;
+    }
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    await stopAll();
+  });
+
+  // Runs fn(page) and, when it fails, saves a screenshot and the page's text for the report.
+  async function withPage(name, fn, viewport) {
+    const page = await newPage(browser, viewport);
+    try {
+      await fn(page);
+      assert.deepEqual(page.errors, [], 'uncaught errors in the page');
+    } catch (err) {
+      await screenshot(page, `FAILED-${name}.png`, { fullPage: true }).catch(() => {});
+      const text = await page.locator('body').innerText().catch(() => '(no page)');
+      err.message += `\n--- ${page.url()} showed:\n${text.slice(0, 1500)}\n--- screenshot in ${ARTIFACTS}`;
+      throw err;
+    } finally {
+      await page.context().close().catch(() => {});
+    }
+  }
+
+  // `it` that first rethrows a set-up failure.
+  const test = (name, options, fn) => it(name, options, async (t) => {
+    if (setupError) throw setupError;
+    await fn(t);
+  });
+
+  const progressValue = async (page) => page.getByRole('progressbar').getAttribute('aria-valuenow');
+
+  // Resolves once the Sync Now button reads "Sync Now" and is enabled (the status is known and no
+  // sync runs).
+  async function syncNowReady(page, timeoutMs = 15000) {
+    const button = page.locator('#sync-now');
+    await until('the "Sync Now" button to be enabled', async () =>
+      (await button.innerText()).trim() === 'Sync Now' && (await button.isEnabled()), timeoutMs);
+    return button;
+  }
+
+  // Records in the page every value the progress bar and the button take (a small sync can run
+  // through all its phases between two polls of the test).
+  async function recordProgress(page) {
+    await page.evaluate(() => {
+      const bar = document.querySelector('[role=progressbar]');
+      const button = document.getElementById('sync-now');
+      const seen = { values: [], syncing: false };
+      window.__seen = seen;
+      const look = () => {
+        const v = Number(bar.getAttribute('aria-valuenow'));
+        if (seen.values[seen.values.length - 1] !== v) seen.values.push(v);
+        if (button.disabled && button.textContent.trim() === 'Syncing...') seen.syncing = true;
+      };
+      new MutationObserver(look).observe(document.body, { attributes: true, childList: true, subtree: true, characterData: true });
+    });
+  }
+
+  test('Sync Now on /settings runs a sync to 100 % and / shows the new rows', { timeout: TEST_TIMEOUT }, async () => {
+    const server = await startSheetsync('sheetsync-serve-ok', `${sheet}/ok.csv`);
+    try {
+      await withPage('settings-sync', async (page) => {
+        await page.goto(`${server.url}/settings`);
+        const bar = page.getByRole('progressbar');
+        assert.equal(await bar.getAttribute('aria-valuemin'), '0');
+        assert.equal(await bar.getAttribute('aria-valuemax'), '100');
+        const button = await syncNowReady(page);
+        await recordProgress(page);
+
+        await button.click();
+        await until('the progress bar to reach 100', async () => (await progressValue(page)) === '100');
+        await syncNowReady(page);
+        await until('the success message', async () =>
+          /Sync complete/.test(await page.locator('#result').innerText()));
+        const seen = await page.evaluate(() => window.__seen);
+        assert.ok(seen.syncing, 'the button read "Syncing..." and was disabled while the sync ran');
+        for (let i = 1; i < seen.values.length; i++) {
+          assert.ok(seen.values[i] >= seen.values[i - 1], `progress went back: ${seen.values.join(', ')}`);
+        }
+        assert.match(await page.locator('#sync-panel').innerText(), /Complete/);
+        assert.match(await page.locator('#stats').innerText(), /300/, 'the stats show the rows');
+        await screenshot(page, 'settings.png', { fullPage: true });
+
+        // The dashboard shows the rows the sync saved.
+        await page.goto(`${server.url}/`);
+        const table = page.getByRole('table');
+        await until('SO-10001 in the table', async () => /SO-10001/.test(await table.innerText()));
+        await until('"of 300"', async () => /of\s+300/.test(await page.locator('#range').innerText()));
+        assert.match(await page.locator('#range').innerText(), /1\s*[–-]\s*50\s+of\s+300/);
+        assert.equal(await page.getByRole('link', { name: 'Settings', exact: true }).getAttribute('href'), '/settings');
+        await screenshot(page, 'dashboard.png');
+
+        await page.getByRole('button', { name: 'Next page' }).click();
+        await until('rows 51-100', async () => /51\s*[–-]\s*100\s+of\s+300/.test(await page.locator('#range').innerText()));
+        assert.match(await table.innerText(), /SO-10051/);
+        await page.getByRole('button', { name: 'Previous page' }).click();
+        await until('rows 1-50 again', async () => /SO-10001/.test(await table.innerText()));
+      });
+
+      await withPage('dashboard-narrow', async (page) => {
+        await page.goto(`${server.url}/`);
+        await until('SO-10001 in the table', async () => /SO-10001/.test(await page.getByRole('table').innerText()));
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `the page scrolls sideways at 360 px by ${overflow} px`);
+        await screenshot(page, 'dashboard-360.png');
+        await page.goto(`${server.url}/settings`);
+        await syncNowReady(page);
+        await screenshot(page, 'settings-360.png', { fullPage: true });
+      }, { width: 360, height: 740 });
+    } finally {
+      await stop(server.child);
+    }
+  });
+
+  test('a failing sync shows its error on /settings', { timeout: TEST_TIMEOUT }, async () => {
+    const server = await startSheetsync('sheetsync-serve-html', `${sheet}/html`);
+    try {
+      await withPage('settings-error', async (page) => {
+        await page.goto(`${server.url}/settings`);
+        const button = await syncNowReady(page);
+        await button.click();
+        const alert = page.getByRole('alert');
+        await until('an error message', async () => /share/i.test(await alert.innerText()));
+        assert.match(await alert.innerText(), /Sync failed/);
+        await syncNowReady(page);
+        assert.equal(await page.locator('#sync-panel').getAttribute('data-status'), 'error');
+        await screenshot(page, 'settings-error.png', { fullPage: true });
+
+        // Dismiss clears the result.
+        await alert.getByRole('button', { name: 'Dismiss' }).click();
+        assert.equal(await page.getByRole('alert').count(), 0);
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+
+  test('a sync started through the API shows the badge on an open dashboard, then the rows', { timeout: TEST_TIMEOUT }, async () => {
+    // A slow sheet (about 2 s), so that the badge is seen while the sync runs.
+    const server = await startSheetsync('sheetsync-serve-slow', `${sheet}/slow?interval_ms=15&lines=121`);
+    try {
+      await withPage('dashboard-badge', async (page) => {
+        await page.goto(`${server.url}/`);
+        await until('the empty cache', async () => /No data cached yet/.test(await page.locator('main').innerText()));
+        assert.ok(await page.locator('#badge').isHidden(), 'no badge before a sync');
+        await page.evaluate(() => { window.__sameDocument = true; });
+        // Let the page's event stream connect before the sync starts.
+        await page.waitForTimeout(300);
+
+        const res = await fetch(`${server.url}/api/sync-sheets-bg`, { method: 'POST' });
+        const body = await res.text();
+        assert.equal(res.status, 202, `POST answered ${res.status}: ${body}`);
+        const { syncId } = JSON.parse(body);
+        assert.match(syncId, /^sync-/);
+
+        const badge = page.getByRole('status').filter({ hasText: /Sync/ });
+        await until('the badge with a percentage', async () =>
+          (await badge.isVisible()) && /Syncing.*\d+\s*%/s.test(await badge.innerText()), 5000);
+        await screenshot(page, 'dashboard-badge.png');
+
+        await until('the rows of the slow sheet', async () => /of\s+120/.test(await page.locator('#range').innerText()), 20000);
+        assert.match(await page.getByRole('table').innerText(), /row\s+1\b/);
+        await until('the badge to say the sync completed', async () => /Sync complete/.test(await badge.innerText()));
+        assert.equal(await page.evaluate(() => window.__sameDocument), true, 'the table reloaded without reloading the page');
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+
+  test('Cancel stops a running sync', { timeout: TEST_TIMEOUT }, async () => {
+    const server = await startSheetsync('sheetsync-serve-cancel', `${sheet}/slow?interval_ms=50&lines=400`);
+    try {
+      await withPage('settings-cancel', async (page) => {
+        await page.goto(`${server.url}/settings`);
+        const button = await syncNowReady(page);
+        await button.click();
+        const cancel = page.getByRole('button', { name: 'Cancel' });
+        await cancel.waitFor({ state: 'visible' });
+        assert.match(await button.innerText(), /Syncing\.\.\./);
+        assert.ok(await button.isDisabled());
+        await cancel.click();
+        await until('the cancelled message', async () => /Sync cancelled/.test(await page.locator('#result').innerText()));
+        assert.equal(await page.locator('#sync-panel').getAttribute('data-status'), 'cancelled');
+        await syncNowReady(page);
+        assert.ok(await cancel.isHidden(), 'no Cancel button once the sync ended');
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+
+  test('when the event stream fails the pages poll the status instead', { timeout: TEST_TIMEOUT }, async () => {
+    const server = await startSheetsync('sheetsync-serve-polling', `${sheet}/ok.csv`);
+    try {
+      await withPage('settings-polling', async (page) => {
+        await page.route('**/api/sync-sheets-bg/events', (route) => route.abort('connectionrefused'));
+        await page.goto(`${server.url}/settings`);
+        const button = await syncNowReady(page);
+        await until('the polling indicator', async () => /Polling/.test(await page.locator('#conn-text').innerText()));
+        await button.click();
+        await until('the progress bar to reach 100', async () => (await progressValue(page)) === '100');
+        await syncNowReady(page);
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+
+  test('with --api-token the pages ask for the token once, then work', { timeout: TEST_TIMEOUT }, async () => {
+    const token = 'web-test-token-4f1c';
+    const server = await startSheetsync('sheetsync-serve-token', `${sheet}/ok.csv`, [`--api-token=${token}`]);
+    try {
+      const anonymous = await fetch(`${server.url}/api/sync-sheets-bg`);
+      assert.equal(anonymous.status, 401, 'the API needs the token');
+      await withPage('token', async (page) => {
+        await page.goto(`${server.url}/settings`);
+        const dialog = page.getByRole('dialog');
+        await dialog.waitFor();
+        assert.match(await dialog.innerText(), /API token required/);
+        await screenshot(page, 'settings-token.png');
+
+        await dialog.getByLabel('API token').fill('not-the-token');
+        await dialog.getByRole('button', { name: 'Use token' }).click();
+        await until('the dialog to say the token was wrong', async () => /not accepted/.test(await dialog.innerText()));
+        assert.equal(await page.locator('dialog[open]').count(), 1, 'one dialog at a time');
+
+        await dialog.getByLabel('API token').fill(token);
+        await dialog.getByRole('button', { name: 'Use token' }).click();
+        const button = await syncNowReady(page);
+        assert.equal(await page.locator('dialog[open]').count(), 0);
+        await button.click();
+        await until('the progress bar to reach 100', async () => (await progressValue(page)) === '100');
+
+        // The token is kept for the tab: the dashboard does not ask again.
+        await page.goto(`${server.url}/`);
+        await until('SO-10001 in the table', async () => /SO-10001/.test(await page.getByRole('table').innerText()));
+        assert.equal(await page.locator('dialog[open]').count(), 0);
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+});
