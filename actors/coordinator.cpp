@@ -132,6 +132,8 @@ void finish(self_ptr self, sync_state final_state, std::string message,
   st.message = std::move(message);
   st.error = std::move(error);
   st.updated_ms = st.finished_ms = now_ms(self);
+  if (final_state == sync_state::complete)
+    self->state.synced_ms[act.source] = st.finished_ms;
   auto id = act.id;
   self->state.active.reset();
   publish(self, st);
@@ -176,7 +178,9 @@ void commit(self_ptr self) {
       });
 }
 
-caf::result<std::string> start(self_ptr self, const std::string& name) {
+/// The source a start names, or why it cannot start now.
+caf::expected<const source_spec*> check_start(self_ptr self,
+                                              const std::string& name) {
   auto& s = self->state;
   auto src = s.cfg.sources.begin();
   if (!name.empty())
@@ -186,17 +190,20 @@ caf::result<std::string> start(self_ptr self, const std::string& name) {
     return make_error(ec::invalid_argument, "unknown source '" + name + "'");
   if (s.active)
     return make_busy_error(s.active->id);
-  if (!s.draining.empty())
-    return caf::make_error(ec::busy,
-                           "the previous sync (" + s.latest_id
-                             + ") is still cleaning up; try again in a moment",
-                           s.latest_id);
   auto now = self->clock().now();
   if (s.last_start && now - *s.last_start < s.cfg.cooldown) {
     auto left = s.cfg.cooldown - (now - *s.last_start);
     auto secs = std::chrono::ceil<std::chrono::seconds>(left).count();
     return make_cooldown_error(static_cast<uint32_t>(std::max<int64_t>(secs, 1)));
   }
+  return &*src;
+}
+
+/// Starts a sync of `src`: spawns its pipeline; answers the new id.
+std::string launch(self_ptr self, const source_spec& source) {
+  auto& s = self->state;
+  auto src = &source;
+  auto now = self->clock().now();
   s.last_start = now;
   auto wall = now_ms(self);
   auto id = make_sync_id(wall);
@@ -278,6 +285,16 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& s = self->state;
   s.draining.erase(std::remove(s.draining.begin(), s.draining.end(), dm.source),
                    s.draining.end());
+  if (s.draining.empty() && !s.waiting_starts.empty()) {
+    auto waiting = std::move(s.waiting_starts);
+    s.waiting_starts.clear();
+    for (auto& [rp, name] : waiting) {
+      if (auto src = check_start(self, name))
+        rp.deliver(launch(self, **src));
+      else
+        rp.deliver(std::move(src.error()));
+    }
+  }
   s.subscribers.erase(std::remove_if(s.subscribers.begin(), s.subscribers.end(),
                                      [&](auto& x) {
                                        return x.address() == dm.source;
@@ -333,7 +350,17 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
   });
   return {
     [=](atom::start, const std::string& source) -> caf::result<std::string> {
-      return start(self, source);
+      auto src = check_start(self, source);
+      if (!src)
+        return std::move(src.error());
+      if (!self->state.draining.empty()) {
+        // The previous sync's stages are still terminating (a writer
+        // dropping what it wrote aside): start once they are gone.
+        auto rp = self->make_response_promise<std::string>();
+        self->state.waiting_starts.emplace_back(rp, source);
+        return rp;
+      }
+      return launch(self, **src);
     },
     [=](atom::status, const std::string& id) -> caf::result<sync_status> {
       auto& s = self->state;
@@ -386,8 +413,19 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
                           "unknown source '" + source + "'");
       if (!s.cfg.reader)
         return make_error(ec::cache_failed, "no cache reader configured");
-      return self->delegate(s.cfg.reader, caf::get_atom::value,
-                            atom::data::value, name, limit, offset);
+      auto rp = self->make_response_promise<data_page>();
+      self->request(s.cfg.reader, caf::infinite, caf::get_atom::value,
+                    atom::data::value, name, limit, offset)
+        .then(
+          [=](data_page& page) mutable {
+            // The history may not have recorded the last sync yet.
+            auto& synced = self->state.synced_ms;
+            if (auto i = synced.find(name); i != synced.end())
+              page.synced_ms = i->second;
+            rp.deliver(std::move(page));
+          },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
     [=](atom::progress, const stage_report& r) { on_report(self, r); },
     [=](atom::failed, const std::string& id, stage, const caf::error& err) {

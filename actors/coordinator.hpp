@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <caf/actor_clock.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <caf/timespan.hpp>
 
 #include "actors/sync_job.hpp"
@@ -104,6 +105,13 @@ struct coordinator_state {
   std::optional<caf::actor_clock::time_point> last_start;
   /// Size of each source's last complete sync, for progress estimates.
   std::unordered_map<std::string, uint64_t> last_size;
+  /// Starts that arrived while stages of the previous sync were still
+  /// terminating: answered once they are gone.
+  std::vector<std::pair<caf::typed_response_promise<std::string>, std::string>>
+    waiting_starts;
+  /// When each source's last complete sync ended (Unix ms): what data pages
+  /// report as synced, without waiting for the history to record it.
+  std::unordered_map<std::string, int64_t> synced_ms;
   std::vector<status_listener_actor> subscribers;
   evictor_actor evictor;
 };

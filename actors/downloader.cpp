@@ -80,9 +80,15 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
         return;
       }
       s.transfer_done = st == curl_transfer::state::done;
+      // Every chunk, and at least every 250 ms when a slow server trickles.
+      auto now = self->clock().now();
       if (s.transfer_done
-          || t.bytes_received() - s.reported >= downloader_state::chunk_size)
+          || t.bytes_received() - s.reported >= downloader_state::chunk_size
+          || (t.bytes_received() != s.reported
+              && now - s.reported_at >= std::chrono::milliseconds{250})) {
+        s.reported_at = now;
         report(false);
+      }
       self->state.hand_on();
       if (s.transfer_done)
         return; // Credit answers drive the rest.

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstddef>
+
+#include <caf/actor_clock.hpp>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +36,7 @@ struct downloader_state {
   std::function<void()> hand_on;
   /// Bytes of the last progress report (reports are throttled).
   uint64_t reported = 0;
+  caf::actor_clock::time_point reported_at;
 };
 
 /// Downloads the sheet with libcurl in short steps and hands it to the parser

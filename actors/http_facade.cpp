@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <strings.h>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -51,6 +52,8 @@ std::string sse_event(uint64_t id, const std::string& json) {
 
 // -- connections --------------------------------------------------------------
 
+void pump(self_ptr self, connection_handle hdl);
+
 /// Writes the replies that are ready, in request order.
 void flush_replies(self_ptr self, connection_handle hdl) {
   auto i = self->state.conns.find(hdl);
@@ -75,8 +78,10 @@ void flush_replies(self_ptr self, connection_handle hdl) {
       return;
     }
   }
-  if (wrote)
+  if (wrote) {
     self->flush(hdl);
+    pump(self, hdl);
+  }
 }
 
 /// Fills the reply slot `seq` of a connection (if it is still open).
@@ -163,8 +168,9 @@ void open_stream(self_ptr self, connection_handle hdl, uint64_t seq,
   // start with the current status.
   uint64_t last_seen = 0;
   bool replayed = false;
-  if (auto h = req.header("last-event-id")) {
-    last_seen = std::strtoull(h->c_str(), nullptr, 10);
+  char* end = nullptr;
+  if (auto h = req.header("last-event-id");
+      h && !h->empty() && (last_seen = std::strtoull(h->c_str(), &end, 10), *end == '\0')) {
     if (!s.events.empty() && last_seen + 1 >= s.events.front().first
         && last_seen < s.next_event_id) {
       for (auto& [id, json] : s.events)
@@ -224,8 +230,12 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
     respond(self, hdl, seq, route, r, keep);
   };
   if (path.rfind("/api/", 0) == 0 && !s.cfg.api_token.empty()) {
+    // The scheme is case-insensitive (RFC 7235); the token is not.
     auto auth = req.header("authorization");
-    if (!auth || !constant_time_equal(*auth, "Bearer " + s.cfg.api_token)) {
+    auto has_scheme = auth && auth->size() > 7
+                      && strncasecmp(auth->c_str(), "bearer ", 7) == 0;
+    if (!has_scheme
+        || !constant_time_equal(auth->substr(7), s.cfg.api_token)) {
       auto r = error_response(401, "unauthorized",
                               "this service needs an API token: send "
                               "'Authorization: Bearer <token>'");
@@ -366,31 +376,74 @@ void on_data(self_ptr self, caf::io::new_data_msg& msg) {
   std::vector<http_request> requests;
   auto status = c.parser.feed(std::string_view{msg.buf.data(), msg.buf.size()},
                               requests);
-  for (auto& req : requests) {
-    // handle() may erase the connection (a reply that closes it).
-    auto j = self->state.conns.find(msg.handle);
-    if (j == self->state.conns.end() || j->second.closing)
-      return;
-    handle(self, msg.handle, req);
-  }
+  for (auto& req : requests)
+    c.queued.push_back(std::move(req));
+  // A request that trickles in byte by byte must still end in time.
+  if (c.parser.pending_bytes() == 0)
+    c.partial_since.reset();
+  else if (!c.partial_since)
+    c.partial_since = c.last_active;
   if (status != 0) {
-    auto j = self->state.conns.find(msg.handle);
-    if (j == self->state.conns.end() || j->second.closing)
+    // Answered after the requests before it, then the connection closes.
+    http_request bad;
+    bad.method = "!"; // Marks the parse error; no method has this name.
+    bad.target = std::to_string(status);
+    bad.keep_alive = false;
+    c.queued.push_back(std::move(bad));
+  }
+  pump(self, msg.handle);
+}
+
+void answer_parse_error(self_ptr self, connection_handle hdl, int status) {
+  auto& c = self->state.conns[hdl];
+  auto seq = c.next_seq++;
+  c.replies.emplace_back();
+  c.closing = true;
+  std::string text;
+  switch (status) {
+    case 431: text = "the request's header section exceeds 8 KiB"; break;
+    case 413: text = "the request body exceeds 64 KiB"; break;
+    case 505: text = "only HTTP/1.0 and HTTP/1.1 are supported"; break;
+    case 501: text = "unsupported transfer encoding"; break;
+    default: text = "malformed HTTP request"; status = 400;
+  }
+  respond(self, hdl, seq, "bad_request",
+          error_response(status, "bad_request", text), false);
+}
+
+/// Handles queued requests while the connection has room, and suspends or
+/// resumes reading from its socket accordingly.
+void pump(self_ptr self, connection_handle hdl) {
+  auto has_room = [&](http_connection& c) {
+    return c.replies.size() < http_facade_state::max_in_flight
+           && self->wr_buf(hdl).size() < http_facade_state::max_unsent;
+  };
+  for (;;) {
+    auto i = self->state.conns.find(hdl);
+    if (i == self->state.conns.end())
+      return; // A reply closed it.
+    auto& c = i->second;
+    if (c.stream)
       return;
-    auto& cc = j->second;
-    auto seq = cc.next_seq++;
-    cc.replies.emplace_back();
-    cc.closing = true;
-    std::string text;
-    switch (status) {
-      case 431: text = "the request's header section exceeds 8 KiB"; break;
-      case 413: text = "the request body exceeds 64 KiB"; break;
-      case 505: text = "only HTTP/1.0 and HTTP/1.1 are supported"; break;
-      case 501: text = "unsupported transfer encoding"; break;
-      default: text = "malformed HTTP request"; status = 400;
+    if (c.queued.empty() || c.closing || !has_room(c)) {
+      bool blocked = !c.queued.empty() && !c.closing;
+      if (blocked && !c.halted) {
+        c.halted = true;
+        self->halt(hdl);
+        // Tell us when the client has read, to resume.
+        self->ack_writes(hdl, true);
+      } else if (!blocked && c.halted && !c.closing) {
+        c.halted = false;
+        self->trigger(hdl);
+      }
+      return;
     }
-    respond(self, msg.handle, seq, "bad_request",
-            error_response(status, "bad_request", text), false);
+    auto req = std::move(c.queued.front());
+    c.queued.pop_front();
+    if (req.method == "!")
+      answer_parse_error(self, hdl, std::stoi(req.target));
+    else
+      handle(self, hdl, req);
   }
 }
 
@@ -466,8 +519,11 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
     [=](caf::io::new_data_msg& msg) { on_data(self, msg); },
     [=](const caf::io::data_transferred_msg& msg) {
       auto i = self->state.conns.find(msg.handle);
-      if (i != self->state.conns.end())
-        i->second.backlog = msg.remaining;
+      if (i == self->state.conns.end())
+        return;
+      i->second.backlog = msg.remaining;
+      if (!i->second.stream)
+        pump(self, msg.handle);
     },
     [=](const caf::io::connection_closed_msg& msg) {
       self->state.conns.erase(msg.handle);
@@ -495,9 +551,12 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
       self->delayed_send(self, std::chrono::seconds{1}, atom::sweep_v);
       auto now = self->clock().now();
       std::vector<connection_handle> idle;
+      auto& cfg = self->state.cfg;
       for (auto& [hdl, c] : self->state.conns)
         if (!c.stream && c.replies.empty()
-            && now - c.last_active >= self->state.cfg.idle_timeout)
+            && (now - c.last_active >= cfg.idle_timeout
+                || (c.partial_since
+                    && now - *c.partial_since >= cfg.request_deadline)))
           idle.push_back(hdl);
       for (auto hdl : idle) {
         self->close(hdl);

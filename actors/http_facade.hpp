@@ -31,6 +31,9 @@ struct facade_config {
   std::string api_token;
   size_t max_connections = 1024;
   caf::timespan idle_timeout = std::chrono::seconds{60};
+  /// A request must arrive whole within this (slow senders cannot hold a
+  /// connection slot for ever).
+  caf::timespan request_deadline = std::chrono::seconds{30};
   caf::timespan keepalive_interval = std::chrono::seconds{15};
   /// How long the coordinator may take to answer before a 503.
   caf::timespan request_timeout = std::chrono::seconds{10};
@@ -51,6 +54,8 @@ struct pending_reply {
 
 struct http_connection {
   http_request_parser parser;
+  /// Parsed requests waiting until the connection may have more in flight.
+  std::deque<http_request> queued;
   std::deque<pending_reply> replies;
   /// Sequence number of replies.front().
   uint64_t first_seq = 0;
@@ -59,9 +64,14 @@ struct http_connection {
   bool closing = false;
   /// The connection is an event stream.
   bool stream = false;
-  /// Unsent bytes of an event stream, from write acknowledgements.
+  /// Unsent bytes, from write acknowledgements (streams, and connections
+  /// whose client stopped reading).
   size_t backlog = 0;
+  /// Reading from the socket is suspended (backpressure).
+  bool halted = false;
   caf::actor_clock::time_point last_active;
+  /// When the first byte of a still unfinished request arrived.
+  std::optional<caf::actor_clock::time_point> partial_since;
 };
 
 struct http_facade_state {
@@ -69,6 +79,14 @@ struct http_facade_state {
 
   /// Events kept for Last-Event-ID replays.
   static constexpr size_t replay_events = 256;
+
+  /// Requests of one connection being answered at once; beyond it, reading
+  /// stops, so a client pipelining without end cannot starve the others.
+  static constexpr size_t max_in_flight = 32;
+
+  /// Unsent answer bytes of one connection beyond which reading stops until
+  /// the client reads: memory stays bounded for clients that never read.
+  static constexpr size_t max_unsent = 256 * 1024;
 
   facade_config cfg;
   std::unordered_map<caf::io::connection_handle, http_connection> conns;

@@ -8,7 +8,8 @@
 
 namespace sheetsync {
 
-/// One HTTP/1.x request as http_request_parser delivers it.
+/// One HTTP/1.x request as http_request_parser delivers it. (A new member must also be reset
+/// in http_request_parser's reuse of recycled requests.)
 struct http_request {
   /// Method as sent, e.g. "GET" (libhttp_parser accepts only the methods it knows).
   std::string method;

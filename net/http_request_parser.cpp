@@ -2,9 +2,11 @@
 
 #include <http_parser.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdint>
+#include <cstring>
 
 namespace sheetsync {
 
@@ -36,6 +38,11 @@ int hex_value(char c) {
   return -1;
 }
 
+bool contains(std::string_view x, char c) {
+  // memchr is vectorised; string_view::find_first_of is a generic double loop.
+  return std::memchr(x.data(), c, x.size()) != nullptr;
+}
+
 bool is_blank(char c) {
   return c == ' ' || c == '\t';
 }
@@ -48,6 +55,7 @@ std::string_view trim(std::string_view x) {
   return x;
 }
 
+/// `lower` must consist of lower-case letters.
 bool equals_ignore_case(std::string_view x, std::string_view lower) {
   if (x.size() != lower.size())
     return false;
@@ -88,7 +96,7 @@ bool decode_path(std::string_view in, std::string& out) {
 /// Lenient form decoding for query keys and values: `+` is a space, a bad escape stays as sent
 /// (the WHATWG URL standard's percent-decode does the same).
 void decode_query_part(std::string_view in, std::string& out) {
-  if (in.find_first_of("%+") == std::string_view::npos) {
+  if (!contains(in, '%') && !contains(in, '+')) {
     out.assign(in);
     return;
   }
@@ -177,6 +185,8 @@ struct http_request_parser::impl {
   limits lim;
   /// The request being parsed.
   http_request cur;
+  /// Requests handed back by recycle(), to be cleared and refilled.
+  std::vector<http_request> spare;
   /// The bytes handed to the running http_parser_execute call.
   const char* exec_begin = nullptr;
   const char* exec_end = nullptr;
@@ -204,10 +214,11 @@ struct http_request_parser::impl {
     return *static_cast<impl*>(p->data);
   }
 
-  /// Stops the parser with an HTTP status; the result is for a callback to return.
+  /// Stops the parser with an HTTP status; the result is for a callback to return. Not 1:
+  /// from on_headers_complete that means "no body" rather than an error.
   int fail(int status) {
     error = status;
-    return 1;
+    return -1;
   }
 
   /// Records an HTTP status for feed() to return.
@@ -224,6 +235,29 @@ struct http_request_parser::impl {
 
   bool supported_version() const {
     return parser.http_major == 1 && parser.http_minor <= 1;
+  }
+
+  /// Spare requests kept for reuse (about 1 KiB each for a typical GET).
+  static constexpr size_t max_spare = 8;
+
+  /// Bodies with more capacity are freed rather than kept for reuse.
+  static constexpr size_t max_spare_body = 4 * 1024;
+
+  /// Starts the next request in a recycled one if there is one. clear() keeps the capacity of
+  /// the strings and vectors.
+  void reuse_spare() {
+    if (spare.empty())
+      return;
+    cur = std::move(spare.back());
+    spare.pop_back();
+    cur.method.clear();
+    cur.target.clear();
+    cur.path.clear();
+    cur.query.clear();
+    cur.headers.clear();
+    cur.body.clear();
+    cur.keep_alive = true;
+    cur.upgrade = false;
   }
 
   void reset_message() {
@@ -247,7 +281,9 @@ struct http_request_parser::impl {
       // http_parser drops leading blanks but keeps trailing ones.
       if (!value.empty() && (is_blank(value.back()) || is_blank(value.front()))) {
         auto trimmed = trim(value);
-        value = std::string{trimmed};
+        auto start = static_cast<size_t>(trimmed.data() - value.data());
+        value.erase(start + trimmed.size());
+        value.erase(0, start);
       }
     }
     if (!parse_target(r))
@@ -267,7 +303,8 @@ struct http_request_parser::impl {
     if ((parser.flags & F_CHUNKED) == 0 && parser.content_length != ULLONG_MAX) {
       if (parser.content_length > lim.max_body_bytes)
         return 413;
-      r.body.reserve(parser.content_length);
+      // Capped: announcing a large body must not be enough to make us allocate it.
+      r.body.reserve(std::min<uint64_t>(parser.content_length, 16 * 1024));
     }
     r.upgrade = parser.upgrade;
     // A CONNECT request turns the connection into a tunnel: no HTTP follows.
@@ -277,107 +314,120 @@ struct http_request_parser::impl {
 
   // -- http_parser callbacks --------------------------------------------------
 
-  static int on_message_begin(http_parser* p) {
-    self(p).in_message = true;
-    return 0;
-  }
-
-  static int on_url(http_parser* p, const char* at, size_t len) {
+  /// Adapts a member to http_parser's data callback. An exception (bad_alloc) must not unwind
+  /// through http_parser's C frames, which would leave its state half-updated.
+  template <int (impl::*Handler)(const char*, size_t)>
+  static int data_cb(http_parser* p, const char* at, size_t len) {
     auto& s = self(p);
-    if (s.head_exceeds(at + len))
-      return s.fail(431);
-    // The non-strict build lets tabs and form feeds through.
-    for (size_t i = 0; i < len; ++i) {
-      auto c = static_cast<unsigned char>(at[i]);
-      if (c <= 0x20 || c == 0x7f)
-        return s.fail(400);
+    try {
+      return (s.*Handler)(at, len);
+    } catch (...) {
+      return s.fail(500);
     }
-    s.cur.target.append(at, len);
+  }
+
+  template <int (impl::*Handler)()>
+  static int notify_cb(http_parser* p) {
+    auto& s = self(p);
+    try {
+      return (s.*Handler)();
+    } catch (...) {
+      return s.fail(500);
+    }
+  }
+
+  int on_message_begin() {
+    in_message = true;
+    reuse_spare();
     return 0;
   }
 
-  static int on_header_field(http_parser* p, const char* at, size_t len) {
-    auto& s = self(p);
-    if (s.head_done) {
+  int on_url(const char* at, size_t len) {
+    if (head_exceeds(at + len))
+      return fail(431);
+    // The non-strict build lets tabs and form feeds through (other controls it refuses).
+    std::string_view chunk{at, len};
+    if (contains(chunk, '\t') || contains(chunk, '\f'))
+      return fail(400);
+    cur.target.append(at, len);
+    return 0;
+  }
+
+  int on_header_field(const char* at, size_t len) {
+    if (head_done) {
       // A chunked trailer: unused, but it must not grow without bound.
-      s.trailer_bytes += len;
-      return s.trailer_bytes > s.lim.max_header_bytes ? s.fail(431) : 0;
+      trailer_bytes += len;
+      return trailer_bytes > lim.max_header_bytes ? fail(431) : 0;
     }
-    if (s.head_exceeds(at + len))
-      return s.fail(431);
-    auto& headers = s.cur.headers;
-    if (s.last != last_data::field) {
-      if (headers.empty()) {
-        // Fail an HTTP/0.9 or 2.0 client now instead of waiting for the end of the head.
-        if (!s.supported_version())
-          return s.fail(505);
+    if (head_exceeds(at + len))
+      return fail(431);
+    auto& headers = cur.headers;
+    if (last != last_data::field) {
+      if (headers.empty())
         headers.reserve(8);
-      }
       headers.emplace_back();
-      s.last = last_data::field;
-      s.value_line_ended = false;
+      last = last_data::field;
+      value_line_ended = false;
     }
     auto& name = headers.back().first;
     auto old_size = name.size();
-    name.resize(old_size + len);
-    for (size_t i = 0; i < len; ++i) {
-      auto lower = name_table[static_cast<unsigned char>(at[i])];
+    name.append(at, len);
+    // Raw pointers: writes through a char* could alias the string's size, which a loop up to
+    // name.end() would then reload every round.
+    for (auto i = name.data() + old_size, end = name.data() + name.size(); i != end; ++i) {
+      auto lower = name_table[static_cast<unsigned char>(*i)];
       if (lower == 0)
-        return s.fail(400);
-      name[old_size + i] = lower;
+        return fail(400);
+      *i = lower;
     }
     return 0;
   }
 
-  static int on_header_value(http_parser* p, const char* at, size_t len) {
-    auto& s = self(p);
-    if (s.head_done) {
-      s.trailer_bytes += len;
-      return s.trailer_bytes > s.lim.max_header_bytes ? s.fail(431) : 0;
+  int on_header_value(const char* at, size_t len) {
+    if (head_done) {
+      trailer_bytes += len;
+      return trailer_bytes > lim.max_header_bytes ? fail(431) : 0;
     }
-    if (s.head_exceeds(at + len))
-      return s.fail(431);
+    if (head_exceeds(at + len))
+      return fail(431);
     // RFC 9112 5.2: reject obs-fold (a line continuing the previous value) rather than guess.
-    if (s.last == last_data::value && s.value_line_ended)
-      return s.fail(400);
-    s.last = last_data::value;
-    s.cur.headers.back().second.append(at, len);
+    if (last == last_data::value && value_line_ended)
+      return fail(400);
+    last = last_data::value;
+    cur.headers.back().second.append(at, len);
     // A value that stops at the end of the buffer may continue in the next read.
-    if (at + len < s.exec_end && (at[len] == '\r' || at[len] == '\n'))
-      s.value_line_ended = true;
+    if (at + len < exec_end && (at[len] == '\r' || at[len] == '\n'))
+      value_line_ended = true;
     return 0;
   }
 
-  static int on_headers_complete(http_parser* p) {
-    auto& s = self(p);
-    s.head_done = true;
-    s.deferred = s.finish_head();
+  int on_headers_complete() {
+    head_done = true;
+    deferred = finish_head();
     // Pausing makes http_parser_execute return at the head's last byte, which tells its size.
-    s.stopped = stop::headers;
-    http_parser_pause(p, 1);
+    stopped = stop::headers;
+    http_parser_pause(&parser, 1);
     return 0;
   }
 
-  static int on_chunk_header(http_parser* p) {
-    auto& s = self(p);
+  int on_chunk_header() {
     // content_length holds the size of the coming chunk.
-    if (p->content_length > s.lim.max_body_bytes - s.cur.body.size())
-      return s.fail(413);
+    if (parser.content_length > lim.max_body_bytes - cur.body.size())
+      return fail(413);
     return 0;
   }
 
-  static int on_body(http_parser* p, const char* at, size_t len) {
-    auto& s = self(p);
-    if (len > s.lim.max_body_bytes - s.cur.body.size())
-      return s.fail(413);
-    s.cur.body.append(at, len);
+  int on_body(const char* at, size_t len) {
+    if (len > lim.max_body_bytes - cur.body.size())
+      return fail(413);
+    cur.body.append(at, len);
     return 0;
   }
 
-  static int on_message_complete(http_parser* p) {
+  int on_message_complete() {
     // Pausing tells where the request ends, so the next one's size counts from there.
-    self(p).stopped = stop::message;
-    http_parser_pause(p, 1);
+    stopped = stop::message;
+    http_parser_pause(&parser, 1);
     return 0;
   }
 
@@ -431,16 +481,16 @@ struct http_request_parser::impl {
 };
 
 const http_parser_settings http_request_parser::impl::settings = {
-  impl::on_message_begin,    // on_message_begin
-  impl::on_url,              // on_url
-  nullptr,                   // on_status (responses only)
-  impl::on_header_field,     // on_header_field
-  impl::on_header_value,     // on_header_value
-  impl::on_headers_complete, // on_headers_complete
-  impl::on_body,             // on_body
-  impl::on_message_complete, // on_message_complete
-  impl::on_chunk_header,     // on_chunk_header
-  nullptr,                   // on_chunk_complete
+  notify_cb<&impl::on_message_begin>,    // on_message_begin
+  data_cb<&impl::on_url>,                // on_url
+  nullptr,                               // on_status (responses only)
+  data_cb<&impl::on_header_field>,       // on_header_field
+  data_cb<&impl::on_header_value>,       // on_header_value
+  notify_cb<&impl::on_headers_complete>, // on_headers_complete
+  data_cb<&impl::on_body>,               // on_body
+  notify_cb<&impl::on_message_complete>, // on_message_complete
+  notify_cb<&impl::on_chunk_header>,     // on_chunk_header
+  nullptr,                               // on_chunk_complete
 };
 
 http_request_parser::http_request_parser() : http_request_parser(limits{}) {
@@ -459,6 +509,19 @@ http_request_parser& http_request_parser::operator=(http_request_parser&&) noexc
 
 int http_request_parser::feed(std::string_view bytes, std::vector<http_request>& out) {
   return impl_->feed(bytes, out);
+}
+
+void http_request_parser::recycle(std::vector<http_request>& done) {
+  auto& spare = impl_->spare;
+  spare.reserve(impl::max_spare);
+  for (auto& r : done) {
+    if (spare.size() >= impl::max_spare)
+      break;
+    if (r.body.capacity() > impl::max_spare_body)
+      r.body = std::string{};
+    spare.push_back(std::move(r));
+  }
+  done.clear();
 }
 
 size_t http_request_parser::pending_bytes() const {

@@ -43,11 +43,17 @@ public:
   /// %00 in the path, NUL or control bytes, obs-fold, unknown methods), 431 (request line +
   /// header section over max_header_bytes), 413 (body over max_body_bytes, from Content-Length
   /// before reading it, or per chunk size while reading chunked bodies), 501 for a
-  /// Transfer-Encoding other than exactly `chunked`, 505 for HTTP versions other than 1.0/1.1.
+  /// Transfer-Encoding other than exactly `chunked`, 505 for HTTP versions other than 1.0/1.1,
+  /// 500 if memory runs out.
   /// After an error, further feeds return the same status. Requests completed before the error
   /// are still output. After a request with keep_alive == false the connection is done:
   /// closed() turns true and later bytes are ignored (feed returns 0, nothing is output).
   int feed(std::string_view bytes, std::vector<http_request>& out);
+
+  /// Optional: takes back requests the caller is done with (leaving `done` empty) so that the
+  /// next requests reuse their buffers instead of allocating. Keeps at most a few, and no large
+  /// bodies, so an idle connection holds little memory.
+  void recycle(std::vector<http_request>& done);
 
   /// Bytes of an unfinished request fed so far (0 between requests), for idle/slowloris
   /// policies.
