@@ -84,11 +84,10 @@ void flush_replies(self_ptr self, connection_handle hdl) {
   }
 }
 
-/// Fills the reply slot `seq` of a connection (if it is still open).
-void respond(self_ptr self, connection_handle hdl, uint64_t seq,
-             const char* route, const http_response& r, bool keep_alive,
-             bool head_only = false) {
-  self->state.metrics.count_request(route, r.status);
+/// Fills the reply slot `seq` of a connection (if it is still open) and
+/// writes what is ready.
+void fill_reply(self_ptr self, connection_handle hdl, uint64_t seq,
+                std::string bytes, bool close) {
   auto i = self->state.conns.find(hdl);
   if (i == self->state.conns.end())
     return;
@@ -96,9 +95,23 @@ void respond(self_ptr self, connection_handle hdl, uint64_t seq,
   if (seq < c.first_seq || seq - c.first_seq >= c.replies.size())
     return;
   auto& slot = c.replies[seq - c.first_seq];
-  slot.bytes = serialize(r, keep_alive, head_only);
-  slot.close = !keep_alive;
+  slot.bytes = std::move(bytes);
+  slot.close = close;
   flush_replies(self, hdl);
+}
+
+void respond(self_ptr self, connection_handle hdl, uint64_t seq,
+             const char* route, const http_response& r, bool keep_alive,
+             bool head_only = false) {
+  self->state.metrics.count_request(route, r.status);
+  fill_reply(self, hdl, seq, serialize(r, keep_alive, head_only), !keep_alive);
+}
+
+/// Fills a reply slot with a ready keep-alive answer (the hot path).
+void respond_bytes(self_ptr self, connection_handle hdl, uint64_t seq,
+                   const char* route, int status, const std::string& bytes) {
+  self->state.metrics.count_request(route, status);
+  fill_reply(self, hdl, seq, bytes, false);
 }
 
 // -- coordinator errors -------------------------------------------------------
@@ -271,6 +284,16 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
           });
     } else if (method == "GET" || method == "HEAD") {
       bool head = method == "HEAD";
+      // Pushed by the coordinator: answer without a round trip.
+      auto& key = id.empty() ? s.running_id : id;
+      if (auto i = s.known.find(key); !key.empty() && i != s.known.end()) {
+        if (keep && !head)
+          respond_bytes(self, hdl, seq, "status", 200, i->second.response);
+        else
+          respond(self, hdl, seq, "status",
+                  json_response(200, i->second.json), keep, head);
+        return;
+      }
       self->request(coord, timeout, atom::status_v, id)
         .then(
           [=](const sync_status& st) {
@@ -535,6 +558,16 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
       auto& s = self->state;
       s.metrics.observe(st);
       s.current_json = to_json(st);
+      auto& k = s.known[st.id];
+      k.json = s.current_json;
+      k.response = serialize(json_response(200, k.json), true);
+      if (finished(st.state)) {
+        k.finished_at = self->clock().now();
+        if (s.running_id == st.id)
+          s.running_id.clear();
+      } else {
+        s.running_id = st.id;
+      }
       auto id = s.next_event_id++;
       s.events.emplace_back(id, s.current_json);
       if (s.events.size() > http_facade_state::replay_events)
@@ -550,6 +583,13 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
       // Re-arm first (the timer loop of the model codebases), then work.
       self->delayed_send(self, std::chrono::seconds{1}, atom::sweep_v);
       auto now = self->clock().now();
+      auto& known = self->state.known;
+      for (auto i = known.begin(); i != known.end();)
+        if (i->second.finished_at
+            && now - *i->second.finished_at >= http_facade_state::known_ttl)
+          i = known.erase(i);
+        else
+          ++i;
       std::vector<connection_handle> idle;
       auto& cfg = self->state.cfg;
       for (auto& [hdl, c] : self->state.conns)

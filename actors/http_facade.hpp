@@ -95,6 +95,20 @@ struct http_facade_state {
   uint64_t next_event_id = 1;
   /// The latest status JSON, sent first to every new event stream.
   std::string current_json;
+  /// Statuses pushed by the coordinator, as JSON, by sync id: status reads
+  /// are answered from here without a round trip. Finished ones expire after
+  /// `known_ttl`, well before the coordinator forgets them, so this never
+  /// answers for a sync the coordinator no longer knows.
+  struct known_status {
+    std::string json;
+    /// The whole keep-alive 200 answer, ready to write.
+    std::string response;
+    std::optional<caf::actor_clock::time_point> finished_at;
+  };
+  std::unordered_map<std::string, known_status> known;
+  static constexpr auto known_ttl = std::chrono::seconds{30};
+  /// The id of the latest pushed status, when it is still running.
+  std::string running_id;
   facade_metrics metrics;
 };
 

@@ -56,7 +56,7 @@ std::string facade_metrics::render(size_t open_connections) const {
     std::snprintf(buf, sizeof(buf),
                   "sheetsync_http_requests_total{route=\"%s\",code=\"%d\"} "
                   "%" PRIu64 "\n",
-                  key.first.c_str(), key.second, n);
+                  std::string{key.first}.c_str(), key.second, n);
     out += buf;
   }
   return out;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 
@@ -13,7 +14,8 @@ namespace sheetsync {
 /// What /metrics reports, in Prometheus text format.
 class facade_metrics {
 public:
-  /// Counts a finished request by route (a fixed label, never the raw path).
+  /// Counts a finished request by route (a string literal: a fixed label,
+  /// never the raw path).
   void count_request(const char* route, int status);
 
   /// Counts each sync once, when its final status passes by.
@@ -23,7 +25,8 @@ public:
   std::string render(size_t open_connections) const;
 
 private:
-  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  /// Keyed by the route literal: no allocation per request.
+  std::map<std::pair<std::string_view, int>, uint64_t> requests_;
   std::map<std::string, uint64_t> syncs_;
   std::unordered_set<std::string> counted_;
   double last_duration_ = 0;
