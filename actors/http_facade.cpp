@@ -321,7 +321,7 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
             respond(self, hdl, seq, "cancel", from_error(err), keep);
           });
     } else {
-      not_allowed("sync", "GET, POST, DELETE");
+      not_allowed("sync", "GET, HEAD, POST, DELETE");
     }
     return;
   }
@@ -474,8 +474,14 @@ void pump(self_ptr self, connection_handle hdl) {
 void broadcast(self_ptr self, const std::string& bytes) {
   std::vector<connection_handle> slow;
   for (auto& [hdl, c] : self->state.conns) {
-    if (!c.stream)
+    if (!c.stream) {
+      // A stream whose head still waits behind earlier answers (always the
+      // connection's last slot): the event joins it, so nothing is missed.
+      if (!c.replies.empty() && c.replies.back().stream
+          && c.replies.back().bytes)
+        *c.replies.back().bytes += bytes;
       continue;
+    }
     if (c.backlog + bytes.size() > self->state.cfg.max_stream_backlog) {
       slow.push_back(hdl);
       continue;

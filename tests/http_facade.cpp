@@ -1,0 +1,1221 @@
+// Deterministic tests of the HTTP facade (a CAF io broker) over CAF's test
+// multiplexer: no sockets, no threads. A scripted fake coordinator answers (or
+// holds back) what the broker asks; the test plays the clients by writing into
+// the connections' virtual network buffers and reading their output buffers.
+//
+// The broker re-arms its timers (sweep every 1 s, keep-alive every 15 s), so
+// these tests never call run(): pump() runs the scheduler and the multiplexer
+// until both are idle, advance() moves the clock and then pumps.
+
+#define CAF_SUITE http_facade
+// caf/test/dsl.hpp 0.17.6 uses FAIL in request<T>() without defining it.
+#define FAIL(msg) CAF_FAIL(msg)
+
+#include <caf/test/dsl.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/io/network/operation.hpp>
+#include <caf/io/network/test_multiplexer.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/http_facade.hpp"
+#include "messages/actors.hpp"
+#include "messages/error.hpp"
+#include "messages/system_config.hpp"
+#include "net/status_json.hpp"
+
+using namespace std::chrono_literals;
+using namespace sheetsync;
+
+using caf::io::accept_handle;
+using caf::io::connection_handle;
+
+namespace {
+
+// -- helpers ------------------------------------------------------------------
+
+bool starts_with(const std::string& str, const std::string& prefix) {
+  return str.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool contains(const std::string& str, const std::string& part) {
+  return str.find(part) != std::string::npos;
+}
+
+std::string lower(std::string x) {
+  for (auto& c : x)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return x;
+}
+
+/// A request with `Host` and the given extra header lines (each ending in CRLF).
+std::string req(const std::string& method, const std::string& target,
+                const std::string& extra = "", const std::string& body = "") {
+  std::string out = method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + extra;
+  if (!body.empty())
+    out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += "\r\n";
+  out += body;
+  return out;
+}
+
+std::string get(const std::string& target, const std::string& extra = "") {
+  return req("GET", target, extra);
+}
+
+/// One parsed HTTP response.
+struct response {
+  int status = 0;
+  std::string status_line;
+  /// Names lower-cased, in order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  std::optional<std::string> header(const std::string& name) const {
+    for (auto& [key, value] : headers)
+      if (key == lower(name))
+        return value;
+    return std::nullopt;
+  }
+
+  size_t header_count(const std::string& name) const {
+    size_t n = 0;
+    for (auto& kv : headers)
+      if (kv.first == lower(name))
+        ++n;
+    return n;
+  }
+};
+
+/// Parses the complete responses at the front of `text` (framed by
+/// Content-Length); whatever cannot be parsed is left in `rest`.
+std::vector<response> parse_responses(const std::string& text,
+                                      std::string& rest) {
+  std::vector<response> result;
+  size_t pos = 0;
+  for (;;) {
+    auto head_end = text.find("\r\n\r\n", pos);
+    if (head_end == std::string::npos || !starts_with(text.substr(pos), "HTTP/1.1 "))
+      break;
+    response r;
+    auto line_end = text.find("\r\n", pos);
+    r.status_line = text.substr(pos, line_end - pos);
+    r.status = std::atoi(r.status_line.c_str() + 9);
+    auto i = line_end + 2;
+    while (i < head_end + 2) {
+      auto eol = text.find("\r\n", i);
+      auto line = text.substr(i, eol - i);
+      auto colon = line.find(':');
+      if (colon == std::string::npos)
+        break;
+      auto value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ')
+        value.erase(0, 1);
+      r.headers.emplace_back(lower(line.substr(0, colon)), value);
+      i = eol + 2;
+    }
+    auto len = r.header("content-length");
+    if (!len)
+      break; // Not a Content-Length framed response (e.g. a stream head).
+    auto n = static_cast<size_t>(std::stoul(*len));
+    if (head_end + 4 + n > text.size())
+      break;
+    r.body = text.substr(head_end + 4, n);
+    result.push_back(std::move(r));
+    pos = head_end + 4 + n;
+  }
+  rest = text.substr(pos);
+  return result;
+}
+
+std::vector<response> parse_responses(const std::string& text) {
+  std::string rest;
+  auto result = parse_responses(text, rest);
+  CAF_CHECK_EQUAL(rest, "");
+  return result;
+}
+
+sync_status make_status(std::string id, sync_state state, uint8_t progress) {
+  sync_status st;
+  st.id = std::move(id);
+  st.source = "default";
+  st.state = state;
+  st.progress = progress;
+  st.message = std::string{"now "} + to_string(state);
+  st.started_ms = 1'700'000'000'000;
+  st.updated_ms = st.started_ms + progress;
+  if (finished(state))
+    st.finished_ms = st.updated_ms;
+  st.bytes = 1000u * progress;
+  st.rows = 10u * progress;
+  return st;
+}
+
+std::string sse(uint64_t id, const sync_status& st) {
+  return "id: " + std::to_string(id) + "\nevent: status\ndata: " + to_json(st)
+         + "\n\n";
+}
+
+// -- the fake coordinator -----------------------------------------------------
+
+/// What the fake coordinator answers; shared with the test, which changes it
+/// between requests (single-threaded: the scheduler is deterministic).
+struct script {
+  /// Hold every answer back (the promises land in `held`).
+  bool hold = false;
+  /// Answer `start` with this error instead of `start_id`.
+  caf::error start_error;
+  std::string start_id = "sync-1";
+  /// Known syncs, by id.
+  std::map<std::string, sync_status> syncs;
+  /// The answer to status("").
+  sync_status current;
+  data_page page;
+  /// Every request and message received, e.g. "start ", "status sync-1",
+  /// "data src 50 0", "subscribe".
+  std::vector<std::string> calls;
+  /// Answers held back: (what, promise), e.g. ("status sync-1", rp).
+  std::vector<std::pair<std::string, caf::response_promise>> held;
+  /// Who subscribed.
+  status_listener_actor listener;
+};
+
+using script_ptr = std::shared_ptr<script>;
+
+struct fake_state {
+  static inline const char* name = "fake_coordinator";
+};
+
+coordinator_actor::behavior_type
+fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
+                 script_ptr sc) {
+  auto hold = [=](std::string what) {
+    auto rp = self->make_response_promise();
+    sc->held.emplace_back(std::move(what), rp);
+    return rp;
+  };
+  return {
+    [=](atom::start, const std::string& source) -> caf::result<std::string> {
+      sc->calls.push_back("start " + source);
+      if (sc->hold)
+        return hold("start");
+      if (sc->start_error)
+        return sc->start_error;
+      return sc->start_id;
+    },
+    [=](atom::status, const std::string& id) -> caf::result<sync_status> {
+      sc->calls.push_back("status " + id);
+      if (sc->hold)
+        return hold("status " + id);
+      if (id.empty())
+        return sc->current;
+      auto i = sc->syncs.find(id);
+      if (i == sc->syncs.end())
+        return sheetsync::make_error(ec::unknown_sync, "no sync with id " + id);
+      return i->second;
+    },
+    [=](atom::cancel, const std::string& id) -> caf::result<sync_status> {
+      sc->calls.push_back("cancel " + id);
+      if (sc->hold)
+        return hold("cancel");
+      auto i = sc->syncs.find(id);
+      if (i == sc->syncs.end())
+        return sheetsync::make_error(ec::unknown_sync, "no sync with id " + id);
+      auto st = i->second;
+      st.state = sync_state::cancelled;
+      st.message = "Cancelled";
+      return st;
+    },
+    [=](atom::subscribe, status_listener_actor listener) {
+      sc->calls.push_back("subscribe");
+      sc->listener = std::move(listener);
+    },
+    [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
+        uint64_t offset) -> caf::result<data_page> {
+      sc->calls.push_back("data " + source + " " + std::to_string(limit) + " "
+                          + std::to_string(offset));
+      if (sc->hold)
+        return hold("data");
+      return sc->page;
+    },
+    [=](atom::progress, const stage_report&) {
+      // nop
+    },
+    [=](atom::failed, const std::string&, stage, const caf::error&) {
+      // nop
+    },
+    [=](atom::forget, const std::string&) {
+      // nop
+    },
+    [=](atom::deadline, const std::string&) {
+      // nop
+    },
+  };
+}
+
+// -- fixture ------------------------------------------------------------------
+
+struct test_config : sheetsync::system_config {
+  test_config() {
+    // test_coordinator_fixture sets middleman.network-backend = testing, so
+    // the middleman runs on a caf::io::network::test_multiplexer.
+    load<caf::io::middleman>();
+  }
+};
+
+struct fixture : test_coordinator_fixture<test_config> {
+  caf::io::network::test_multiplexer* mpx = nullptr;
+  script_ptr sc = std::make_shared<script>();
+  coordinator_actor coord;
+  caf::actor broker;
+  /// Tests adjust it before start().
+  facade_config fcfg;
+  accept_handle acceptor = accept_handle::from_int(1);
+  int64_t next_conn = 100;
+
+  fixture() {
+    mpx = dynamic_cast<caf::io::network::test_multiplexer*>(
+      &sys.middleman().backend());
+    CAF_REQUIRE(mpx != nullptr);
+    sc->current = sync_status{}; // idle, no id
+    sc->syncs["sync-1"] = make_status("sync-1", sync_state::downloading, 42);
+    sc->page.source = "default";
+    sc->page.columns = {"Order ID", "Amount"};
+    sc->page.rows = {{"SO-1", "10"}, {"SO-2", "20"}};
+    sc->page.total = 300;
+    coord = sys.spawn(fake_coordinator, sc);
+    sched.run();
+    fcfg.coordinator = coord;
+    fcfg.listen = false;
+    fcfg.request_timeout = 1s;
+  }
+
+  ~fixture() override {
+    // Stop the broker first: its timers re-arm forever, and the base class's
+    // destructor calls run().
+    if (broker) {
+      caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+      mpx->flush_runnables();
+      broker = nullptr;
+    }
+    sc->held.clear();
+    caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+    sched.run();
+    coord = coordinator_actor{};
+    sc->listener = status_listener_actor{};
+  }
+
+  /// Runs the scheduler and the multiplexer until neither has work; fires no
+  /// timer.
+  void pump() {
+    for (;;) {
+      bool progress = false;
+      while (sched.try_run_once())
+        progress = true;
+      while (mpx->try_exec_runnable())
+        progress = true;
+      if (!progress)
+        return;
+    }
+  }
+
+  /// Advances the clock (firing the timers due) and pumps.
+  void advance(caf::timespan d) {
+    advance_time(d);
+    pump();
+  }
+
+  /// Spawns the broker with fcfg and gives it the acceptor.
+  void start() {
+    broker = sys.middleman().spawn_broker(http_facade, fcfg);
+    pump();
+    auto& b = deref<http_facade_actor>(broker);
+    b.add_doorman(mpx->new_doorman(acceptor, 8080));
+    pump();
+  }
+
+  http_facade_state& state() {
+    return deref<http_facade_actor>(broker).state;
+  }
+
+  connection_handle connect() {
+    auto conn = connection_handle::from_int(next_conn++);
+    mpx->add_pending_connect(acceptor, conn);
+    mpx->accept_connection(acceptor);
+    pump();
+    return conn;
+  }
+
+  /// Bytes from the client, read by the broker at once; nothing else runs.
+  void send_raw(connection_handle conn, const std::string& bytes) {
+    mpx->virtual_send(conn, std::vector<char>(bytes.begin(), bytes.end()));
+  }
+
+  void send(connection_handle conn, const std::string& bytes) {
+    send_raw(conn, bytes);
+    pump();
+  }
+
+  /// What the broker wrote to the client since the last call.
+  std::string output(connection_handle conn) {
+    auto& buf = mpx->output_buffer(conn);
+    std::string result(buf.begin(), buf.end());
+    buf.clear();
+    return result;
+  }
+
+  /// The output as exactly one response.
+  response one_response(connection_handle conn) {
+    auto out = output(conn);
+    auto rs = parse_responses(out);
+    if (rs.size() != 1) {
+      CAF_FAIL("expected one response, got " << rs.size() << ": " << out);
+    }
+    return rs.front();
+  }
+
+  /// Sends a request on a fresh connection and returns the one answer.
+  response exchange(const std::string& request) {
+    auto conn = connect();
+    send(conn, request);
+    return one_response(conn);
+  }
+
+  /// The broker closed the connection (close() stops reading in the test
+  /// multiplexer).
+  bool closed(connection_handle conn) {
+    return mpx->stopped_reading(conn);
+  }
+
+  /// The broker still keeps state for the connection.
+  bool tracked(connection_handle conn) {
+    return state().conns.count(conn) > 0;
+  }
+
+  /// Requests the fake coordinator received (after the start-up ones).
+  size_t coordinator_calls() {
+    return sc->calls.size();
+  }
+};
+
+void check_json(const response& r) {
+  CAF_CHECK_EQUAL(r.header("Content-Type").value_or(""),
+                  "application/json; charset=utf-8");
+  CAF_CHECK(starts_with(r.body, "{"));
+}
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(http_facade_tests, fixture)
+
+// -- start-up and plain requests ----------------------------------------------
+
+CAF_TEST(the broker subscribes and asks the current status at start) {
+  start();
+  CAF_REQUIRE_EQUAL(sc->calls.size(), 2u);
+  CAF_CHECK_EQUAL(sc->calls[0], "subscribe");
+  CAF_CHECK_EQUAL(sc->calls[1], "status ");
+  CAF_CHECK_EQUAL(caf::actor_cast<caf::actor>(sc->listener), broker);
+  CAF_CHECK_EQUAL(state().current_json, to_json(sc->current));
+}
+
+CAF_TEST(GET healthz answers 200 JSON and keeps the connection) {
+  start();
+  auto conn = connect();
+  send(conn, get("/healthz"));
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 200 OK");
+  check_json(r);
+  CAF_CHECK_EQUAL(r.body, R"({"status":"ok"})");
+  CAF_CHECK_EQUAL(r.header("Connection").value_or(""), "keep-alive");
+  CAF_CHECK_EQUAL(r.header("Content-Length").value_or(""),
+                  std::to_string(r.body.size()));
+  CAF_CHECK(!closed(conn));
+  CAF_CHECK(tracked(conn));
+  // The same connection serves the next request.
+  send(conn, get("/healthz"));
+  CAF_CHECK_EQUAL(one_response(conn).status, 200);
+  // HEAD: the same head, no body.
+  send(conn, req("HEAD", "/healthz"));
+  auto out = output(conn);
+  CAF_CHECK(starts_with(out, "HTTP/1.1 200 OK\r\n"));
+  CAF_CHECK(contains(out, "Content-Length: 15\r\n"));
+  CAF_CHECK(out.size() >= 4 && out.compare(out.size() - 4, 4, "\r\n\r\n") == 0);
+  // The healthz request needs no coordinator.
+  CAF_CHECK_EQUAL(coordinator_calls(), 2u);
+}
+
+CAF_TEST(Connection close answers and then closes) {
+  start();
+  auto conn = connect();
+  send(conn, get("/healthz", "Connection: close\r\n"));
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(r.header("Connection").value_or(""), "close");
+  CAF_CHECK(closed(conn));
+  CAF_CHECK(!tracked(conn));
+  // Whatever the client sends afterwards gets nothing.
+  send(conn, get("/healthz"));
+  CAF_CHECK_EQUAL(output(conn), "");
+}
+
+CAF_TEST(HTTP 1.0 without keep-alive is closed after the answer) {
+  start();
+  auto conn = connect();
+  send(conn, "GET /healthz HTTP/1.0\r\n\r\n");
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(r.header("Connection").value_or(""), "close");
+  CAF_CHECK(closed(conn));
+}
+
+CAF_TEST(a request split into single bytes) {
+  start();
+  auto conn = connect();
+  auto request = get("/healthz", "User-Agent: byte-by-byte\r\n");
+  for (size_t i = 0; i + 1 < request.size(); ++i) {
+    send(conn, request.substr(i, 1));
+    if (!mpx->output_buffer(conn).empty())
+      CAF_FAIL("answered before the request was complete, at byte " << i);
+  }
+  send(conn, request.substr(request.size() - 1));
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(r.body, R"({"status":"ok"})");
+  CAF_CHECK(!closed(conn));
+}
+
+CAF_TEST(a split POST reaches the coordinator once) {
+  start();
+  auto conn = connect();
+  auto request = req("POST", "/api/sync-sheets-bg");
+  for (auto c : request)
+    send(conn, std::string(1, c));
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status, 202);
+  CAF_CHECK_EQUAL(coordinator_calls(), 3u);
+}
+
+CAF_TEST(two pipelined requests are answered in request order) {
+  start();
+  auto conn = connect();
+  // The POST needs the coordinator, healthz does not: healthz is ready first
+  // but must wait.
+  send_raw(conn, req("POST", "/api/sync-sheets-bg") + get("/healthz"));
+  CAF_CHECK_EQUAL(output(conn), "");
+  pump();
+  auto rs = parse_responses(output(conn));
+  CAF_REQUIRE_EQUAL(rs.size(), 2u);
+  CAF_CHECK_EQUAL(rs[0].status, 202);
+  CAF_CHECK(contains(rs[0].body, R"("syncId":"sync-1")"));
+  CAF_CHECK_EQUAL(rs[1].status, 200);
+  CAF_CHECK_EQUAL(rs[1].body, R"({"status":"ok"})");
+  CAF_CHECK(!closed(conn));
+}
+
+CAF_TEST(three pipelined requests answered out of order go out in order) {
+  start();
+  sc->hold = true;
+  auto conn = connect();
+  send(conn, req("POST", "/api/sync-sheets-bg")
+               + get("/api/sync-sheets-bg?syncId=sync-1") + get("/healthz"));
+  CAF_CHECK_EQUAL(output(conn), "");
+  CAF_REQUIRE_EQUAL(sc->held.size(), 2u);
+  CAF_CHECK_EQUAL(sc->held[0].first, "start");
+  CAF_CHECK_EQUAL(sc->held[1].first, "status sync-1");
+  // The coordinator answers the second request first: nothing may go out yet.
+  sc->held[1].second.deliver(sc->syncs["sync-1"]);
+  pump();
+  CAF_CHECK_EQUAL(output(conn), "");
+  // Now the first: all three go out, in request order.
+  sc->held[0].second.deliver(std::string{"sync-7"});
+  pump();
+  auto rs = parse_responses(output(conn));
+  CAF_REQUIRE_EQUAL(rs.size(), 3u);
+  CAF_CHECK_EQUAL(rs[0].status, 202);
+  CAF_CHECK(contains(rs[0].body, R"("syncId":"sync-7")"));
+  CAF_CHECK_EQUAL(rs[1].status, 200);
+  CAF_CHECK_EQUAL(rs[1].body, to_json(sc->syncs["sync-1"]));
+  CAF_CHECK_EQUAL(rs[2].status, 200);
+  CAF_CHECK_EQUAL(rs[2].body, R"({"status":"ok"})");
+}
+
+CAF_TEST(pipelined requests after Connection close are not served) {
+  start();
+  auto conn = connect();
+  send(conn, get("/healthz", "Connection: close\r\n") + get("/healthz"));
+  auto rs = parse_responses(output(conn));
+  CAF_CHECK_EQUAL(rs.size(), 1u);
+  CAF_CHECK(closed(conn));
+}
+
+// -- the sync API -------------------------------------------------------------
+
+CAF_TEST(POST starts a sync: 202 with syncId and Location) {
+  start();
+  sc->start_id = "sync-18c-1a2b";
+  auto r = exchange(req("POST", "/api/sync-sheets-bg?source=orders"));
+  CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 202 Accepted");
+  check_json(r);
+  CAF_CHECK_EQUAL(r.body, R"({"success":true,"syncId":"sync-18c-1a2b",)"
+                          R"("message":"Background sync started"})");
+  CAF_CHECK_EQUAL(r.header("Location").value_or(""),
+                  "/api/sync-sheets-bg?syncId=sync-18c-1a2b");
+  CAF_CHECK_EQUAL(r.header("Connection").value_or(""), "keep-alive");
+  CAF_CHECK_EQUAL(sc->calls.back(), "start orders");
+}
+
+CAF_TEST(POST while a sync runs: 409 with the running syncId) {
+  start();
+  sc->start_error = make_busy_error("sync-running");
+  auto r = exchange(req("POST", "/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status, 409);
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("success":false)"));
+  CAF_CHECK(contains(r.body, R"("syncId":"sync-running")"));
+  CAF_CHECK(contains(r.body, R"("message":")"));
+  CAF_CHECK_EQUAL(r.header_count("Retry-After"), 0u);
+}
+
+CAF_TEST(POST within the cooldown: 429 with Retry-After) {
+  start();
+  sc->start_error = make_cooldown_error(2);
+  auto r = exchange(req("POST", "/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 429 Too Many Requests");
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Retry-After").value_or(""), "2");
+  CAF_CHECK(contains(r.body, R"("success":false)"));
+  CAF_CHECK(contains(r.body, R"("retryAfter":2)"));
+  CAF_CHECK(contains(r.body, "try again in 2 s"));
+}
+
+CAF_TEST(GET status answers 200 status JSON that is not cacheable) {
+  start();
+  auto r = exchange(get("/api/sync-sheets-bg?syncId=sync-1"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Cache-Control").value_or(""), "no-store");
+  CAF_CHECK_EQUAL(r.body, to_json(sc->syncs["sync-1"]));
+  CAF_CHECK(contains(r.body, R"("syncId":"sync-1")"));
+  CAF_CHECK(contains(r.body, R"("status":"downloading")"));
+  CAF_CHECK(contains(r.body, R"("progress":42)"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "status sync-1");
+}
+
+CAF_TEST(status reads agree with the statuses the coordinator pushed) {
+  start();
+  auto status_of = [&](const std::string& target) {
+    auto r = exchange(get(target));
+    CAF_CHECK_EQUAL(r.header("Cache-Control").value_or(""), "no-store");
+    return r;
+  };
+  auto st = make_status("sync-2", sync_state::downloading, 10);
+  sc->syncs["sync-2"] = st;
+  sc->current = st;
+  self->send(sc->listener, st);
+  pump();
+  CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg?syncId=sync-2").body,
+                  to_json(st));
+  CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg").body, to_json(st));
+  auto done = make_status("sync-2", sync_state::complete, 100);
+  sc->syncs["sync-2"] = done;
+  sc->current = done;
+  self->send(sc->listener, done);
+  pump();
+  CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg?syncId=sync-2").body,
+                  to_json(done));
+  CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg").body, to_json(done));
+  // Another sync the broker never heard of: the coordinator answers.
+  CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg?syncId=sync-1").body,
+                  to_json(sc->syncs["sync-1"]));
+  // Once the coordinator forgot the finished sync, the broker must not claim
+  // it still exists (its copy lives for known_ttl at most).
+  sc->syncs.erase("sync-2");
+  advance(std::chrono::duration_cast<caf::timespan>(http_facade_state::known_ttl)
+          + 1s);
+  CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?syncId=sync-2")).status,
+                  404);
+}
+
+CAF_TEST(GET status without syncId: the current status) {
+  start();
+  auto r = exchange(get("/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(contains(r.body, R"("syncId":null)"));
+  CAF_CHECK(contains(r.body, R"("status":"idle")"));
+  CAF_CHECK(contains(r.body, R"("progress":0)"));
+}
+
+CAF_TEST(GET status of an unknown id: 404 JSON) {
+  start();
+  auto r = exchange(get("/api/sync-sheets-bg?syncId=sync-nope"));
+  CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 404 Not Found");
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("success":false)"));
+  CAF_CHECK(contains(r.body, R"("error":"unknown_sync")"));
+}
+
+CAF_TEST(DELETE without syncId: 400 and no coordinator request) {
+  start();
+  auto calls = coordinator_calls();
+  auto r = exchange(req("DELETE", "/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status, 400);
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("error":"invalid_argument")"));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+}
+
+CAF_TEST(DELETE cancels: 200 status JSON) {
+  start();
+  auto r = exchange(req("DELETE", "/api/sync-sheets-bg?syncId=sync-1"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("syncId":"sync-1")"));
+  CAF_CHECK(contains(r.body, R"("status":"cancelled")"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "cancel sync-1");
+  auto unknown = exchange(req("DELETE", "/api/sync-sheets-bg?syncId=sync-x"));
+  CAF_CHECK_EQUAL(unknown.status, 404);
+}
+
+CAF_TEST(GET data: 200 page) {
+  start();
+  auto r = exchange(get("/api/data?limit=2&offset=4"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.body, to_json(sc->page));
+  CAF_CHECK(contains(r.body, R"("columns":["Order ID","Amount"])"));
+  CAF_CHECK(contains(r.body, R"("total":300)"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "data  2 4");
+  // Defaults: limit 50, offset 0.
+  exchange(get("/api/data"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "data  50 0");
+}
+
+CAF_TEST(GET data with a bad limit or offset: 400) {
+  start();
+  auto calls = coordinator_calls();
+  for (auto target : {"/api/data?limit=0", "/api/data?limit=1001",
+                      "/api/data?limit=abc", "/api/data?limit=-1",
+                      "/api/data?limit=5x", "/api/data?offset=-3"}) {
+    CAF_MESSAGE("target: " << target);
+    auto r = exchange(get(target));
+    CAF_CHECK_EQUAL(r.status, 400);
+    check_json(r);
+    CAF_CHECK(contains(r.body, R"("error":"invalid_argument")"));
+  }
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // The bounds themselves are fine.
+  CAF_CHECK_EQUAL(exchange(get("/api/data?limit=1000")).status, 200);
+  CAF_CHECK_EQUAL(exchange(get("/api/data?limit=1")).status, 200);
+}
+
+// -- bad requests -------------------------------------------------------------
+
+CAF_TEST(a malformed request: 400 and close) {
+  start();
+  auto conn = connect();
+  send(conn, "GARBAGE\r\n\r\n");
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 400 Bad Request");
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Connection").value_or(""), "close");
+  CAF_CHECK(closed(conn));
+  CAF_CHECK(!tracked(conn));
+}
+
+CAF_TEST(a malformed request after a pending one: both answered in order) {
+  start();
+  auto conn = connect();
+  send_raw(conn, req("POST", "/api/sync-sheets-bg") + "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n");
+  CAF_CHECK_EQUAL(output(conn), "");
+  CAF_CHECK(!closed(conn));
+  pump();
+  auto rs = parse_responses(output(conn));
+  CAF_REQUIRE_EQUAL(rs.size(), 2u);
+  CAF_CHECK_EQUAL(rs[0].status, 202);
+  CAF_CHECK_EQUAL(rs[1].status, 400);
+  CAF_CHECK(closed(conn));
+}
+
+CAF_TEST(a header section over 8 KiB: 431) {
+  start();
+  auto conn = connect();
+  send(conn, get("/healthz", "X-Big: " + std::string(9000, 'a') + "\r\n"));
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status, 431);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Connection").value_or(""), "close");
+  CAF_CHECK(closed(conn));
+}
+
+CAF_TEST(a body over 64 KiB: 413 before the coordinator hears of it) {
+  start();
+  auto calls = coordinator_calls();
+  auto conn = connect();
+  send(conn, req("POST", "/api/sync-sheets-bg",
+                 "Content-Length: 70000\r\n"));
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status, 413);
+  check_json(r);
+  CAF_CHECK(closed(conn));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // A small body is fine.
+  CAF_CHECK_EQUAL(exchange(req("POST", "/api/sync-sheets-bg", "", "{}")).status,
+                  202);
+}
+
+CAF_TEST(an unknown path: 404 JSON) {
+  start();
+  for (auto target : {"/nope", "/api/nope", "/api/sync-sheets-bg/x"}) {
+    CAF_MESSAGE("target: " << target);
+    auto r = exchange(get(target));
+    CAF_CHECK_EQUAL(r.status, 404);
+    check_json(r);
+    CAF_CHECK(contains(r.body, R"("error":"not_found")"));
+  }
+}
+
+CAF_TEST(a wrong method: 405 with Allow) {
+  start();
+  auto calls = coordinator_calls();
+  auto r = exchange(req("PUT", "/api/sync-sheets-bg", "", "x"));
+  CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 405 Method Not Allowed");
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD, POST, DELETE");
+  r = exchange(req("POST", "/healthz"));
+  CAF_CHECK_EQUAL(r.status, 405);
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD");
+  r = exchange(req("POST", "/api/data"));
+  CAF_CHECK_EQUAL(r.status, 405);
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET");
+  r = exchange(req("DELETE", "/api/sync-sheets-bg/events"));
+  CAF_CHECK_EQUAL(r.status, 405);
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET");
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+}
+
+// -- API token ----------------------------------------------------------------
+
+CAF_TEST(the API token guards api but not health and pages) {
+  fcfg.api_token = "s3cret";
+  start();
+  auto calls = coordinator_calls();
+  std::string everything; // All bytes the broker wrote, to look for the token.
+  auto ask = [&](const std::string& request) {
+    auto conn = connect();
+    send(conn, request);
+    auto out = output(conn);
+    everything += out;
+    std::string rest;
+    auto rs = parse_responses(out, rest);
+    if (rs.empty())
+      CAF_FAIL("no response to: " << request);
+    return rs.front();
+  };
+  // No token.
+  auto r = ask(req("POST", "/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status, 401);
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("error":"unauthorized")"));
+  CAF_CHECK_EQUAL(r.header("WWW-Authenticate").value_or(""), "Bearer");
+  CAF_CHECK_EQUAL(ask(get("/api/sync-sheets-bg?syncId=sync-1")).status, 401);
+  CAF_CHECK_EQUAL(ask(get("/api/data")).status, 401);
+  CAF_CHECK_EQUAL(ask(get("/api/sync-sheets-bg/events")).status, 401);
+  CAF_CHECK_EQUAL(ask(req("DELETE", "/api/sync-sheets-bg?syncId=sync-1")).status,
+                  401);
+  CAF_CHECK_EQUAL(ask(get("/api/nope")).status, 401);
+  // Wrong tokens.
+  CAF_CHECK_EQUAL(ask(req("POST", "/api/sync-sheets-bg",
+                          "Authorization: Bearer nope\r\n"))
+                    .status,
+                  401);
+  CAF_CHECK_EQUAL(ask(req("POST", "/api/sync-sheets-bg",
+                          "Authorization: Bearer s3cretX\r\n"))
+                    .status,
+                  401);
+  CAF_CHECK_EQUAL(ask(req("POST", "/api/sync-sheets-bg",
+                          "Authorization: s3cret\r\n"))
+                    .status,
+                  401);
+  CAF_CHECK_EQUAL(ask(req("POST", "/api/sync-sheets-bg",
+                          "Authorization: Basic czNjcmV0\r\n"))
+                    .status,
+                  401);
+  // The right token under another scheme.
+  CAF_CHECK_EQUAL(ask(req("POST", "/api/sync-sheets-bg",
+                          "Authorization: Digest s3cret\r\n"))
+                    .status,
+                  401);
+  // Percent-encoding the path does not get around the check.
+  CAF_CHECK_EQUAL(ask(get("/%61pi/sync-sheets-bg?syncId=sync-1")).status, 401);
+  // None of them reached the coordinator.
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // The right token.
+  auto auth = std::string{"Authorization: Bearer s3cret\r\n"};
+  r = ask(get("/api/sync-sheets-bg?syncId=sync-1", auth));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(r.body, to_json(sc->syncs["sync-1"]));
+  CAF_CHECK_EQUAL(ask(req("POST", "/api/sync-sheets-bg", auth)).status, 202);
+  CAF_CHECK_EQUAL(ask(get("/api/data", auth)).status, 200);
+  // The scheme is case-insensitive (RFC 7235), the token is not.
+  CAF_CHECK_EQUAL(ask(get("/api/data", "Authorization: bearer s3cret\r\n")).status,
+                  200);
+  CAF_CHECK_EQUAL(ask(get("/api/data", "Authorization: Bearer S3CRET\r\n")).status,
+                  401);
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 4);
+  // No token needed for health, pages and metrics.
+  CAF_CHECK_EQUAL(ask(get("/healthz")).status, 200);
+  r = ask(get("/"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(starts_with(r.header("Content-Type").value_or(""), "text/html"));
+  CAF_CHECK_EQUAL(ask(get("/settings")).status, 200);
+  CAF_CHECK_EQUAL(ask(get("/metrics")).status, 200);
+  // The event stream with the token.
+  auto conn = connect();
+  send(conn, get("/api/sync-sheets-bg/events", auth));
+  auto out = output(conn);
+  everything += out;
+  CAF_CHECK(starts_with(out, "HTTP/1.1 200 OK\r\n"));
+  CAF_CHECK(contains(out, "Content-Type: text/event-stream\r\n"));
+  // The token never appears in any response.
+  CAF_CHECK(!contains(everything, "s3cret"));
+  CAF_CHECK(!contains(everything, "czNjcmV0"));
+}
+
+// -- event stream -------------------------------------------------------------
+
+CAF_TEST(event stream sends the current status then every change with replay and keep-alive) {
+  start();
+  auto listener = sc->listener;
+  CAF_REQUIRE(static_cast<bool>(listener));
+  auto s1 = connect();
+  send(s1, get("/api/sync-sheets-bg/events", "Accept: text/event-stream\r\n"));
+  auto out = output(s1);
+  auto head_end = out.find("\r\n\r\n");
+  CAF_REQUIRE(head_end != std::string::npos);
+  auto head = out.substr(0, head_end + 4);
+  auto body = out.substr(head_end + 4);
+  CAF_CHECK(starts_with(head, "HTTP/1.1 200 OK\r\n"));
+  CAF_CHECK(contains(head, "Content-Type: text/event-stream\r\n"));
+  CAF_CHECK(contains(head, "Cache-Control: no-store\r\n"));
+  CAF_CHECK(!contains(lower(head), "content-length"));
+  // The current status first (the idle one, nothing happened yet).
+  CAF_CHECK(starts_with(body, "id: "));
+  CAF_CHECK(contains(body, "\nevent: status\ndata: " + to_json(sc->current)
+                             + "\n\n"));
+  CAF_CHECK(!closed(s1));
+  // Status changes, as the coordinator's subscription sends them.
+  auto st1 = make_status("sync-2", sync_state::downloading, 10);
+  auto st2 = make_status("sync-2", sync_state::processing, 70);
+  self->send(listener, st1);
+  pump();
+  self->send(listener, st2);
+  pump();
+  CAF_CHECK_EQUAL(output(s1), sse(1, st1) + sse(2, st2));
+  // A plain connection hears nothing of it.
+  auto plain = connect();
+  send(plain, get("/healthz"));
+  output(plain);
+  // A client that saw event 1 reconnects: it gets event 2 only.
+  auto s2 = connect();
+  send(s2, get("/api/sync-sheets-bg/events", "Last-Event-ID: 1\r\n"));
+  out = output(s2);
+  head_end = out.find("\r\n\r\n");
+  CAF_REQUIRE(head_end != std::string::npos);
+  CAF_CHECK_EQUAL(out.substr(head_end + 4), sse(2, st2));
+  // A client that saw everything gets nothing replayed.
+  auto s3 = connect();
+  send(s3, get("/api/sync-sheets-bg/events", "Last-Event-ID: 2\r\n"));
+  out = output(s3);
+  head_end = out.find("\r\n\r\n");
+  CAF_REQUIRE(head_end != std::string::npos);
+  CAF_CHECK_EQUAL(out.substr(head_end + 4), "");
+  // A fresh client gets the latest status as the current one, with its id.
+  auto s4 = connect();
+  send(s4, get("/api/sync-sheets-bg/events"));
+  out = output(s4);
+  head_end = out.find("\r\n\r\n");
+  CAF_REQUIRE(head_end != std::string::npos);
+  CAF_CHECK_EQUAL(out.substr(head_end + 4), sse(2, st2));
+  // The next change reaches every stream, in order.
+  auto st3 = make_status("sync-2", sync_state::complete, 100);
+  self->send(listener, st3);
+  pump();
+  for (auto s : {s1, s2, s3, s4})
+    CAF_CHECK_EQUAL(output(s), sse(3, st3));
+  CAF_CHECK_EQUAL(output(plain), "");
+  // Keep-alive comments every 15 s (the timer started with the broker).
+  advance(14s);
+  CAF_CHECK_EQUAL(output(s1), "");
+  advance(1s);
+  for (auto s : {s1, s2, s3, s4})
+    CAF_CHECK_EQUAL(output(s), ": keep-alive\n\n");
+  CAF_CHECK_EQUAL(output(plain), "");
+  advance(15s);
+  CAF_CHECK_EQUAL(output(s1), ": keep-alive\n\n");
+  // Streams are not idle connections: still open after the idle time-out.
+  for (int i = 0; i < 5; ++i)
+    advance(15s);
+  CAF_CHECK(!closed(s1));
+  CAF_CHECK(tracked(s1));
+  CAF_CHECK(closed(plain));
+  // What a stream client sends is ignored.
+  output(s1);
+  send(s1, get("/healthz"));
+  CAF_CHECK_EQUAL(output(s1), "");
+}
+
+CAF_TEST(event stream pipelined behind a pending request misses no change) {
+  // The stream's head waits for the POST's answer. The coordinator announces
+  // the new sync before it answers the POST (what the real one does): once
+  // the stream starts, it must show that change, not the stale idle status.
+  start();
+  sc->hold = true;
+  auto conn = connect();
+  send(conn, req("POST", "/api/sync-sheets-bg")
+               + get("/api/sync-sheets-bg/events"));
+  CAF_CHECK_EQUAL(output(conn), "");
+  CAF_REQUIRE_EQUAL(sc->held.size(), 1u);
+  auto st1 = make_status("sync-2", sync_state::downloading, 0);
+  self->send(sc->listener, st1);
+  pump();
+  CAF_CHECK_EQUAL(output(conn), "");
+  sc->held[0].second.deliver(std::string{"sync-2"});
+  pump();
+  std::string rest;
+  auto rs = parse_responses(output(conn), rest);
+  CAF_REQUIRE_EQUAL(rs.size(), 1u);
+  CAF_CHECK_EQUAL(rs[0].status, 202);
+  auto head_end = rest.find("\r\n\r\n");
+  CAF_REQUIRE(head_end != std::string::npos);
+  CAF_CHECK(contains(rest.substr(0, head_end), "text/event-stream"));
+  // Whatever comes first, the change announced while the head waited must be
+  // there, as event 1.
+  auto events = rest.substr(head_end + 4);
+  CAF_CHECK(contains(events, sse(1, st1)));
+  // And the stream goes on with the next change.
+  auto st2 = make_status("sync-2", sync_state::downloading, 5);
+  self->send(sc->listener, st2);
+  pump();
+  CAF_CHECK_EQUAL(output(conn), sse(2, st2));
+}
+
+CAF_TEST(event stream: a reader that falls behind is dropped) {
+  auto st1 = make_status("sync-2", sync_state::downloading, 10);
+  auto st2 = make_status("sync-2", sync_state::downloading, 11);
+  // Room for one event: no write acknowledgement arrives in the test
+  // multiplexer, so the second one exceeds the backlog.
+  fcfg.max_stream_backlog = sse(1, st1).size() + 5;
+  start();
+  auto s1 = connect();
+  send(s1, get("/api/sync-sheets-bg/events"));
+  output(s1);
+  self->send(sc->listener, st1);
+  pump();
+  CAF_CHECK_EQUAL(output(s1), sse(1, st1));
+  CAF_CHECK(!closed(s1));
+  self->send(sc->listener, st2);
+  pump();
+  CAF_CHECK_EQUAL(output(s1), "");
+  CAF_CHECK(closed(s1));
+  CAF_CHECK(!tracked(s1));
+}
+
+// -- connection limits --------------------------------------------------------
+
+CAF_TEST(an idle keep-alive connection is closed after 60 s but not at 59 s) {
+  start();
+  auto conn = connect();
+  send(conn, get("/healthz"));
+  CAF_CHECK_EQUAL(one_response(conn).status, 200);
+  advance(59s);
+  CAF_CHECK(!closed(conn));
+  CAF_CHECK(tracked(conn));
+  advance(1s);
+  CAF_CHECK(closed(conn));
+  CAF_CHECK(!tracked(conn));
+  CAF_CHECK_EQUAL(output(conn), "");
+}
+
+CAF_TEST(activity restarts the idle clock) {
+  start();
+  auto conn = connect();
+  advance(30s);
+  send(conn, get("/healthz"));
+  CAF_CHECK_EQUAL(one_response(conn).status, 200);
+  advance(59s);
+  CAF_CHECK(!closed(conn));
+  advance(1s);
+  CAF_CHECK(closed(conn));
+}
+
+CAF_TEST(a third connection over a cap of 2 gets 503 and is closed) {
+  fcfg.max_connections = 2;
+  start();
+  auto a = connect();
+  auto b = connect();
+  auto c = connect();
+  auto r = one_response(c);
+  CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 503 Service Unavailable");
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Connection").value_or(""), "close");
+  CAF_CHECK(closed(c));
+  CAF_CHECK(!tracked(c));
+  CAF_CHECK(!closed(a));
+  CAF_CHECK(!closed(b));
+  send(a, get("/healthz"));
+  CAF_CHECK_EQUAL(one_response(a).status, 200);
+  send(b, get("/healthz"));
+  CAF_CHECK_EQUAL(one_response(b).status, 200);
+  // The peer closes a: its slot is free again.
+  mpx->impl_ptr(a)->io_failure(mpx, caf::io::network::operation::read);
+  pump();
+  CAF_CHECK(!tracked(a));
+  auto d = connect();
+  CAF_CHECK_EQUAL(output(d), "");
+  send(d, get("/healthz"));
+  CAF_CHECK_EQUAL(one_response(d).status, 200);
+}
+
+CAF_TEST(a request that trickles in must end within the request deadline) {
+  fcfg.request_deadline = 30s;
+  start();
+  auto conn = connect();
+  send(conn, "GET /healthz HTTP/1.1\r\n");
+  // A byte every 10 s: never idle, but the request does not end.
+  advance(10s);
+  send(conn, "H");
+  advance(10s);
+  send(conn, "o");
+  advance(9s);
+  CAF_CHECK(!closed(conn));
+  advance(1s);
+  CAF_CHECK(closed(conn));
+  CAF_CHECK_EQUAL(output(conn), "");
+  // A request that completes in time resets the deadline.
+  auto other = connect();
+  send(other, "GET /healthz HTTP/1.1\r\n");
+  advance(20s);
+  send(other, "Host: test\r\n\r\n");
+  CAF_CHECK_EQUAL(one_response(other).status, 200);
+  advance(20s);
+  CAF_CHECK(!closed(other));
+}
+
+CAF_TEST(a connection pipelining without end stops being read) {
+  start();
+  sc->hold = true;
+  auto conn = connect();
+  auto max = http_facade_state::max_in_flight;
+  auto n = max + 8;
+  auto id = [](size_t i) { return "sync-" + std::to_string(i); };
+  std::string burst;
+  for (size_t i = 0; i < n; ++i)
+    burst += get("/api/sync-sheets-bg?syncId=" + id(i));
+  auto calls = coordinator_calls();
+  send(conn, burst);
+  // Only max_in_flight reach the coordinator; reading is suspended.
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + max);
+  CAF_CHECK_EQUAL(sc->held.size(), max);
+  CAF_CHECK(mpx->passive_mode(conn));
+  // More bytes stay in the network while suspended.
+  send(conn, get("/api/sync-sheets-bg?syncId=" + id(n)));
+  CAF_CHECK(!mpx->virtual_network_buffer(conn).empty());
+  // The coordinator answers, one at a time: the rest follow, in order.
+  for (size_t i = 0; i < sc->held.size(); ++i) {
+    auto what = sc->held[i].first;
+    auto sid = what.substr(what.find(' ') + 1);
+    sc->held[i].second.deliver(make_status(sid, sync_state::downloading, 1));
+    pump();
+  }
+  CAF_CHECK_EQUAL(sc->held.size(), n);
+  CAF_CHECK(!mpx->passive_mode(conn));
+  // Reading resumed (the real multiplexer reads on its own).
+  mpx->read_data(conn);
+  pump();
+  CAF_REQUIRE_EQUAL(sc->held.size(), n + 1);
+  sc->held[n].second.deliver(make_status(id(n), sync_state::downloading, 1));
+  pump();
+  auto rs = parse_responses(output(conn));
+  CAF_REQUIRE_EQUAL(rs.size(), n + 1);
+  for (size_t i = 0; i <= n; ++i) {
+    CAF_CHECK_EQUAL(rs[i].status, 200);
+    CAF_CHECK(contains(rs[i].body, "\"syncId\":\"" + id(i) + "\""));
+  }
+}
+
+CAF_TEST(a client that does not read stops being read) {
+  start();
+  auto conn = connect();
+  size_t n = 20;
+  std::string burst;
+  for (size_t i = 0; i < n; ++i)
+    burst += get("/assets/sync-client.js");
+  send(conn, burst);
+  // The answers pile up unsent (nobody reads the output buffer) until the
+  // limit; then the broker stops reading and answering.
+  auto unsent = mpx->output_buffer(conn).size();
+  CAF_CHECK_GREATER_OR_EQUAL(unsent, http_facade_state::max_unsent);
+  CAF_CHECK(mpx->passive_mode(conn));
+  std::string first_part = output(conn);
+  std::string rest;
+  auto rs = parse_responses(first_part, rest);
+  CAF_CHECK_EQUAL(rest, "");
+  CAF_CHECK_GREATER(rs.size(), 0u);
+  CAF_CHECK_LESS(rs.size(), n);
+  // The client reads: the write acknowledgement resumes the connection.
+  self->send(broker, caf::io::data_transferred_msg{conn, unsent, 0});
+  pump();
+  auto more = parse_responses(output(conn));
+  CAF_CHECK_EQUAL(rs.size() + more.size(), n);
+  for (auto& r : more)
+    CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(!mpx->passive_mode(conn));
+}
+
+// -- coordinator failures -----------------------------------------------------
+
+CAF_TEST(the coordinator not answering: 503 after the request timeout) {
+  start();
+  sc->hold = true;
+  auto conn = connect();
+  send(conn, get("/api/sync-sheets-bg?syncId=sync-1"));
+  CAF_CHECK_EQUAL(output(conn), "");
+  advance(999ms);
+  CAF_CHECK_EQUAL(output(conn), "");
+  advance(1ms);
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status, 503);
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("error":"unavailable")"));
+  CAF_CHECK(!closed(conn));
+  // A late answer is dropped.
+  CAF_REQUIRE_EQUAL(sc->held.size(), 1u);
+  sc->held[0].second.deliver(sc->syncs["sync-1"]);
+  pump();
+  CAF_CHECK_EQUAL(output(conn), "");
+  // The connection still works.
+  send(conn, get("/healthz"));
+  CAF_CHECK_EQUAL(one_response(conn).status, 200);
+}
+
+CAF_TEST(the coordinator gone: 503) {
+  start();
+  caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+  pump();
+  auto r = exchange(req("POST", "/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status, 503);
+  check_json(r);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
