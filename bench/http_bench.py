@@ -549,17 +549,11 @@ def part1(args, workdir):
 # -- part 2 --------------------------------------------------------------
 
 def ensure_sheet(rows):
-    """Path of the generated sheet of `rows` rows, made if missing/stale
-    (the same cache as bench/run)."""
-    os.makedirs(SHEETS, exist_ok=True)
-    path = os.path.join(SHEETS, "sheet-%d.csv" % rows)
-    gen = os.path.join(BENCH, "make_sheet.py")
-    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(gen):
-        log("sheet: %s (cached)" % rel(path))
-        return path
-    log("sheet: generating %s ..." % rel(path))
-    subprocess.run([sys.executable, gen, "--rows", str(rows), "--out", path], check=True)
-    return path
+    """Path of the generated sheet of `rows` rows: the same cache and
+    generator as bench/run."""
+    sys.path.insert(0, BENCH)
+    import sync_bench
+    return sync_bench.ensure_sheet(rows)
 
 
 class SheetServer(Proc):
