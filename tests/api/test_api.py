@@ -583,7 +583,7 @@ class TestBadRequests(ServerTestCase):
                            b'Content-Length: 2\r\n\r\n{}', close_expected=False)
         self.assertErrorJson(r, 405)
         allow = [m.strip() for m in (r.header('allow') or '').split(',')]
-        self.assertEqual(sorted(allow), ['DELETE', 'GET', 'POST'], r)
+        self.assertEqual(sorted(allow), ['DELETE', 'GET', 'HEAD', 'POST'], r)
         r2 = self.server.request('POST', '/api/data')
         self.assertEqual(r2.status, 405, r2)
         self.assertIn('GET', r2.header('Allow'))
