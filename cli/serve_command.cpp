@@ -38,6 +38,9 @@ public:
 
   serve_config() {
     load<caf::io::middleman>();
+    // One read per readiness event: epoll reports leftover bytes again, and
+    // a second read that only returns EAGAIN costs a system call per request.
+    set("middleman.max-consecutive-reads", 1);
     pipeline.add_to(custom_options_);
     caf::config_option_adder{custom_options_, "global"}
       .add(host, "host", "address to listen on (default: 127.0.0.1)")
