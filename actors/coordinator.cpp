@@ -200,16 +200,15 @@ caf::expected<const source_spec*> check_start(self_ptr self,
 }
 
 /// Starts a sync of `src`: spawns its pipeline; answers the new id.
-std::string launch(self_ptr self, const source_spec& source) {
+std::string launch(self_ptr self, const source_spec& src) {
   auto& s = self->state;
-  auto src = &source;
   auto now = self->clock().now();
   s.last_start = now;
   auto wall = now_ms(self);
   auto id = make_sync_id(wall);
   sync_status st;
   st.id = id;
-  st.source = src->name;
+  st.source = src.name;
   st.state = sync_state::downloading;
   st.message = phase_message(sync_state::downloading);
   st.started_ms = st.updated_ms = wall;
@@ -217,14 +216,14 @@ std::string launch(self_ptr self, const source_spec& source) {
   s.latest_id = id;
   sync_job job;
   job.id = id;
-  job.source = src->name;
-  job.url = src->url;
+  job.source = src.name;
+  job.url = src.url;
   job.db_path = s.cfg.db_path;
   job.fetch_timeout = s.cfg.fetch_timeout;
   job.max_bytes = s.cfg.max_bytes;
   job.cancel = std::make_shared<std::atomic<bool>>(false);
-  s.active = active_sync{id, src->name, {}, job.cancel, {}, false};
-  if (auto i = s.last_size.find(src->name); i != s.last_size.end())
+  s.active = active_sync{id, src.name, {}, job.cancel, {}, false};
+  if (auto i = s.last_size.find(src.name); i != s.last_size.end())
     s.active->progress.estimate_bytes = i->second;
   s.active->stages = s.cfg.make_pipeline(self, job, self);
   for (auto& addr : {s.active->stages.downloader.address(),
@@ -234,9 +233,9 @@ std::string launch(self_ptr self, const source_spec& source) {
       self->monitor(addr);
   self->delayed_send(self, s.cfg.max_duration, atom::deadline::value, id);
   publish(self, st);
-  if (s.cfg.history && s.last_size.count(src->name) == 0) {
+  if (s.cfg.history && s.last_size.count(src.name) == 0) {
     // The estimate for a percentage when the server sends no Content-Length.
-    self->request(s.cfg.history, caf::infinite, atom::last::value, src->name)
+    self->request(s.cfg.history, caf::infinite, atom::last::value, src.name)
       .then(
         [=](const sync_status& last) {
           if (last.id.empty())

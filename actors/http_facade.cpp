@@ -7,8 +7,6 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <openssl/crypto.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "net/http_response.hpp"
 #include "net/status_json.hpp"
@@ -118,35 +116,11 @@ void respond_bytes(self_ptr self, connection_handle hdl, uint64_t seq,
 
 http_response from_error(const caf::error& err) {
   switch (code_of(err)) {
-    case ec::busy: {
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> w{buf};
-      auto id = busy_id(err);
-      auto text = error_text(err);
-      w.StartObject();
-      w.Key("success");
-      w.Bool(false);
-      w.Key("syncId");
-      w.String(id.c_str());
-      w.Key("message");
-      w.String(text.c_str());
-      w.EndObject();
-      return json_response(409, buf.GetString());
-    }
+    case ec::busy:
+      return json_response(409, start_json(false, busy_id(err), error_text(err)));
     case ec::cooldown: {
       auto secs = cooldown_seconds(err);
-      rapidjson::StringBuffer buf;
-      rapidjson::Writer<rapidjson::StringBuffer> w{buf};
-      auto text = error_text(err);
-      w.StartObject();
-      w.Key("success");
-      w.Bool(false);
-      w.Key("retryAfter");
-      w.Uint(secs);
-      w.Key("message");
-      w.String(text.c_str());
-      w.EndObject();
-      auto r = json_response(429, buf.GetString());
+      auto r = json_response(429, cooldown_json(secs, error_text(err)));
       r.headers.emplace_back("Retry-After", std::to_string(secs));
       return r;
     }
@@ -264,17 +238,8 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
       self->request(coord, timeout, atom::start_v, source)
         .then(
           [=](const std::string& new_id) {
-            rapidjson::StringBuffer buf;
-            rapidjson::Writer<rapidjson::StringBuffer> w{buf};
-            w.StartObject();
-            w.Key("success");
-            w.Bool(true);
-            w.Key("syncId");
-            w.String(new_id.c_str());
-            w.Key("message");
-            w.String("Background sync started");
-            w.EndObject();
-            auto r = json_response(202, buf.GetString());
+            auto r = json_response(
+              202, start_json(true, new_id, "Background sync started"));
             r.headers.emplace_back("Location",
                                    "/api/sync-sheets-bg?syncId=" + new_id);
             respond(self, hdl, seq, "sync", r, keep);

@@ -97,6 +97,32 @@ std::string to_json(const data_page& page) {
   return {buf.GetString(), buf.GetSize()};
 }
 
+std::string start_json(bool success, const std::string& sync_id,
+                       const std::string& message) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  w.Key("success");
+  w.Bool(success);
+  put(w, "syncId", sync_id);
+  put(w, "message", message);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string cooldown_json(uint32_t seconds, const std::string& message) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  w.Key("success");
+  w.Bool(false);
+  w.Key("retryAfter");
+  w.Uint(seconds);
+  put(w, "message", message);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
 std::string error_json(const std::string& code, const std::string& message) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};

@@ -17,6 +17,14 @@ std::string to_json(const sync_status& st);
 /// The /api/data answer.
 std::string to_json(const data_page& page);
 
+/// The answer to a start: `{"success", "syncId", "message"}` (202 with the
+/// new id, 409 with the running one).
+std::string start_json(bool success, const std::string& sync_id,
+                       const std::string& message);
+
+/// The answer within the cooldown: `{"success": false, "retryAfter", "message"}`.
+std::string cooldown_json(uint32_t seconds, const std::string& message);
+
 /// `{"success": false, "error": code, "message": message}`.
 std::string error_json(const std::string& code, const std::string& message);
 
