@@ -217,7 +217,7 @@ std::string launch(self_ptr self, const source_spec& src) {
   sync_job job;
   job.id = id;
   job.source = src.name;
-  job.url = src.url;
+  job.url = src.location;
   job.db_path = s.cfg.db_path;
   job.fetch_timeout = s.cfg.fetch_timeout;
   job.max_bytes = s.cfg.max_bytes;
@@ -395,6 +395,17 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
              "Cancelled: the previous data is kept");
       return s.syncs[id];
     },
+    [=](atom::last, const std::string& source) -> caf::result<sync_status> {
+      return make_error(ec::unspecified, "not yet");
+    },
+    [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
+      return make_error(ec::unspecified, "not yet");
+    },
+    [=](caf::get_atom, atom::history, const std::string&,
+        uint64_t) -> caf::result<std::vector<sync_status>> {
+      return make_error(ec::unspecified, "not yet");
+    },
+    [=](atom::retry, const std::string&) {},
     [=](atom::subscribe, status_listener_actor& listener) {
       self->monitor(listener);
       self->state.subscribers.push_back(std::move(listener));

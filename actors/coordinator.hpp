@@ -15,14 +15,9 @@
 
 #include "actors/sync_job.hpp"
 #include "messages/actors.hpp"
+#include "sources/source_spec.hpp"
 
 namespace sheetsync {
-
-/// A sheet to sync: its name (= cache table) and where it comes from.
-struct source_spec {
-  std::string name;
-  std::string url;
-};
 
 /// How the coordinator runs syncs.
 struct coordinator_config {

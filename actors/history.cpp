@@ -61,6 +61,13 @@ history(history_actor::stateful_pointer<history_state> self,
           return to_status(*rec);
       return {};
     },
+    [=](atom::status, const std::string&) -> caf::result<sync_status> {
+      return make_error(ec::unspecified, "not yet");
+    },
+    [=](atom::history, const std::string&,
+        uint64_t) -> caf::result<std::vector<sync_status>> {
+      return make_error(ec::unspecified, "not yet");
+    },
   };
 }
 

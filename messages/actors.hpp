@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/error.hpp>
 #include <caf/replies_to.hpp>
@@ -33,8 +34,17 @@ using coordinator_actor = caf::typed_actor<
   // Cancels a running sync; answers its final status, or ec::unknown_sync /
   // ec::not_running.
   caf::replies_to<atom::cancel, std::string>::with<sync_status>,
+  // Answers the running sync of a source ("" = default), else its latest
+  // (from the history after a restart), else idle; ec::invalid_argument for
+  // an unknown source.
+  caf::replies_to<atom::last, std::string>::with<sync_status>,
   // Subscribes a listener to every status change of every sync.
   caf::reacts_to<atom::subscribe, status_listener_actor>,
+  // Answers every configured source with its running and latest sync.
+  caf::replies_to<caf::get_atom, atom::sources>::with<std::vector<source_info>>,
+  // Answers past syncs of a source ("" = all), newest first, at most limit.
+  caf::replies_to<caf::get_atom, atom::history, std::string,
+                  uint64_t>::with<std::vector<sync_status>>,
   // Answers a page of a source's cached rows: (source ("" = default), limit,
   // offset); an empty page when the source was never synced.
   caf::replies_to<caf::get_atom, atom::data, std::string, uint64_t,
@@ -46,7 +56,9 @@ using coordinator_actor = caf::typed_actor<
   // Forgets a finished sync (sent by the evictor).
   caf::reacts_to<atom::forget, std::string>,
   // The whole-sync limit of a sync expired (sent to itself).
-  caf::reacts_to<atom::deadline, std::string>>;
+  caf::reacts_to<atom::deadline, std::string>,
+  // A failed attempt's backoff is over: run the sync again (sent to itself).
+  caf::reacts_to<atom::retry, std::string>>;
 
 /// The cache writer: writes row batches aside and swaps them in.
 using cache_writer_actor = caf::typed_actor<
@@ -90,6 +102,24 @@ using history_actor = caf::typed_actor<
   caf::reacts_to<caf::put_atom, sync_status>,
   // Answers the last complete sync of a source (empty id if none): its size is
   // the download's estimate when the server sends no Content-Length.
-  caf::replies_to<atom::last, std::string>::with<sync_status>>;
+  caf::replies_to<atom::last, std::string>::with<sync_status>,
+  // Answers the recorded status of a sync id; ec::unknown_sync if none.
+  caf::replies_to<atom::status, std::string>::with<sync_status>,
+  // Answers recorded syncs of a source ("" = all), newest first, at most limit.
+  caf::replies_to<atom::history, std::string, uint64_t>::with<
+    std::vector<sync_status>>>;
+
+/// The token provider: one per service-account credentials file. Exchanges a
+/// signed JWT for an access token at the credentials' token_uri and caches it
+/// until shortly before it expires.
+using token_provider_actor = caf::typed_actor<
+  // Answers a valid access token (a secret: never log it); ec::auth_failed
+  // with a message that names no secret.
+  caf::replies_to<caf::get_atom, atom::token>::with<std::string>>;
+
+/// The scheduler: starts each scheduled source's sync every interval.
+using scheduler_actor = caf::typed_actor<
+  // A source's interval elapsed (sent to itself on the actor clock).
+  caf::reacts_to<atom::tick, std::string>>;
 
 } // namespace sheetsync

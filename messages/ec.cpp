@@ -24,6 +24,8 @@ const char* to_string(ec code) {
     case ec::cancelled: return "cancelled";
     case ec::stage_failed: return "stage_failed";
     case ec::no_data: return "no_data";
+    case ec::bad_credentials: return "bad_credentials";
+    case ec::auth_failed: return "auth_failed";
   }
   return "unknown";
 }

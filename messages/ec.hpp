@@ -49,6 +49,10 @@ enum class ec : uint8_t {
   stage_failed,
   /// The source has no cached data yet (never synced).
   no_data,
+  /// A service account's credentials file is unreadable or incomplete.
+  bad_credentials,
+  /// Getting an access token failed, or Google refused the credentials.
+  auth_failed,
 };
 
 /// Returns the code's name, e.g. "fetch_timeout".
@@ -59,6 +63,10 @@ const char* to_string(ec code);
 struct failure {
   ec code = ec::none;
   std::string text;
+  /// ec::http_status: the server's status code.
+  uint16_t http_status = 0;
+  /// ec::http_status: the server's Retry-After in seconds, 0 if none.
+  uint32_t retry_after = 0;
 
   explicit operator bool() const {
     return code != ec::none;

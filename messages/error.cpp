@@ -17,7 +17,33 @@ caf::error make_error(ec code, std::string text) {
 }
 
 caf::error make_error(const failure& f) {
+  if (f.code == ec::http_status)
+    return make_http_error(f.http_status, f.retry_after, f.text);
   return make_error(f.code, f.text);
+}
+
+caf::error make_http_error(uint16_t status, uint32_t retry_after,
+                           std::string text) {
+  return caf::make_error(ec::http_status, std::move(text),
+                         static_cast<uint32_t>(status), retry_after);
+}
+
+uint16_t http_status_of(const caf::error& err) {
+  if (code_of(err) != ec::http_status)
+    return 0;
+  auto& ctx = err.context();
+  if (ctx.size() >= 3 && ctx.match_element<uint32_t>(1))
+    return static_cast<uint16_t>(ctx.get_as<uint32_t>(1));
+  return 0;
+}
+
+uint32_t retry_after_of(const caf::error& err) {
+  if (code_of(err) != ec::http_status)
+    return 0;
+  auto& ctx = err.context();
+  if (ctx.size() >= 3 && ctx.match_element<uint32_t>(2))
+    return ctx.get_as<uint32_t>(2);
+  return 0;
 }
 
 caf::error make_busy_error(const std::string& running_id) {

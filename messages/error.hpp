@@ -12,7 +12,8 @@
 
 // sheetsync's errors are CAF errors of category "sheetsync": code from
 // sheetsync::ec, context = (text) or (text, detail) where detail is the busy
-// sync's id (std::string) or the cooldown's seconds left (uint32_t).
+// sync's id (std::string) or the cooldown's seconds left (uint32_t), or
+// (text, status, retry-after) as two uint32_t for http_status.
 CAF_ERROR_CODE_ENUM(sheetsync::ec, "sheetsync")
 
 namespace sheetsync {
@@ -26,6 +27,17 @@ caf::error make_busy_error(const std::string& running_id);
 
 /// `cooldown`, carrying the whole seconds left (rounded up).
 caf::error make_cooldown_error(uint32_t seconds_left);
+
+/// `http_status`, carrying the status code and the Retry-After seconds (0 =
+/// none), so the coordinator can decide whether and when to retry.
+caf::error make_http_error(uint16_t status, uint32_t retry_after,
+                           std::string text);
+
+/// The HTTP status carried by an `http_status` error (0 otherwise).
+uint16_t http_status_of(const caf::error& err);
+
+/// The Retry-After seconds carried by an `http_status` error (0 otherwise).
+uint32_t retry_after_of(const caf::error& err);
 
 /// The sheetsync code of `err`, or ec::unspecified for errors of other categories.
 ec code_of(const caf::error& err);

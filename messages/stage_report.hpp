@@ -25,18 +25,21 @@ struct stage_report {
   uint64_t expected_bytes = 0;
   /// parse: rows parsed; save: rows written aside.
   uint64_t rows = 0;
+  /// save, finished: the content equals the cached one (same hash), so the
+  /// commit keeps the table as it is.
+  bool unchanged = false;
 };
 
 inline bool operator==(const stage_report& x, const stage_report& y) {
   return x.sync_id == y.sync_id && x.from == y.from && x.finished == y.finished
          && x.bytes == y.bytes && x.expected_bytes == y.expected_bytes
-         && x.rows == y.rows;
+         && x.rows == y.rows && x.unchanged == y.unchanged;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_report& x) {
   return f(caf::meta::type_name("stage_report"), x.sync_id, x.from,
-           x.finished, x.bytes, x.expected_bytes, x.rows);
+           x.finished, x.bytes, x.expected_bytes, x.rows, x.unchanged);
 }
 
 } // namespace sheetsync

@@ -7,6 +7,7 @@
 
 #include "messages/data_page.hpp"
 #include "messages/row_batch.hpp"
+#include "messages/source_info.hpp"
 #include "messages/stage_report.hpp"
 #include "messages/sync_status.hpp"
 
@@ -24,6 +25,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sheetsync, (sheetsync::row_batch))
   CAF_ADD_TYPE_ID(sheetsync, (std::vector<sheetsync::sync_status>))
   CAF_ADD_TYPE_ID(sheetsync, (sheetsync::data_page))
+  CAF_ADD_TYPE_ID(sheetsync, (sheetsync::source_info))
+  CAF_ADD_TYPE_ID(sheetsync, (std::vector<sheetsync::source_info>))
 
   // -- control ---------------------------------------------------------------
 
@@ -33,6 +36,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, subscribe, "subscribe")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, last, "last")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, data, "data")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, sources, "sources")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, history, "history")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, token, "token")
 
   // -- progress and results of the stages -------------------------------------
 
@@ -54,5 +60,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, deadline, "deadline")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, sweep, "sweep")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, keepalive, "keepalive")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, retry, "retry")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, tick, "tick")
 
 CAF_END_TYPE_ID_BLOCK(sheetsync)

@@ -1041,6 +1041,17 @@ coordinator_actor::behavior_type report_sink(std::shared_ptr<report_log> log) {
       CAF_FAIL("report sink: data");
       return {};
     },
+    [](atom::last, const std::string&) -> caf::result<sync_status> {
+      CAF_FAIL("report sink: last");
+    },
+    [](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
+      CAF_FAIL("report sink: sources");
+    },
+    [](caf::get_atom, atom::history, const std::string&,
+       uint64_t) -> caf::result<std::vector<sync_status>> {
+      CAF_FAIL("report sink: history");
+    },
+    [](atom::retry, const std::string&) { CAF_FAIL("report sink: retry"); },
   };
 }
 

@@ -260,6 +260,22 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
     [=](atom::deadline, const std::string&) {
       // nop
     },
+    [=](atom::last, const std::string& source) -> caf::result<sync_status> {
+      sc->calls.push_back("last " + source);
+      return sc->current;
+    },
+    [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
+      sc->calls.push_back("sources");
+      return std::vector<source_info>{};
+    },
+    [=](caf::get_atom, atom::history, const std::string& source,
+        uint64_t limit) -> caf::result<std::vector<sync_status>> {
+      sc->calls.push_back("history " + source + " " + std::to_string(limit));
+      return std::vector<sync_status>{};
+    },
+    [=](atom::retry, const std::string&) {
+      // nop
+    },
   };
 }
 
