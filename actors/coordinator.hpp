@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,18 @@ namespace sheetsync {
 struct coordinator_config {
   /// The sources; the first is the default. At least one.
   std::vector<source_spec> sources;
+  /// Where Google lives (tests point it at a fake).
+  google_endpoints endpoints;
+  /// Syncs of different sources that may run at once; the rest queue.
+  size_t max_parallel = 2;
+  /// Attempts per sync for retryable failures (429, 5xx, connection).
+  unsigned max_attempts = 5;
+  /// Longest backoff between two attempts (Google: 32-64 s).
+  caf::timespan backoff_cap = std::chrono::seconds{32};
+  /// Random part of each backoff, in [0, 1 s); tests pin it.
+  std::function<caf::timespan()> jitter;
+  /// Token providers by credentials path, spawned by the command.
+  std::map<std::string, token_provider_actor> tokens;
   /// The SQLite cache file.
   std::string db_path;
   /// Minimum time between two starts.
