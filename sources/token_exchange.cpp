@@ -1,0 +1,270 @@
+#include "sources/token_exchange.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include <rapidjson/document.h>
+
+#include "net/redact.hpp"
+
+namespace sheetsync {
+
+namespace {
+
+/// Token answers are a few hundred bytes; a larger body is not one.
+constexpr size_t max_body_bytes = 64 * 1024;
+
+/// Longest part of a server's error text that is repeated to the user.
+constexpr size_t max_server_text = 300;
+
+constexpr std::chrono::milliseconds max_connect_timeout{10'000};
+
+struct easy_deleter {
+  void operator()(CURL* easy) const {
+    curl_easy_cleanup(easy);
+  }
+};
+
+struct slist_deleter {
+  void operator()(curl_slist* list) const {
+    curl_slist_free_all(list);
+  }
+};
+
+struct response {
+  std::string body;
+  bool too_large = false;
+};
+
+size_t on_write(char* data, size_t size, size_t count, void* user) {
+  auto* res = static_cast<response*>(user);
+  auto n = size * count;
+  if (res->body.size() + n > max_body_bytes) {
+    res->too_large = true;
+    return 0;
+  }
+  res->body.append(data, n);
+  return n;
+}
+
+/// Replaces every occurrence of `secret` (and of its larger dot-separated
+/// parts, as a JWT has) in `text` by "***": a server or library that echoes
+/// the request must not carry the assertion into an error text.
+std::string scrub(std::string text, const std::string& secret) {
+  auto erase = [&](const std::string& part) {
+    if (part.size() < 16)
+      return;
+    for (size_t pos = 0; (pos = text.find(part, pos)) != std::string::npos;)
+      text.replace(pos, part.size(), "***"), pos += 3;
+  };
+  erase(secret);
+  size_t start = 0;
+  for (;;) {
+    auto dot = secret.find('.', start);
+    erase(secret.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos)
+      break;
+    start = dot + 1;
+  }
+  return text;
+}
+
+/// A server-provided text fit for an error message: one line, bounded.
+std::string tidy(std::string text) {
+  for (auto& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = ' ';
+  if (text.size() > max_server_text)
+    text = text.substr(0, max_server_text) + "...";
+  return text;
+}
+
+std::string string_member(const rapidjson::Value& obj, const char* name) {
+  if (!obj.IsObject())
+    return {};
+  auto i = obj.FindMember(name);
+  if (i == obj.MemberEnd() || !i->value.IsString())
+    return {};
+  return {i->value.GetString(), i->value.GetStringLength()};
+}
+
+bool iequals(const std::string& a, const char* b) {
+  std::string lower = a;
+  for (auto& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == b;
+}
+
+std::string format_seconds(std::chrono::milliseconds ms) {
+  auto text = std::to_string(ms.count() / 1000);
+  if (auto rest = ms.count() % 1000; rest != 0) {
+    auto frac = std::to_string(1000 + rest).substr(1);
+    while (frac.back() == '0')
+      frac.pop_back();
+    text += "." + frac;
+  }
+  return text + " s";
+}
+
+} // namespace
+
+bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
+                  std::chrono::milliseconds timeout, access_token& out,
+                  failure& err) {
+  auto where = redact_url(token_uri);
+  auto fail = [&](std::string text, uint16_t status = 0) {
+    err = failure{ec::auth_failed, scrub(std::move(text), assertion)};
+    err.http_status = status;
+    return false;
+  };
+  std::unique_ptr<CURL, easy_deleter> easy{curl_easy_init()};
+  if (!easy)
+    return fail("libcurl could not create a request to the token endpoint " + where);
+  std::string form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+                     "&assertion=";
+  {
+    std::unique_ptr<char, decltype(&curl_free)> escaped{
+      curl_easy_escape(easy.get(), assertion.data(), static_cast<int>(assertion.size())),
+      &curl_free};
+    if (!escaped)
+      return fail("libcurl could not encode the token request for " + where);
+    form += escaped.get();
+    OPENSSL_cleanse(escaped.get(), std::char_traits<char>::length(escaped.get()));
+  }
+  std::unique_ptr<curl_slist, slist_deleter> headers;
+  for (auto* line : {"Accept: application/json",
+                     "Content-Type: application/x-www-form-urlencoded"}) {
+    auto* list = curl_slist_append(headers.get(), line);
+    if (!list)
+      return fail("libcurl could not build the token request for " + where);
+    headers.release();
+    headers.reset(list);
+  }
+  response res;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  auto total = std::max(timeout, std::chrono::milliseconds{1});
+  auto connect = std::min(total, max_connect_timeout);
+  CURLcode rc = CURLE_OK;
+  auto set = [&](CURLoption option, auto value) {
+    if (rc == CURLE_OK)
+      rc = curl_easy_setopt(easy.get(), option, value);
+  };
+  set(CURLOPT_URL, token_uri.c_str());
+  set(CURLOPT_ERRORBUFFER, error_buffer);
+  set(CURLOPT_NOSIGNAL, 1L);
+  set(CURLOPT_USERAGENT, "sheetsync/0.1");
+#if LIBCURL_VERSION_NUM >= 0x075500 // 7.85.0
+  set(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  set(CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  // The request carries a credential: it goes nowhere but to token_uri.
+  set(CURLOPT_FOLLOWLOCATION, 0L);
+  set(CURLOPT_POST, 1L);
+  set(CURLOPT_POSTFIELDS, form.c_str());
+  set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(form.size()));
+  set(CURLOPT_HTTPHEADER, headers.get());
+  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect.count()));
+  set(CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
+  set(CURLOPT_WRITEFUNCTION, &on_write);
+  set(CURLOPT_WRITEDATA, static_cast<void*>(&res));
+  if (rc != CURLE_OK) {
+    OPENSSL_cleanse(form.data(), form.size());
+    return fail(std::string{"libcurl rejected an option for the token endpoint "} + where
+                + ": " + curl_easy_strerror(rc));
+  }
+  rc = curl_easy_perform(easy.get());
+  OPENSSL_cleanse(form.data(), form.size());
+  long status = 0;
+  curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (res.too_large)
+    return fail("the token endpoint " + where + " answered with more than "
+                  + std::to_string(max_body_bytes / 1024) + " KiB: not a token answer",
+                static_cast<uint16_t>(status));
+  if (rc != CURLE_OK) {
+    std::string reason = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+      reason = "no answer within " + format_seconds(total) + " (" + reason + ")";
+    // libcurl's texts name hosts, not URLs; redact_url-worthy parts are unlikely,
+    // but the text is scrubbed of the assertion all the same.
+    {
+      fail("cannot reach the token endpoint " + where + ": "
+                + tidy(scrub(std::move(reason), assertion)));
+      // A connection failure is worth another attempt, like a download's.
+      err.code = ec::download_failed;
+      return false;
+    }
+  }
+  rapidjson::Document doc;
+  doc.Parse(res.body.data(), res.body.size());
+  auto json_ok = !doc.HasParseError() && doc.IsObject();
+  if (status < 200 || status > 299) {
+    std::string text = "the token endpoint " + where + " answered HTTP "
+                       + std::to_string(status);
+    // Scrubbed before tidy() cuts them short: a cut-off copy of the assertion
+    // would no longer be found in the final text.
+    auto error = json_ok ? tidy(scrub(string_member(doc, "error"), assertion))
+                         : std::string{};
+    auto description
+      = json_ok ? tidy(scrub(string_member(doc, "error_description"), assertion))
+                : std::string{};
+    if (!error.empty())
+      text += ": " + error;
+    if (!description.empty())
+      text += ": " + description;
+    if (error.empty() && description.empty())
+      text += status >= 300 && status < 400 ? " (a redirect: not followed)"
+                                            : " without error details";
+    if (error == "invalid_grant")
+      text += " (check that the service account key still exists and that this "
+              "machine's clock is right)";
+    else if (error == "invalid_client" || error == "unauthorized_client")
+      text += " (the service account may have been deleted or disabled)";
+    return fail(std::move(text), static_cast<uint16_t>(status));
+  }
+  if (!json_ok)
+    return fail("the token endpoint " + where + " answered HTTP " + std::to_string(status)
+                  + " without a JSON object",
+                static_cast<uint16_t>(status));
+  auto token = string_member(doc, "access_token");
+  if (token.empty())
+    return fail("the token endpoint " + where + " answered without an access_token",
+                static_cast<uint16_t>(status));
+  auto type_it = doc.FindMember("token_type");
+  if (type_it != doc.MemberEnd()
+      && (!type_it->value.IsString()
+          || !iequals({type_it->value.GetString(), type_it->value.GetStringLength()},
+                      "bearer")))
+    return fail("the token endpoint " + where
+                  + " answered a token_type other than \"Bearer\"",
+                static_cast<uint16_t>(status));
+  int64_t expires_in = 3600;
+  if (auto i = doc.FindMember("expires_in"); i != doc.MemberEnd()) {
+    const auto& v = i->value;
+    bool ok = true;
+    if (v.IsInt64())
+      expires_in = v.GetInt64();
+    else if (v.IsNumber())
+      expires_in = static_cast<int64_t>(v.GetDouble());
+    else if (v.IsString()) {
+      std::string s{v.GetString(), v.GetStringLength()};
+      ok = !s.empty() && s.size() < 12
+           && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (ok)
+        expires_in = std::stoll(s);
+    } else
+      ok = false;
+    if (!ok || expires_in <= 0)
+      return fail("the token endpoint " + where + " answered an invalid expires_in",
+                  static_cast<uint16_t>(status));
+  }
+  out.value = std::move(token);
+  out.expires_in_s = expires_in;
+  return true;
+}
+
+} // namespace sheetsync
