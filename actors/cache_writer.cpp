@@ -13,6 +13,7 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
     r.from = stage::save;
     r.finished = finished;
     r.rows = self->state.store ? self->state.store->rows_written() : 0;
+    r.unchanged = finished && self->state.unchanged;
     self->send(coordinator, atom::progress::value, std::move(r));
   };
   auto fail = [=](const failure& f) {
@@ -45,10 +46,15 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
       report(false);
       return caf::ok_atom::value;
     },
-    [=](atom::eof) { report(true); },
+    [=](atom::eof) {
+      self->state.unchanged = self->state.store->unchanged();
+      report(true);
+    },
     [=](atom::commit) -> caf::result<uint64_t> {
       failure err;
       auto& store = *self->state.store;
+      // Unchanged content: commit() drops the staging (if anything was
+      // written aside at all) and leaves the table untouched.
       if (!store.commit(err))
         return fail(err);
       auto rows = store.rows_written();

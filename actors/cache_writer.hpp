@@ -15,10 +15,17 @@ struct cache_writer_state {
   /// Open while the sync writes; destroying it drops whatever was written
   /// aside and not swapped in, so a failed or cancelled sync loses nothing.
   std::unique_ptr<sheet_store> store;
+
+  /// At eof: the content equals the cached table's (same hash), so the
+  /// commit will keep the table as it is.
+  bool unchanged = false;
 };
 
 /// Writes the rows of one sync aside in the SQLite cache and swaps them in
-/// when the coordinator says so. Blocks on SQLite: spawn it detached.
+/// when the coordinator says so. Hashes the content: at eof, its finished
+/// save report carries `unchanged` when the cache already holds the same
+/// content, and the commit then leaves the table untouched (answering its row
+/// count). Blocks on SQLite: spawn it detached.
 /// @param self The cache writer.
 /// @param job The sync (its id, source name = table, database path).
 /// @param coordinator Receives progress and failures.

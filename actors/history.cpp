@@ -1,5 +1,7 @@
 #include "actors/history.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include <caf/all.hpp>
@@ -11,6 +13,7 @@ sync_record to_record(const sync_status& st) {
   rec.id = st.id;
   rec.source = st.source;
   rec.status = to_string(st.state);
+  rec.progress = st.progress;
   rec.message = st.message;
   rec.error = st.error;
   rec.started_ms = st.started_ms;
@@ -34,7 +37,10 @@ sync_status to_status(const sync_record& rec) {
   st.finished_ms = rec.finished_ms;
   st.bytes = rec.bytes;
   st.rows = rec.rows;
-  st.progress = st.state == sync_state::complete ? 100 : 0;
+  // A complete sync is at 100 even in records from before progress was kept.
+  st.progress = st.state == sync_state::complete
+                  ? 100
+                  : std::min<uint8_t>(rec.progress, 100);
   return st;
 }
 
@@ -43,8 +49,21 @@ history(history_actor::stateful_pointer<history_state> self,
         std::string db_path) {
   failure err;
   self->state.store = sheet_store::open(db_path, err);
-  if (!self->state.store)
+  if (!self->state.store) {
+    self->state.open_error = err.text;
     std::fprintf(stderr, "sheetsync: history disabled: %s\n", err.text.c_str());
+  } else {
+    // Syncs that were running in a process that is gone never finish: say
+    // so. Live processes' syncs (a serve next to this CLI) stay as they are.
+    using namespace std::chrono;
+    auto now = duration_cast<milliseconds>(
+                 system_clock::now().time_since_epoch())
+                 .count();
+    failure rerr;
+    self->state.store->recover_interrupted(now, rerr);
+    if (rerr)
+      std::fprintf(stderr, "sheetsync: %s\n", rerr.text.c_str());
+  }
   return {
     [=](caf::put_atom, const sync_status& st) {
       if (!self->state.store)
@@ -61,12 +80,22 @@ history(history_actor::stateful_pointer<history_state> self,
           return to_status(*rec);
       return {};
     },
-    [=](atom::status, const std::string&) -> caf::result<sync_status> {
-      return make_error(ec::unspecified, "not yet");
+    [=](atom::status, const std::string& id) -> caf::result<sync_status> {
+      if (self->state.store)
+        if (auto rec = self->state.store->get_run(id))
+          return to_status(*rec);
+      return make_error(ec::unknown_sync, "no sync with id '" + id + "'");
     },
-    [=](atom::history, const std::string&,
-        uint64_t) -> caf::result<std::vector<sync_status>> {
-      return make_error(ec::unspecified, "not yet");
+    [=](atom::history, const std::string& source,
+        uint64_t limit) -> caf::result<std::vector<sync_status>> {
+      if (!self->state.store)
+        return make_error(ec::cache_failed, "the sync history is unavailable: "
+                                              + self->state.open_error);
+      auto n = std::clamp<uint64_t>(limit, 1, history_state::max_limit);
+      std::vector<sync_status> result;
+      for (auto& rec : self->state.store->runs(source, n))
+        result.push_back(to_status(rec));
+      return result;
     },
   };
 }

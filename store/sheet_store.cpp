@@ -1,15 +1,23 @@
 #include "store/sheet_store.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <set>
 #include <utility>
 
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "messages/sync_status.hpp"
 
 namespace sheetsync {
 
@@ -33,6 +41,72 @@ struct store_file {
 namespace {
 
 constexpr const char* staging_prefix = "_staging_";
+
+/// What to call a process that wrote a staging table or a sync_runs record:
+/// its pid plus its start ("<start ticks>@<boot id>" from /proc, "" where
+/// unavailable), so that a pid reused after a restart (containers often run
+/// the server as the same pid every time) does not pass for the old owner.
+std::string process_start(pid_t pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  if (!std::getline(stat, line))
+    return {};
+  // Field 2 (comm) is in parentheses and may contain anything: count the
+  // fields after its closing one. starttime is field 22.
+  auto close = line.rfind(')');
+  if (close == std::string::npos)
+    return {};
+  size_t pos = close + 1;
+  std::string field;
+  for (int i = 3; i <= 22; ++i) {
+    while (pos < line.size() && line[pos] == ' ')
+      ++pos;
+    auto end = line.find(' ', pos);
+    if (end == std::string::npos)
+      end = line.size();
+    field = line.substr(pos, end - pos);
+    pos = end;
+  }
+  if (field.empty())
+    return {};
+  static const std::string boot_id = [] {
+    std::ifstream in{"/proc/sys/kernel/random/boot_id"};
+    std::string id;
+    std::getline(in, id);
+    return id;
+  }();
+  return field + "@" + boot_id;
+}
+
+/// This process's start; computed again in a forked child.
+std::string own_start() {
+  static std::mutex mtx;
+  static pid_t pid = 0;
+  static std::string start;
+  std::lock_guard<std::mutex> guard{mtx};
+  if (pid != getpid()) {
+    pid = getpid();
+    start = process_start(pid);
+  }
+  return start;
+}
+
+/// Whether the process that wrote as (pid, start) still runs. An unknown
+/// owner (0, from before owners were recorded) counts as gone.
+bool process_alive(int64_t pid, const std::string& start) {
+  if (pid <= 0 || pid > std::numeric_limits<pid_t>::max())
+    return false;
+  auto p = static_cast<pid_t>(pid);
+  if (p == getpid())
+    return start.empty() || start == own_start();
+  if (kill(p, 0) == -1 && errno == ESRCH)
+    return false;
+  if (start.empty())
+    return true;
+  auto now = process_start(p);
+  // A zombie or a process that just exited has no readable start: gone.
+  return now == start;
+}
 
 /// Rows per multi-row INSERT. Measured (instructions per row): one row per
 /// statement costs twice as much; 16 is 3% worse, 64 only 2% better.
@@ -190,7 +264,7 @@ void bind_string(sqlite3_stmt* stmt, int index, const std::string& value) {
 
 constexpr const char* run_columns
   = "\"id\", \"source\", \"status\", \"message\", \"error\", \"started_ms\", "
-    "\"updated_ms\", \"finished_ms\", \"bytes\", \"rows\"";
+    "\"updated_ms\", \"finished_ms\", \"bytes\", \"rows\", \"progress\"";
 
 sync_record read_run(sqlite3_stmt* stmt) {
   sync_record r;
@@ -204,6 +278,8 @@ sync_record read_run(sqlite3_stmt* stmt) {
   r.finished_ms = sqlite3_column_int64(stmt, 7);
   r.bytes = static_cast<uint64_t>(sqlite3_column_int64(stmt, 8));
   r.rows = static_cast<uint64_t>(sqlite3_column_int64(stmt, 9));
+  r.progress = static_cast<uint8_t>(
+    std::clamp<sqlite3_int64>(sqlite3_column_int64(stmt, 10), 0, 100));
   return r;
 }
 
@@ -217,6 +293,33 @@ sqlite3_int64 to_sql_limit(uint64_t n) {
 
 sqlite3_int64 to_sql_offset(uint64_t n) {
   return static_cast<sqlite3_int64>(std::min(n, sql_int_max));
+}
+
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Memory a held back batch costs, roughly.
+size_t batch_bytes(const row_batch& b) {
+  size_t n = b.data.size() + b.ends.size() * sizeof(uint32_t);
+  for (auto& c : b.columns)
+    n += c.size() + sizeof(std::string);
+  return n;
+}
+
+/// The pid in a staging table's name "_staging_<pid>_<table>", 0 if the name
+/// has none (written by an older version).
+int64_t staging_pid(const std::string& name) {
+  size_t pos = 9;
+  int64_t pid = 0;
+  while (pos < name.size() && name[pos] >= '0' && name[pos] <= '9'
+         && pid < (int64_t{1} << 40))
+    pid = pid * 10 + (name[pos++] - '0');
+  if (pos == 9 || pos >= name.size() || name[pos] != '_')
+    return 0;
+  return pid;
 }
 
 } // namespace
@@ -294,13 +397,60 @@ std::unique_ptr<sheet_store> sheet_store::open(const std::string& path,
       "\"rows\" INTEGER NOT NULL DEFAULT 0);"
       // The leading '_' keeps it out of the source names' namespace.
       "CREATE INDEX IF NOT EXISTS \"_sync_runs_by_source\" "
-      "ON \"sync_runs\"(\"source\", \"started_ms\");";
+      "ON \"sync_runs\"(\"source\", \"started_ms\");"
+      // Per table (lowercase name): the hash of its content, written in the
+      // transaction that swaps the table in.
+      "CREATE TABLE IF NOT EXISTS \"sync_meta\"("
+      "\"name\" TEXT PRIMARY KEY NOT NULL,"
+      "\"content_hash\" TEXT NOT NULL DEFAULT '',"
+      "\"rows\" INTEGER NOT NULL DEFAULT 0,"
+      "\"updated_ms\" INTEGER NOT NULL DEFAULT 0);";
   if (!store->exec(setup, "open the cache", err)
-      || !store->exec(cache.c_str(), "open the cache", err)
-      || !store->exec(schema, "create the history table in the cache", err)
-      || !store->drop_leftover_staging(err))
+      || !store->exec(cache.c_str(), "open the cache", err))
+    return nullptr;
+  {
+    // One transaction, so that two processes opening a cache of an older
+    // version at once do not both add the new columns.
+    auto what = std::string{"create the history table in the cache"};
+    if (!store->exec("BEGIN IMMEDIATE", what, err))
+      return nullptr;
+    if (!store->exec(schema, what, err) || !store->migrate(err)
+        || !store->exec("COMMIT", what, err)) {
+      if (!sqlite3_get_autocommit(store->db_))
+        sqlite3_exec(store->db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return nullptr;
+    }
+  }
+  if (!store->drop_leftover_staging(err))
     return nullptr;
   return store;
+}
+
+bool sheet_store::migrate(failure& err) {
+  // Columns added since the first version of sync_runs.
+  std::set<std::string> have;
+  {
+    stmt_guard cols;
+    if (!prepare("SELECT name FROM pragma_table_info('sync_runs')", cols.stmt,
+                 "migrate the history table in the cache", err))
+      return false;
+    while (sqlite3_step(cols.stmt) == SQLITE_ROW)
+      have.insert(lower(column_string(cols.stmt, 0)));
+  }
+  const std::pair<const char*, const char*> added[] = {
+    {"progress", "INTEGER NOT NULL DEFAULT 0"},
+    {"owner_pid", "INTEGER NOT NULL DEFAULT 0"},
+    {"owner_start", "TEXT NOT NULL DEFAULT ''"},
+  };
+  for (auto& [name, type] : added) {
+    if (have.count(name) > 0)
+      continue;
+    auto sql = std::string{"ALTER TABLE \"sync_runs\" ADD COLUMN "}
+               + quote_id(name) + " " + type;
+    if (!exec(sql.c_str(), "migrate the history table in the cache", err))
+      return false;
+  }
+  return true;
 }
 
 bool sheet_store::drop_leftover_staging(failure& err) {
@@ -321,8 +471,19 @@ bool sheet_store::drop_leftover_staging(failure& err) {
     int rc;
     while ((rc = sqlite3_step(list.stmt)) == SQLITE_ROW) {
       auto name = column_string(list.stmt, 0);
-      if (live.count(lower(name.substr(9))) == 0)
+      auto pid = staging_pid(name);
+      if (pid == 0) {
+        // An older version's "_staging_<table>": ours if live here.
+        if (live.count(lower(name.substr(9))) == 0)
+          leftovers.push_back(std::move(name));
+      } else if (pid == getpid()) {
+        // Ours if live, else left by an earlier process with our pid.
+        auto table = name.substr(9 + std::to_string(pid).size() + 1);
+        if (live.count(lower(table)) == 0)
+          leftovers.push_back(std::move(name));
+      } else if (kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
         leftovers.push_back(std::move(name));
+      }
     }
     if (rc != SQLITE_DONE)
       return fail_sql(err, "list the tables in the cache");
@@ -378,11 +539,11 @@ bool sheet_store::valid_table_name(const std::string& name) {
       return false;
   // SQLite names ignore case; "sqlite_" names are reserved by SQLite.
   auto l = lower(name);
-  return l != "sync_runs" && l.compare(0, 7, "sqlite_") != 0;
+  return l != "sync_runs" && l != "sync_meta" && l.compare(0, 7, "sqlite_") != 0;
 }
 
 std::string sheet_store::staging_name() const {
-  return staging_prefix + table_;
+  return staging_prefix + std::to_string(getpid()) + "_" + table_;
 }
 
 // -- writing ------------------------------------------------------------------
@@ -395,12 +556,29 @@ uint64_t sheet_store::rows_written() const {
   return rows_written_;
 }
 
+void sheet_store::defer_bytes(size_t n) {
+  defer_limit_ = n;
+}
+
+size_t sheet_store::defer_bytes() const {
+  return defer_limit_;
+}
+
+bool sheet_store::kept() const {
+  return kept_;
+}
+
+std::string sheet_store::content_hash() const {
+  return hash_.digest(header_);
+}
+
 bool sheet_store::begin(const std::string& table, failure& err) {
   if (!valid_table_name(table)) {
     err = failure{ec::invalid_argument,
                   "invalid source name \"" + table
                     + "\": use 1 to 64 letters, digits, '_' or '-', starting "
-                      "with a letter or digit (not sync_runs or sqlite_*)"};
+                      "with a letter or digit (not sync_runs, sync_meta or "
+                      "sqlite_*)"};
     return false;
   }
   if (staging()) {
@@ -418,10 +596,18 @@ bool sheet_store::begin(const std::string& table, failure& err) {
     }
   }
   table_ = table;
+  header_.clear();
   columns_.clear();
   sql_columns_.clear();
   rows_written_ = 0;
   next_row_ = 1;
+  min_row_ = 1;
+  hash_.reset();
+  deferred_.clear();
+  deferred_bytes_ = 0;
+  kept_ = false;
+  // Only worth it when the content may turn out the same as the cached one.
+  deferring_ = defer_limit_ > 0 && !stored_hash(table).empty();
   bool ok;
   {
     // A staging table of this name can only be a leftover (e.g. an abort()
@@ -532,10 +718,113 @@ bool sheet_store::append(const row_batch& batch, failure& err) {
   }
   if (cols == 0)
     return true;
-  auto ok = insert_rows(batch, err);
+  auto what = "write table " + table_ + " in the cache";
+  // Checked before hashing or holding the batch back (SQLite would catch
+  // neither then).
+  uint32_t prev = 0;
+  for (auto end : batch.ends) {
+    if (end < prev || end > batch.data.size()) {
+      err = failure{ec::invalid_argument,
+                    "malformed row batch: cell end " + std::to_string(end)
+                      + " out of order or beyond "
+                      + std::to_string(batch.data.size())};
+      abort();
+      return false;
+    }
+    prev = end;
+  }
+  if (!header_.empty() && batch.columns != header_
+      && (batch.columns.size() <= header_.size()
+          || !std::equal(header_.begin(), header_.end(),
+                         batch.columns.begin()))) {
+    err = failure{ec::cache_failed,
+                  "cannot " + what + " " + path_
+                    + ": the header changed during the sync (columns may "
+                      "only be added at the end)"};
+    abort();
+    return false;
+  }
+  auto rows = batch.rows();
+  if (rows > 0 && batch.first_row < min_row_) {
+    err = failure{ec::cache_failed,
+                  "cannot " + what + " " + path_ + ": row "
+                    + std::to_string(batch.first_row) + " comes after row "
+                    + std::to_string(min_row_ - 1)
+                    + " (rows must be in sheet order)"};
+    abort();
+    return false;
+  }
+  header_ = batch.columns;
+  if (rows > 0)
+    min_row_ = batch.first_row + rows;
+  hash_.add(batch);
+  if (deferring_) {
+    auto size = batch_bytes(batch);
+    if (deferred_bytes_ + size <= defer_limit_) {
+      deferred_.push_back(batch);
+      deferred_bytes_ += size;
+      rows_written_ += rows;
+      return true;
+    }
+    // Too big to hold back: write what was held back, and from now on
+    // write at once.
+    if (!flush_deferred(err)) {
+      abort();
+      return false;
+    }
+  }
+  auto ok = write_batch(batch, err);
   if (!ok)
     abort();
   return ok;
+}
+
+bool sheet_store::write_batch(const row_batch& batch, failure& err) {
+  // insert_rows counts the rows it writes; held back ones were counted.
+  auto before = rows_written_;
+  auto ok = insert_rows(batch, err);
+  rows_written_ = before + batch.rows();
+  return ok;
+}
+
+bool sheet_store::flush_deferred(failure& err) {
+  deferring_ = false;
+  auto held = std::move(deferred_);
+  deferred_.clear();
+  deferred_bytes_ = 0;
+  for (auto& batch : held) {
+    auto before = rows_written_;
+    // These rows were counted when held back.
+    rows_written_ -= batch.rows();
+    if (!insert_rows(batch, err))
+      return false;
+    rows_written_ = before;
+  }
+  return true;
+}
+
+std::string sheet_store::stored_hash(const std::string& table) {
+  failure err;
+  stmt_guard stmt;
+  // One statement, one snapshot: the hash only counts with its table.
+  if (!prepare("SELECT \"content_hash\" FROM \"sync_meta\" WHERE \"name\" = ?1 "
+               "AND EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' "
+               "AND name = ?2 COLLATE NOCASE)",
+               stmt.stmt, "read the content hashes of the cache", err))
+    return {};
+  auto key = lower(table);
+  bind_string(stmt.stmt, 1, key);
+  bind_string(stmt.stmt, 2, table);
+  if (sqlite3_step(stmt.stmt) != SQLITE_ROW)
+    return {};
+  return column_string(stmt.stmt, 0);
+}
+
+bool sheet_store::unchanged() {
+  if (!staging() || header_.empty())
+    return false;
+  auto stored = stored_hash(table_);
+  return !stored.empty() && stored == content_hash();
 }
 
 bool sheet_store::insert_rows(const row_batch& batch, failure& err) {
@@ -623,10 +912,22 @@ bool sheet_store::commit(failure& err) {
     return false;
   }
   auto what = "replace table " + table_ + " in the cache";
-  if (columns_.empty()) {
+  if (header_.empty()) {
     err = failure{ec::cache_failed,
                   "cannot " + what + " " + path_
                     + ": no rows and no header were written"};
+    abort();
+    return false;
+  }
+  auto hash = content_hash();
+  auto stored = stored_hash(table_);
+  if (!stored.empty() && stored == hash) {
+    // The same content: the table stays as it is, not even touched.
+    abort();
+    kept_ = true;
+    return true;
+  }
+  if (deferring_ && !flush_deferred(err)) {
     abort();
     return false;
   }
@@ -635,10 +936,28 @@ bool sheet_store::commit(failure& err) {
   bool ok;
   {
     write_turn turn{*file_};
-    auto sql = "BEGIN IMMEDIATE; DROP TABLE IF EXISTS " + quote_id(table_)
-               + "; ALTER TABLE " + quote_id(staging_name()) + " RENAME TO "
-               + quote_id(table_) + "; COMMIT;";
-    ok = exec(sql.c_str(), what, err);
+    auto swap = "DROP TABLE IF EXISTS " + quote_id(table_) + "; ALTER TABLE "
+                + quote_id(staging_name()) + " RENAME TO " + quote_id(table_)
+                + ";";
+    ok = exec("BEGIN IMMEDIATE", what, err) && exec(swap.c_str(), what, err);
+    if (ok) {
+      // The hash in the same transaction: table and hash never disagree.
+      stmt_guard meta;
+      ok = prepare("INSERT OR REPLACE INTO \"sync_meta\"(\"name\", "
+                   "\"content_hash\", \"rows\", \"updated_ms\") VALUES (?, ?, "
+                   "?, ?)",
+                   meta.stmt, what, err);
+      if (ok) {
+        auto key = lower(table_);
+        bind_string(meta.stmt, 1, key);
+        bind_string(meta.stmt, 2, hash);
+        sqlite3_bind_int64(meta.stmt, 3,
+                           static_cast<sqlite3_int64>(rows_written_));
+        sqlite3_bind_int64(meta.stmt, 4, unix_ms());
+        ok = sqlite3_step(meta.stmt) == SQLITE_DONE || fail_sql(err, what);
+      }
+    }
+    ok = ok && exec("COMMIT", what, err);
     if (!ok && !sqlite3_get_autocommit(db_))
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
@@ -653,7 +972,8 @@ void sheet_store::abort() {
   if (!staging())
     return;
   finalize_inserts();
-  {
+  // Nothing was written aside while all batches were held back.
+  if (!columns_.empty()) {
     write_turn turn{*file_};
     // Best effort: if this fails (disk full), begin() or the next open()
     // drops the table.
@@ -672,6 +992,9 @@ void sheet_store::end_staging() {
   table_.clear();
   columns_.clear();
   sql_columns_.clear();
+  deferred_.clear();
+  deferred_bytes_ = 0;
+  deferring_ = false;
 }
 
 // -- history ------------------------------------------------------------------
@@ -681,7 +1004,9 @@ bool sheet_store::put_run(const sync_record& r, failure& err) {
   write_turn turn{*file_};
   stmt_guard stmt;
   if (!prepare(std::string{"INSERT OR REPLACE INTO \"sync_runs\"("}
-                 + run_columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 + run_columns
+                 + ", \"owner_pid\", \"owner_start\") VALUES (?, ?, ?, ?, ?, ?, "
+                   "?, ?, ?, ?, ?, ?, ?)",
                stmt.stmt, what, err))
     return false;
   bind_string(stmt.stmt, 1, r.id);
@@ -694,9 +1019,69 @@ bool sheet_store::put_run(const sync_record& r, failure& err) {
   sqlite3_bind_int64(stmt.stmt, 8, r.finished_ms);
   sqlite3_bind_int64(stmt.stmt, 9, static_cast<sqlite3_int64>(r.bytes));
   sqlite3_bind_int64(stmt.stmt, 10, static_cast<sqlite3_int64>(r.rows));
+  sqlite3_bind_int(stmt.stmt, 11, r.progress);
+  sqlite3_bind_int64(stmt.stmt, 12, getpid());
+  auto start = own_start(); // bound as SQLITE_STATIC: must outlive the step
+  bind_string(stmt.stmt, 13, start);
   if (sqlite3_step(stmt.stmt) != SQLITE_DONE)
     return fail_sql(err, what);
   return true;
+}
+
+size_t sheet_store::recover_interrupted(int64_t now_ms, failure& err) {
+  auto what = std::string{"mark interrupted syncs in the history of the cache"};
+  write_turn turn{*file_};
+  if (!exec("BEGIN IMMEDIATE", what, err))
+    return 0;
+  auto fail = [&] {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return size_t{0};
+  };
+  std::vector<std::string> gone;
+  {
+    stmt_guard list;
+    if (!prepare("SELECT \"id\", \"owner_pid\", \"owner_start\" FROM "
+                 "\"sync_runs\" WHERE \"status\" IN (?, ?, ?, ?)",
+                 list.stmt, what, err))
+      return fail();
+    int i = 1;
+    for (auto x : {sync_state::idle, sync_state::downloading,
+                   sync_state::processing, sync_state::saving})
+      sqlite3_bind_text(list.stmt, i++, to_string(x), -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(list.stmt)) == SQLITE_ROW)
+      if (!process_alive(sqlite3_column_int64(list.stmt, 1),
+                         column_string(list.stmt, 2)))
+        gone.push_back(column_string(list.stmt, 0));
+    if (rc != SQLITE_DONE) {
+      fail_sql(err, what);
+      return fail();
+    }
+  }
+  if (!gone.empty()) {
+    stmt_guard mark;
+    if (!prepare("UPDATE \"sync_runs\" SET \"status\" = ?, \"error\" = "
+                 "'interrupted by restart', \"message\" = 'Sync failed: "
+                 "interrupted by restart', \"finished_ms\" = ?, "
+                 "\"updated_ms\" = ? WHERE \"id\" = ?",
+                 mark.stmt, what, err))
+      return fail();
+    for (auto& id : gone) {
+      sqlite3_bind_text(mark.stmt, 1, to_string(sync_state::error), -1,
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(mark.stmt, 2, now_ms);
+      sqlite3_bind_int64(mark.stmt, 3, now_ms);
+      bind_string(mark.stmt, 4, id);
+      if (sqlite3_step(mark.stmt) != SQLITE_DONE) {
+        fail_sql(err, what);
+        return fail();
+      }
+      sqlite3_reset(mark.stmt);
+    }
+  }
+  if (!exec("COMMIT", what, err))
+    return fail();
+  return gone.size();
 }
 
 std::optional<sync_record> sheet_store::get_run(const std::string& id) {

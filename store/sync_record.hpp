@@ -11,9 +11,12 @@ struct sync_record {
   std::string id;
   /// The source (and cache table) name.
   std::string source;
-  /// Free-form state, e.g. "running", "complete", "failed"; last_complete()
-  /// looks for "complete".
+  /// The state's name (messages/sync_status.hpp: "idle", "downloading",
+  /// "processing", "saving", "complete", "error", "cancelled"); last_complete()
+  /// looks for "complete", recover_interrupted() for the first four.
   std::string status;
+  /// 0-100 as the status showed it.
+  uint8_t progress = 0;
   /// Human-readable progress or result.
   std::string message;
   /// The failure text when the sync failed, else empty.
@@ -31,7 +34,7 @@ struct sync_record {
            && x.message == y.message && x.error == y.error
            && x.started_ms == y.started_ms && x.updated_ms == y.updated_ms
            && x.finished_ms == y.finished_ms && x.bytes == y.bytes
-           && x.rows == y.rows;
+           && x.rows == y.rows && x.progress == y.progress;
   }
 
   friend bool operator!=(const sync_record& x, const sync_record& y) {

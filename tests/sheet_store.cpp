@@ -2,6 +2,7 @@
 #include <caf/test/unit_test.hpp>
 
 #include "store/sheet_store.hpp"
+#include "store/content_hasher.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -309,6 +311,8 @@ CAF_TEST(header only sheet commits an empty table) {
 
 CAF_TEST(abort keeps the previous table byte for byte) {
   auto store = open();
+  // Write aside at once, not holding batches back.
+  store->defer_bytes(0);
   sync(*store, "sales", abc, sample_rows(0, 3000, 3, "old "));
   raw_db raw{path};
   auto before = raw.dump("sales");
@@ -431,14 +435,19 @@ CAF_TEST(history writes go through while a sync writes) {
 }
 
 CAF_TEST(killed mid write keeps the previous table) {
+  std::string hash_before;
   {
     auto store = open();
     sync(*store, "sales", abc, sample_rows(0, 3000, 3, "old "));
+    hash_before = store->stored_hash("sales");
   }
+  CAF_REQUIRE_EQUAL(hash_before.size(), 64u);
   std::vector<std::string> before;
+  std::string meta_before;
   {
     raw_db raw{path};
     before = raw.dump("sales");
+    meta_before = raw.one("SELECT * FROM sync_meta WHERE name = 'sales'");
   }
   CAF_REQUIRE_EQUAL(before.size(), 3001u);
   auto check_intact = [&](const char* how) {
@@ -448,6 +457,10 @@ CAF_TEST(killed mid write keeps the previous table) {
     CAF_CHECK_EQUAL(raw.one("PRAGMA integrity_check"), "ok");
     CAF_CHECK(raw.staging_tables().empty());
     CAF_CHECK(raw.dump("sales") == before);
+    // The hash still belongs to the table.
+    CAF_CHECK_EQUAL(raw.one("SELECT * FROM sync_meta WHERE name = 'sales'"),
+                    meta_before);
+    CAF_CHECK_EQUAL(store->stored_hash("sales"), hash_before);
     // And the cache works on.
     auto rows = sample_rows(0, 50, 2);
     sync(*store, "later", {"p", "q"}, rows);
@@ -462,7 +475,10 @@ CAF_TEST(killed mid write keeps the previous table) {
   if (child == 0) {
     failure e;
     auto store = sheet_store::open(path, e);
-    if (!store || !store->begin("sales", e))
+    if (!store)
+      _exit(2);
+    store->defer_bytes(0);
+    if (!store->begin("sales", e))
       _exit(2);
     for (uint64_t i = 0; i < 3; ++i)
       if (!store->append(make_batch(abc,
@@ -478,8 +494,12 @@ CAF_TEST(killed mid write keeps the previous table) {
   CAF_REQUIRE_EQUAL(WEXITSTATUS(status), 0);
   {
     raw_db raw{path};
-    // The precondition of the test: rows were committed aside.
-    CAF_CHECK_EQUAL(raw.one("SELECT count(*) FROM _staging_sales"), "90000");
+    // The precondition of the test: rows were committed aside, in a table
+    // named after the dead process.
+    auto staged = raw.staging_tables();
+    CAF_REQUIRE_EQUAL(staged.size(), 1u);
+    CAF_CHECK_EQUAL(staged[0], "_staging_" + std::to_string(child) + "_sales");
+    CAF_CHECK_EQUAL(raw.one("SELECT count(*) FROM " + staged[0]), "90000");
   }
   check_intact("_exit");
   // 2: the parent SIGKILLs the child at some point while it writes in a
@@ -497,7 +517,10 @@ CAF_TEST(killed mid write keeps the previous table) {
     close(ready[0]);
     failure e;
     auto store = sheet_store::open(path, e);
-    if (!store || !store->begin("sales", e))
+    if (!store)
+      _exit(2);
+    store->defer_bytes(0);
+    if (!store->begin("sales", e))
       _exit(2);
     auto batch = make_batch(abc, sample_rows(0, 20000, 3, "new "), 1);
     for (uint64_t i = 0; i < 500; ++i) {
@@ -580,7 +603,8 @@ CAF_TEST(invalid table names are rejected) {
     CHECK_MSG(sheet_store::valid_table_name(name), name);
   for (auto& name :
        strings{"", "_staging_x", "-x", "a b", "a;drop", "a\"b", "a.b", "ä",
-               "sync_runs", "SYNC_RUNS", "sqlite_master", "SQLite_x",
+               "sync_runs", "SYNC_RUNS", "sync_meta", "Sync_Meta",
+               "sqlite_master", "SQLite_x",
                std::string(65, 'x'), std::string("a\0b", 3)})
     CHECK_MSG(!sheet_store::valid_table_name(name), name);
   auto store = open();
@@ -641,12 +665,15 @@ CAF_TEST(sqlite failures name the cache file) {
                     err.text);
   // A write that fails mid-sync: someone else dropped the staging table.
   auto store = open();
+  store->defer_bytes(0);
   sync(*store, "sales", abc, sample_rows(0, 100, 3));
   raw_db raw{path};
   auto before = raw.dump("sales");
   REQUIRE_OK(store->begin("sales", err));
   REQUIRE_OK(store->append(make_batch(abc, sample_rows(0, 10, 3), 1), err));
-  CAF_REQUIRE(raw.exec("DROP TABLE _staging_sales"));
+  auto staged = raw.staging_tables();
+  CAF_REQUIRE_EQUAL(staged.size(), 1u);
+  CAF_REQUIRE(raw.exec("DROP TABLE " + staged[0]));
   CAF_CHECK(!store->append(make_batch(abc, sample_rows(10, 10, 3), 11), err));
   CAF_CHECK_EQUAL(code(err), "cache_failed");
   CHECK_MSG(err.text.find(path) != std::string::npos
@@ -717,6 +744,409 @@ CAF_TEST(history) {
     raw.one("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
             "tbl_name = 'sync_runs' AND sql LIKE '%source%started_ms%'"),
     "1");
+}
+
+// -- content hashes and unchanged data ------------------------------------------
+
+CAF_TEST(content hash is unambiguous and independent of batching) {
+  auto hash = [](const std::vector<row_batch>& batches) {
+    content_hasher h;
+    for (auto& b : batches)
+      h.add(b);
+    return h.digest(batches.back().columns);
+  };
+  auto one = hash({make_batch({"x", "y"}, {{"a,b", ""}}, 1)});
+  CAF_CHECK_EQUAL(one.size(), 64u);
+  CAF_CHECK_EQUAL(one.find_first_not_of("0123456789abcdef"), std::string::npos);
+  // A cell's boundaries count.
+  CAF_CHECK_NOT_EQUAL(one, hash({make_batch({"x", "y"}, {{"a", ",b"}}, 1)}));
+  CAF_CHECK_NOT_EQUAL(one, hash({make_batch({"x", "y"}, {{"a", "b"}}, 1)}));
+  CAF_CHECK_NOT_EQUAL(hash({make_batch({"x", "y"}, {{"ab", ""}}, 1)}),
+                      hash({make_batch({"x", "y"}, {{"a", "b"}}, 1)}));
+  // Header cells too, and where the header ends and the rows begin.
+  CAF_CHECK_NOT_EQUAL(hash({make_batch({"x,y"}, {{"a,b"}}, 1)}),
+                      hash({make_batch({"x", "y"}, {{"a,b", ""}}, 1)}));
+  CAF_CHECK_NOT_EQUAL(hash({make_batch({"x"}, {{"y"}}, 1)}),
+                      hash({make_batch({"x", "y"}, {}, 1)}));
+  // Row numbers count (gaps in the sheet).
+  CAF_CHECK_NOT_EQUAL(hash({make_batch({"x"}, {{"a"}}, 1)}),
+                      hash({make_batch({"x"}, {{"a"}}, 2)}));
+  // An empty row is a row.
+  CAF_CHECK_NOT_EQUAL(hash({make_batch({"x"}, {{"a"}}, 1)}),
+                      hash({make_batch({"x"}, {{"a"}, {""}}, 1)}));
+  // The same table: however the rows were cut into batches, and wherever
+  // the header grew (short rows hold '' in the cache either way).
+  auto rows = sample_rows(0, 100, 3);
+  std::vector<row_batch> whole{make_batch(abc, rows, 1)};
+  std::vector<row_batch> cut;
+  for (size_t i = 0; i < rows.size(); i += 7)
+    cut.push_back(make_batch(
+      abc, rows_t(rows.begin() + i, rows.begin() + std::min(rows.size(), i + 7)),
+      i + 1));
+  CAF_CHECK_EQUAL(hash(whole), hash(cut));
+  CAF_CHECK_EQUAL(hash({make_batch({"a"}, {{"1"}}, 1),
+                        make_batch({"a", "b"}, {{"2", "3"}}, 2)}),
+                  hash({make_batch({"a", "b"}, {{"1", ""}, {"2", "3"}}, 1)}));
+}
+
+CAF_TEST(hash is stored with the swap) {
+  auto store = open();
+  auto rows = sample_rows(0, 2500, 3);
+  REQUIRE_OK(store->begin("Sales", err));
+  REQUIRE_OK(store->append(make_batch(abc, rows, 1), err));
+  auto hash = store->content_hash();
+  CAF_CHECK_EQUAL(hash.size(), 64u);
+  // Nothing stored before the swap.
+  CAF_CHECK_EQUAL(store->stored_hash("Sales"), "");
+  raw_db raw{path};
+  CAF_CHECK_EQUAL(raw.one("SELECT count(*) FROM sync_meta"), "0");
+  REQUIRE_OK(store->commit(err));
+  CAF_CHECK(!store->kept());
+  CAF_CHECK_EQUAL(store->stored_hash("Sales"), hash);
+  CAF_CHECK_EQUAL(store->stored_hash("sales"), hash);
+  CAF_CHECK_EQUAL(raw.one("SELECT name || '|' || content_hash || '|' || rows "
+                          "FROM sync_meta"),
+                  "sales|" + hash + "|2500");
+  // Another content, another hash, still one row per table.
+  auto other = sample_rows(0, 10, 3, "x");
+  sync(*store, "sales", abc, other);
+  auto hash2 = store->stored_hash("sales");
+  CAF_CHECK_EQUAL(hash2.size(), 64u);
+  CAF_CHECK_NOT_EQUAL(hash2, hash);
+  CAF_CHECK_EQUAL(raw.one("SELECT count(*) || '|' || max(rows) FROM sync_meta"),
+                  "1|10");
+  // A failed swap stores no hash: the staging table vanished under us.
+  store->defer_bytes(0);
+  REQUIRE_OK(store->begin("sales", err));
+  REQUIRE_OK(store->append(make_batch(abc, rows, 1), err));
+  auto staged = raw.staging_tables();
+  CAF_REQUIRE_EQUAL(staged.size(), 1u);
+  CAF_REQUIRE(raw.exec("DROP TABLE " + staged[0]));
+  CAF_CHECK(!store->commit(err));
+  CAF_CHECK_EQUAL(store->stored_hash("sales"), hash2);
+  check_table(*store, "sales", abc, other);
+  // Without its table a hash means nothing.
+  CAF_REQUIRE(raw.exec("DROP TABLE sales"));
+  CAF_CHECK_EQUAL(store->stored_hash("sales"), "");
+}
+
+CAF_TEST(unchanged content leaves the table untouched) {
+  for (size_t defer : {size_t{0}, sheet_store::default_defer_bytes}) {
+    CAF_MESSAGE("holding back up to " << defer << " bytes");
+    auto table = "t" + std::to_string(defer);
+    auto store = open();
+    store->defer_bytes(defer);
+    auto rows = sample_rows(0, 3000, 3);
+    // First sync: nothing to compare with.
+    REQUIRE_OK(store->begin(table, err));
+    REQUIRE_OK(store->append(make_batch(abc, rows, 1), err));
+    CAF_CHECK(!store->unchanged());
+    REQUIRE_OK(store->commit(err));
+    CAF_CHECK(!store->kept());
+    raw_db raw{path};
+    auto before = raw.dump(table);
+    auto meta = raw.one("SELECT * FROM sync_meta WHERE name = '" + table + "'");
+    auto version = raw.one("PRAGMA data_version");
+    // Same content, cut differently: unchanged; the commit keeps the table
+    // and writes nothing at all.
+    REQUIRE_OK(store->begin(table, err));
+    for (size_t i = 0; i < rows.size(); i += 700)
+      REQUIRE_OK(store->append(
+        make_batch(abc,
+                   rows_t(rows.begin() + i,
+                          rows.begin() + std::min(rows.size(), i + 700)),
+                   i + 1),
+        err));
+    CAF_CHECK(store->unchanged());
+    CAF_CHECK_EQUAL(raw.staging_tables().size(), defer == 0 ? 1u : 0u);
+    REQUIRE_OK(store->commit(err));
+    CAF_CHECK(store->kept());
+    CAF_CHECK(!store->staging());
+    CAF_CHECK_EQUAL(store->rows_written(), 3000u);
+    CAF_CHECK(raw.staging_tables().empty());
+    CAF_CHECK(raw.dump(table) == before);
+    CAF_CHECK_EQUAL(
+      raw.one("SELECT * FROM sync_meta WHERE name = '" + table + "'"), meta);
+    if (defer > 0)
+      CAF_CHECK_EQUAL(raw.one("PRAGMA data_version"), version);
+    // One cell changed: not unchanged, rewritten.
+    auto changed = rows;
+    changed[1234][1] += "!";
+    REQUIRE_OK(store->begin(table, err));
+    REQUIRE_OK(store->append(make_batch(abc, changed, 1), err));
+    CAF_CHECK(!store->unchanged());
+    REQUIRE_OK(store->commit(err));
+    CAF_CHECK(!store->kept());
+    check_table(*store, table, abc, changed);
+    // The header changed, the rows did not: not unchanged.
+    REQUIRE_OK(store->begin(table, err));
+    REQUIRE_OK(store->append(make_batch({"a", "b", "C"}, changed, 1), err));
+    CAF_CHECK(!store->unchanged());
+    REQUIRE_OK(store->commit(err));
+    CAF_CHECK(!store->kept());
+    check_table(*store, table, {"a", "b", "C"}, changed);
+    // A row fewer: not unchanged.
+    REQUIRE_OK(store->begin(table, err));
+    REQUIRE_OK(store->append(
+      make_batch({"a", "b", "C"}, rows_t(changed.begin(), changed.end() - 1), 1),
+      err));
+    CAF_CHECK(!store->unchanged());
+    REQUIRE_OK(store->commit(err));
+    check_table(*store, table, {"a", "b", "C"},
+                rows_t(changed.begin(), changed.end() - 1));
+    // Same again, but the table was dropped behind our back: not unchanged.
+    CAF_REQUIRE(raw.exec("DROP TABLE " + table));
+    REQUIRE_OK(store->begin(table, err));
+    REQUIRE_OK(store->append(
+      make_batch({"a", "b", "C"}, rows_t(changed.begin(), changed.end() - 1), 1),
+      err));
+    CAF_CHECK(!store->unchanged());
+    REQUIRE_OK(store->commit(err));
+    CAF_CHECK(!store->kept());
+    check_table(*store, table, {"a", "b", "C"},
+                rows_t(changed.begin(), changed.end() - 1));
+  }
+}
+
+CAF_TEST(held back batches are written once they exceed the limit) {
+  auto store = open();
+  auto old_rows = sample_rows(0, 100, 3, "old ");
+  sync(*store, "sales", abc, old_rows);
+  store->defer_bytes(64 * 1024);
+  raw_db raw{path};
+  auto rows = sample_rows(0, 3000, 3, "new ");
+  REQUIRE_OK(store->begin("sales", err));
+  REQUIRE_OK(store->append(make_batch(abc, rows_t(rows.begin(), rows.begin() + 10), 1), err));
+  CAF_CHECK(raw.staging_tables().empty());
+  for (size_t i = 10; i < rows.size(); i += 500)
+    REQUIRE_OK(store->append(
+      make_batch(abc,
+                 rows_t(rows.begin() + i,
+                        rows.begin() + std::min(rows.size(), i + 500)),
+                 i + 1),
+      err));
+  CAF_CHECK_EQUAL(store->rows_written(), 3000u);
+  CAF_CHECK_EQUAL(raw.staging_tables().size(), 1u);
+  check_table(*store, "sales", abc, old_rows);
+  REQUIRE_OK(store->commit(err));
+  check_table(*store, "sales", abc, rows);
+  // Held back, then changed at commit: written and swapped in.
+  store->defer_bytes(sheet_store::default_defer_bytes);
+  auto grown = sample_rows(0, 3001, 4, "new ");
+  REQUIRE_OK(store->begin("sales", err));
+  REQUIRE_OK(store->append(make_batch({"a", "b", "c", "d"}, grown, 1), err));
+  CAF_CHECK(raw.staging_tables().empty());
+  CAF_CHECK_EQUAL(store->rows_written(), 3001u);
+  REQUIRE_OK(store->commit(err));
+  CAF_CHECK(!store->kept());
+  check_table(*store, "sales", {"a", "b", "c", "d"}, grown);
+  // Held back and aborted: nothing was ever written.
+  REQUIRE_OK(store->begin("sales", err));
+  REQUIRE_OK(store->append(make_batch(abc, rows, 1), err));
+  store->abort();
+  check_table(*store, "sales", {"a", "b", "c", "d"}, grown);
+  CAF_CHECK(raw.staging_tables().empty());
+}
+
+// -- durable history ------------------------------------------------------------
+
+namespace {
+
+sync_record run_rec(std::string id, std::string source, std::string status,
+                    int64_t started) {
+  sync_record r;
+  r.id = std::move(id);
+  r.source = std::move(source);
+  r.status = std::move(status);
+  r.started_ms = started;
+  r.updated_ms = started + 1;
+  r.message = "m-" + r.id;
+  r.progress = 42;
+  return r;
+}
+
+/// The record of `id` (an empty one if none), as a value: a member of the
+/// temporary optional would dangle inside CAF_CHECK_EQUAL.
+sync_record run_field(sheet_store& store, const std::string& id) {
+  auto r = store.get_run(id);
+  CAF_REQUIRE(r);
+  return *r;
+}
+
+/// Forks a process that records `recs` and exits; returns its (reaped, so
+/// dead) pid.
+pid_t record_in_dead_process(const std::string& path,
+                             const std::vector<sync_record>& recs) {
+  auto child = fork();
+  CAF_REQUIRE(child >= 0);
+  if (child == 0) {
+    failure e;
+    auto store = sheet_store::open(path, e);
+    if (!store)
+      _exit(2);
+    for (auto& r : recs)
+      if (!store->put_run(r, e))
+        _exit(3);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  CAF_REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  return child;
+}
+
+} // namespace
+
+CAF_TEST(recover interrupted marks the syncs of dead processes only) {
+  auto store = open();
+  // A dead process: one running record of each running state, and finished
+  // ones that stay as they are.
+  auto dead_pid = record_in_dead_process(
+    path, {run_rec("d-idle", "sales", "idle", 10),
+           run_rec("d-down", "sales", "downloading", 11),
+           run_rec("d-proc", "sales", "processing", 12),
+           run_rec("d-save", "other", "saving", 13),
+           run_rec("d-done", "sales", "complete", 5),
+           run_rec("d-err", "sales", "error", 6),
+           run_rec("d-canc", "sales", "cancelled", 7)});
+  // A live process: a child that records and waits for us.
+  int ready[2];
+  int done[2];
+  CAF_REQUIRE(pipe(ready) == 0 && pipe(done) == 0);
+  auto parent = getpid();
+  auto live = fork();
+  CAF_REQUIRE(live >= 0);
+  if (live == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(5);
+    failure e;
+    auto s = sheet_store::open(path, e);
+    if (!s || !s->put_run(run_rec("l-down", "sales", "downloading", 20), e))
+      _exit(2);
+    s.reset();
+    if (write(ready[1], "x", 1) != 1)
+      _exit(4);
+    char c;
+    auto n = read(done[0], &c, 1);
+    _exit(n == 1 ? 0 : 6);
+  }
+  char c;
+  CAF_REQUIRE_EQUAL(read(ready[0], &c, 1), 1);
+  // Our own running sync.
+  REQUIRE_OK(store->put_run(run_rec("o-save", "sales", "saving", 30), err));
+  raw_db raw{path};
+  CAF_CHECK_EQUAL(raw.one("SELECT owner_pid FROM sync_runs WHERE id = 'd-down'"),
+                  std::to_string(dead_pid));
+  CAF_CHECK_EQUAL(raw.one("SELECT owner_pid FROM sync_runs WHERE id = 'l-down'"),
+                  std::to_string(live));
+  CAF_CHECK_EQUAL(raw.one("SELECT owner_pid FROM sync_runs WHERE id = 'o-save'"),
+                  std::to_string(getpid()));
+  auto unchanged_ids = std::vector<std::string>{"d-done", "d-err", "d-canc",
+                                                "l-down", "o-save"};
+  std::map<std::string, sync_record> before;
+  for (auto& id : unchanged_ids)
+    before[id] = *store->get_run(id);
+  CAF_CHECK_EQUAL(store->recover_interrupted(99999, err), 4u);
+  CAF_CHECK(!err);
+  for (auto id : {"d-idle", "d-down", "d-proc", "d-save"}) {
+    auto r = store->get_run(id);
+    CAF_REQUIRE(r);
+    CAF_CHECK_EQUAL(r->status, "error");
+    CAF_CHECK_EQUAL(r->error, "interrupted by restart");
+    CAF_CHECK_EQUAL(r->message, "Sync failed: interrupted by restart");
+    CAF_CHECK_EQUAL(r->finished_ms, 99999);
+    CAF_CHECK_EQUAL(r->updated_ms, 99999);
+    // The rest as recorded.
+    CAF_CHECK_EQUAL(r->progress, 42);
+  }
+  for (auto& id : unchanged_ids)
+    CAF_CHECK(store->get_run(id) == before[id]);
+  // Nothing left to mark.
+  CAF_CHECK_EQUAL(store->recover_interrupted(100000, err), 0u);
+  // The live process dies: now its sync is interrupted.
+  kill(live, SIGKILL);
+  int status = 0;
+  waitpid(live, &status, 0);
+  close(ready[0]);
+  close(ready[1]);
+  close(done[0]);
+  close(done[1]);
+  CAF_CHECK_EQUAL(store->recover_interrupted(100001, err), 1u);
+  CAF_CHECK_EQUAL(run_field(*store, "l-down").status, "error");
+  CAF_CHECK_EQUAL(run_field(*store, "o-save").status, "saving");
+  // Our pid, but written by an earlier process that had it (a container
+  // restarted): interrupted.
+  CAF_REQUIRE(raw.exec("UPDATE sync_runs SET owner_start = 'earlier' WHERE "
+                       "id = 'o-save'"));
+  CAF_CHECK_EQUAL(store->recover_interrupted(100002, err), 1u);
+  CAF_CHECK_EQUAL(run_field(*store, "o-save").status, "error");
+}
+
+CAF_TEST(an old sync_runs table is migrated) {
+  {
+    raw_db raw{path};
+    CAF_REQUIRE(raw.exec(
+      "CREATE TABLE \"sync_runs\"(\"id\" TEXT PRIMARY KEY NOT NULL,"
+      "\"source\" TEXT NOT NULL DEFAULT '',\"status\" TEXT NOT NULL DEFAULT '',"
+      "\"message\" TEXT NOT NULL DEFAULT '',\"error\" TEXT NOT NULL DEFAULT '',"
+      "\"started_ms\" INTEGER NOT NULL DEFAULT 0,"
+      "\"updated_ms\" INTEGER NOT NULL DEFAULT 0,"
+      "\"finished_ms\" INTEGER NOT NULL DEFAULT 0,"
+      "\"bytes\" INTEGER NOT NULL DEFAULT 0,\"rows\" INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO sync_runs VALUES ('old-1', 'sales', 'complete', 'done', '', "
+      "100, 150, 200, 1000, 10);"
+      "INSERT INTO sync_runs VALUES ('old-2', 'sales', 'downloading', 'x', '', "
+      "300, 350, 0, 0, 0);"));
+  }
+  auto store = open();
+  raw_db raw{path};
+  CAF_CHECK_EQUAL(raw.query("SELECT name FROM pragma_table_info('sync_runs') "
+                            "WHERE cid >= 10 ORDER BY cid"),
+                  (std::vector<std::string>{"progress", "owner_pid",
+                                            "owner_start"}));
+  auto old1 = store->get_run("old-1");
+  CAF_REQUIRE(old1);
+  CAF_CHECK_EQUAL(old1->status, "complete");
+  CAF_CHECK_EQUAL(old1->rows, 10u);
+  CAF_CHECK_EQUAL(old1->finished_ms, 200);
+  // Opening again changes nothing.
+  store.reset();
+  store = open();
+  CAF_CHECK_EQUAL(raw.one("SELECT count(*) FROM pragma_table_info('sync_runs')"),
+                  "13");
+  // A running record of an older version has no owner: interrupted.
+  CAF_CHECK_EQUAL(store->recover_interrupted(5000, err), 1u);
+  CAF_CHECK_EQUAL(run_field(*store, "old-2").error, "interrupted by restart");
+  CAF_CHECK_EQUAL(run_field(*store, "old-1").status, "complete");
+  // New records go in beside the old ones.
+  REQUIRE_OK(store->put_run(run_rec("new-1", "sales", "saving", 400), err));
+  CAF_CHECK_EQUAL(store->runs("sales", 10).size(), 3u);
+  CAF_CHECK_EQUAL(run_field(*store, "new-1").progress, 42);
+}
+
+CAF_TEST(history is newest first and limited) {
+  auto store = open();
+  for (int i = 0; i < 30; ++i)
+    REQUIRE_OK(store->put_run(run_rec("r" + std::to_string(i),
+                                      i % 3 == 0 ? "other" : "sales",
+                                      "complete", 1000 + (i * 7919) % 30),
+                              err));
+  auto all = store->runs("", 100);
+  CAF_REQUIRE_EQUAL(all.size(), 30u);
+  for (size_t i = 1; i < all.size(); ++i)
+    CAF_CHECK_GREATER_OR_EQUAL(all[i - 1].started_ms, all[i].started_ms);
+  CAF_CHECK_EQUAL(all.front().started_ms, 1029);
+  auto sales = store->runs("sales", 5);
+  CAF_REQUIRE_EQUAL(sales.size(), 5u);
+  for (auto& r : sales)
+    CAF_CHECK_EQUAL(r.source, "sales");
+  CAF_CHECK_EQUAL(store->runs("other", 100).size(), 10u);
+  CAF_CHECK_EQUAL(store->runs("sales", 100).size(), 20u);
+  // The 5 newest of sales are the first 5 of all its runs.
+  auto all_sales = store->runs("sales", 100);
+  for (size_t i = 0; i < 5; ++i)
+    CAF_CHECK_EQUAL(sales[i].id, all_sales[i].id);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

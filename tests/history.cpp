@@ -1,0 +1,417 @@
+// Actor-level tests of the durable history (recorded status, history newest
+// first, syncs interrupted by a restart) and of the cache writer's unchanged
+// detection, both against a real SQLite file.
+
+#define CAF_SUITE history
+// caf/test/dsl.hpp 0.17.6 uses FAIL in request<T>() without defining it.
+#define FAIL(msg) CAF_FAIL(msg)
+
+#include <caf/test/dsl.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "actors/cache_writer.hpp"
+#include "actors/history.hpp"
+#include "messages/error.hpp"
+#include "messages/system_config.hpp"
+#include "store/sheet_store.hpp"
+
+using namespace sheetsync;
+
+namespace {
+
+// -- helpers ------------------------------------------------------------------
+
+/// The sheetsync code of a refused request (ec::none if it succeeded).
+template <class T>
+ec refused_with(const caf::expected<T>& x) {
+  return x ? ec::none : code_of(x.error());
+}
+
+sync_status make_status(std::string id, std::string source, sync_state state,
+                        int64_t started_ms) {
+  sync_status st;
+  st.id = std::move(id);
+  st.source = std::move(source);
+  st.state = state;
+  st.progress = state == sync_state::complete ? 100 : 37;
+  st.message = "message of " + st.id;
+  st.error = state == sync_state::error ? "what went wrong" : "";
+  st.started_ms = started_ms;
+  st.updated_ms = started_ms + 5;
+  st.finished_ms = finished(state) ? started_ms + 9 : 0;
+  st.bytes = 1000 + started_ms;
+  st.rows = 10 + started_ms;
+  return st;
+}
+
+std::vector<std::string> ids(const std::vector<sync_status>& xs) {
+  std::vector<std::string> out;
+  for (auto& x : xs)
+    out.push_back(x.id);
+  return out;
+}
+
+row_batch make_batch(std::vector<std::string> columns,
+                     const std::vector<std::vector<std::string>>& rows,
+                     uint64_t first_row) {
+  row_batch b;
+  b.columns = std::move(columns);
+  b.first_row = first_row;
+  for (auto& row : rows)
+    for (auto& cell : row) {
+      b.data += cell;
+      b.ends.push_back(static_cast<uint32_t>(b.data.size()));
+    }
+  return b;
+}
+
+/// What a writer told its coordinator.
+struct report_log {
+  std::vector<stage_report> reports;
+  std::vector<caf::error> failures;
+};
+
+/// A coordinator stand-in that records the writer's reports. Dynamically
+/// typed, so it does not depend on the rest of the coordinator's interface;
+/// any other message fails the test.
+caf::behavior report_sink(caf::event_based_actor* self,
+                          std::shared_ptr<report_log> log) {
+  self->set_default_handler([](caf::scheduled_actor*, caf::message_view&)
+                              -> caf::result<caf::message> {
+    CAF_FAIL("report sink: unexpected message");
+    return caf::make_error(caf::sec::unexpected_message);
+  });
+  return {
+    [=](atom::progress, const stage_report& r) { log->reports.push_back(r); },
+    [=](atom::failed, const std::string&, stage, const caf::error& err) {
+      log->failures.push_back(err);
+    },
+  };
+}
+
+// -- fixture ------------------------------------------------------------------
+
+struct fixture : test_coordinator_fixture<sheetsync::system_config> {
+  std::string dir;
+  std::string db;
+  std::vector<caf::actor> spawned;
+
+  fixture() {
+    auto tmpl = (std::filesystem::temp_directory_path() / "history_XXXXXX")
+                  .string();
+    if (mkdtemp(tmpl.data()) == nullptr)
+      CAF_FAIL("mkdtemp failed");
+    dir = tmpl;
+    db = dir + "/cache.db";
+  }
+
+  ~fixture() override {
+    for (auto& hdl : spawned)
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+    sched.run();
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+
+  template <class Handle>
+  Handle keep(Handle hdl) {
+    spawned.push_back(caf::actor_cast<caf::actor>(hdl));
+    return hdl;
+  }
+
+  history_actor start_history() {
+    auto hdl = keep(sys.spawn(history, db));
+    sched.run();
+    return hdl;
+  }
+
+  /// Sends a request, runs the actors and returns the answer.
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> ask(const Handle& hdl, Ts... xs) {
+    auto answer = self->request(hdl, caf::infinite, std::move(xs)...);
+    sched.run();
+    if (self->mailbox().empty())
+      CAF_FAIL("no answer");
+    caf::expected<T> result = caf::make_error(caf::sec::unexpected_response);
+    answer.receive([&](T& x) { result = std::move(x); },
+                   [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  /// The recorded status of `id`; fails the test if there is none.
+  sync_status status_of(const history_actor& hist, const std::string& id) {
+    auto st = ask<sync_status>(hist, atom::status::value, id);
+    if (!st)
+      CAF_FAIL("status of " << id << " failed: " << error_text(st.error()));
+    return *st;
+  }
+
+  void record(const history_actor& hist, const sync_status& st) {
+    self->send(hist, caf::put_atom::value, st);
+    sched.run();
+  }
+
+  /// Records `recs` from a process that exits at once (so it is dead).
+  void record_in_dead_process(const std::vector<sync_status>& recs) {
+    auto child = fork();
+    CAF_REQUIRE(child >= 0);
+    if (child == 0) {
+      failure e;
+      auto store = sheet_store::open(db, e);
+      if (!store)
+        _exit(2);
+      for (auto& st : recs)
+        if (!store->put_run(to_record(st), e))
+          _exit(3);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    CAF_REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+
+  // -- the cache writer -------------------------------------------------------
+
+  struct writer_run {
+    std::shared_ptr<report_log> log = std::make_shared<report_log>();
+    caf::expected<uint64_t> committed = uint64_t{0};
+  };
+
+  /// Runs one cache writer through batches, eof and commit.
+  static uint64_t rows_of(const writer_run& run) {
+    if (!run.committed)
+      CAF_FAIL("commit failed: " << error_text(run.committed.error()));
+    return *run.committed;
+  }
+
+  writer_run write(const std::string& id, const std::vector<row_batch>& batches) {
+    writer_run run;
+    auto sink = keep(sys.spawn(report_sink, run.log));
+    sync_job job;
+    job.id = id;
+    job.source = "sales";
+    job.db_path = db;
+    auto writer = keep(
+      sys.spawn(cache_writer, job, caf::actor_cast<coordinator_actor>(sink)));
+    sched.run();
+    for (auto& b : batches) {
+      auto ok = ask<caf::ok_atom>(writer, atom::batch::value, b);
+      CAF_REQUIRE(ok);
+    }
+    self->send(writer, atom::eof::value);
+    sched.run();
+    run.committed = ask<uint64_t>(writer, atom::commit::value);
+    return run;
+  }
+
+  /// The table's rows as read back.
+  std::vector<std::vector<std::string>> table_rows() {
+    failure err;
+    auto store = sheet_store::open(db, err);
+    CAF_REQUIRE(store != nullptr);
+    sheet_store::page p;
+    if (!store->read("sales", 1000, 0, p, err))
+      CAF_FAIL("read failed: " << err.text);
+    return p.rows;
+  }
+};
+
+/// PRAGMA data_version of a connection held open: changes whenever another
+/// connection commits a change to the file.
+struct change_counter {
+  sqlite3* db = nullptr;
+
+  explicit change_counter(const std::string& path) {
+    CAF_REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  }
+
+  ~change_counter() {
+    sqlite3_close(db);
+  }
+
+  int64_t version() {
+    sqlite3_stmt* stmt = nullptr;
+    CAF_REQUIRE(sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &stmt,
+                                   nullptr)
+                == SQLITE_OK);
+    CAF_REQUIRE(sqlite3_step(stmt) == SQLITE_ROW);
+    auto v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return v;
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(history_tests, fixture)
+
+CAF_TEST(the recorded status of a sync) {
+  auto hist = start_history();
+  auto running = make_status("sync-1", "sales", sync_state::saving, 1000);
+  auto done = make_status("sync-2", "sales", sync_state::complete, 2000);
+  auto failed = make_status("sync-3", "other", sync_state::error, 3000);
+  for (auto& st : {running, done, failed})
+    record(hist, st);
+  // Answered exactly as recorded.
+  CAF_CHECK_EQUAL(status_of(hist, "sync-1"), running);
+  CAF_CHECK_EQUAL(status_of(hist, "sync-2"), done);
+  CAF_CHECK_EQUAL(status_of(hist, "sync-3"), failed);
+  // Updates replace.
+  running.state = sync_state::complete;
+  running.progress = 100;
+  running.finished_ms = 1500;
+  record(hist, running);
+  CAF_CHECK_EQUAL(status_of(hist, "sync-1"), running);
+  // Unknown ids.
+  auto unknown = ask<sync_status>(hist, atom::status::value,
+                                  std::string{"sync-nope"});
+  CAF_CHECK_EQUAL(refused_with(unknown), ec::unknown_sync);
+  CAF_CHECK(!unknown
+            && error_text(unknown.error()).find("sync-nope") != std::string::npos);
+  CAF_CHECK_EQUAL(refused_with(ask<sync_status>(hist, atom::status::value,
+                                                std::string{})),
+                  ec::unknown_sync);
+  // Kept by the file: a new history actor answers the same.
+  auto again = start_history();
+  CAF_CHECK_EQUAL(status_of(again, "sync-3"), failed);
+}
+
+CAF_TEST(the history is newest first) {
+  auto hist = start_history();
+  record(hist, make_status("s-b", "sales", sync_state::complete, 2000));
+  record(hist, make_status("s-a", "sales", sync_state::error, 1000));
+  record(hist, make_status("o-c", "other", sync_state::complete, 3000));
+  record(hist, make_status("s-d", "sales", sync_state::cancelled, 4000));
+  record(hist, make_status("s-e", "sales", sync_state::downloading, 5000));
+  using strings = std::vector<std::string>;
+  auto list = [&](std::string source, uint64_t limit) {
+    auto xs = ask<std::vector<sync_status>>(hist, atom::history::value,
+                                            std::move(source), limit);
+    if (!xs)
+      CAF_FAIL("history failed: " << error_text(xs.error()));
+    return *xs;
+  };
+  CAF_CHECK_EQUAL(ids(list("", 100)),
+                  (strings{"s-e", "s-d", "o-c", "s-b", "s-a"}));
+  CAF_CHECK_EQUAL(ids(list("sales", 100)),
+                  (strings{"s-e", "s-d", "s-b", "s-a"}));
+  CAF_CHECK_EQUAL(ids(list("sales", 2)), (strings{"s-e", "s-d"}));
+  CAF_CHECK_EQUAL(ids(list("other", 2)), (strings{"o-c"}));
+  CAF_CHECK(list("nothing", 10).empty());
+  // The limit is clamped to 1..1000.
+  CAF_CHECK_EQUAL(ids(list("", 0)), (strings{"s-e"}));
+  CAF_CHECK_EQUAL(list("", 1u << 31).size(), 5u);
+  // Whole statuses, as recorded.
+  auto other = list("other", 1);
+  CAF_REQUIRE_EQUAL(other.size(), 1u);
+  CAF_CHECK_EQUAL(other.front(),
+                  make_status("o-c", "other", sync_state::complete, 3000));
+  // At most 1000.
+  for (int i = 0; i < 1005; ++i)
+    self->send(hist, caf::put_atom::value,
+               make_status("bulk-" + std::to_string(i), "bulk",
+                           sync_state::complete, 10000 + i));
+  sched.run();
+  auto bulk = list("bulk", 5000);
+  CAF_CHECK_EQUAL(bulk.size(), 1000u);
+  CAF_CHECK_EQUAL(bulk.front().id, "bulk-1004");
+}
+
+CAF_TEST(a restart marks syncs of dead processes as interrupted) {
+  auto done = make_status("sync-done", "sales", sync_state::complete, 1000);
+  auto cut = make_status("sync-cut", "sales", sync_state::downloading, 2000);
+  record_in_dead_process({done, cut});
+  // A live sync of this process (e.g. a serve next to a CLI sync).
+  {
+    failure err;
+    auto store = sheet_store::open(db, err);
+    CAF_REQUIRE(store != nullptr);
+    CAF_REQUIRE(store->put_run(
+      to_record(make_status("sync-live", "sales", sync_state::saving, 3000)),
+      err));
+  }
+  auto hist = start_history();
+  auto st = ask<sync_status>(hist, atom::status::value,
+                             std::string{"sync-cut"});
+  CAF_REQUIRE(st);
+  CAF_CHECK_EQUAL(st->state, sync_state::error);
+  CAF_CHECK_EQUAL(st->error, "interrupted by restart");
+  CAF_CHECK_EQUAL(st->message, "Sync failed: interrupted by restart");
+  CAF_CHECK_GREATER(st->finished_ms, 0);
+  CAF_CHECK_EQUAL(st->finished_ms, st->updated_ms);
+  CAF_CHECK_EQUAL(st->started_ms, 2000);
+  CAF_CHECK_EQUAL(status_of(hist, "sync-done"), done);
+  auto live = ask<sync_status>(hist, atom::status::value,
+                               std::string{"sync-live"});
+  CAF_REQUIRE(live);
+  CAF_CHECK_EQUAL(live->state, sync_state::saving);
+  CAF_CHECK_EQUAL(live->progress, 37);
+}
+
+CAF_TEST(status and record convert both ways) {
+  for (auto state : {sync_state::idle, sync_state::downloading,
+                     sync_state::processing, sync_state::saving,
+                     sync_state::complete, sync_state::error,
+                     sync_state::cancelled}) {
+    auto st = make_status("x", "sales", state, 1234);
+    CAF_CHECK_EQUAL(to_status(to_record(st)), st);
+  }
+  sync_record rec;
+  rec.status = "bogus";
+  CAF_CHECK_EQUAL(to_status(rec).state, sync_state::error);
+  rec.status = "complete";
+  rec.progress = 0;
+  CAF_CHECK_EQUAL(to_status(rec).progress, 100);
+}
+
+CAF_TEST(the cache writer leaves unchanged data untouched) {
+  std::vector<std::vector<std::string>> rows;
+  for (int i = 0; i < 50; ++i)
+    rows.push_back({"r" + std::to_string(i), "a,b", ""});
+  std::vector<row_batch> batches{
+    make_batch({"x", "y", "z"}, {rows.begin(), rows.begin() + 20}, 1),
+    make_batch({"x", "y", "z"}, {rows.begin() + 20, rows.end()}, 21)};
+  // First sync: nothing to compare with.
+  auto first = write("sync-1", batches);
+  CAF_REQUIRE(first.log->failures.empty());
+  CAF_REQUIRE(!first.log->reports.empty());
+  auto& last = first.log->reports.back();
+  CAF_CHECK(last.finished);
+  CAF_CHECK(!last.unchanged);
+  CAF_CHECK_EQUAL(last.rows, 50u);
+  CAF_CHECK_EQUAL(rows_of(first), 50u);
+  CAF_CHECK_EQUAL(table_rows(), rows);
+  // The same content again: unchanged, and the file is not written at all.
+  change_counter changes{db};
+  auto before = changes.version();
+  auto second = write("sync-2", {make_batch({"x", "y", "z"}, rows, 1)});
+  CAF_REQUIRE(second.log->failures.empty());
+  CAF_REQUIRE(!second.log->reports.empty());
+  CAF_CHECK(second.log->reports.back().finished);
+  CAF_CHECK(second.log->reports.back().unchanged);
+  CAF_CHECK_EQUAL(rows_of(second), 50u);
+  CAF_CHECK_EQUAL(changes.version(), before);
+  CAF_CHECK_EQUAL(table_rows(), rows);
+  // Only the finished report says unchanged.
+  for (size_t i = 0; i + 1 < second.log->reports.size(); ++i)
+    CAF_CHECK(!second.log->reports[i].unchanged);
+  // One cell changed: rewritten.
+  auto changed = rows;
+  changed[7][1] = "a;b";
+  auto third = write("sync-3", {make_batch({"x", "y", "z"}, changed, 1)});
+  CAF_REQUIRE(third.log->failures.empty());
+  CAF_CHECK(!third.log->reports.back().unchanged);
+  CAF_CHECK_EQUAL(rows_of(third), 50u);
+  CAF_CHECK_NOT_EQUAL(changes.version(), before);
+  CAF_CHECK_EQUAL(table_rows(), changed);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
