@@ -8,6 +8,9 @@
 #include <caf/all.hpp>
 
 #include "actors/evictor.hpp"
+#include "net/redact.hpp"
+#include "sources/backoff.hpp"
+#include "sources/fetch_plan.hpp"
 
 namespace sheetsync {
 
@@ -71,8 +74,43 @@ const char* phase_message(sync_state x) {
   }
 }
 
+constexpr const char* queued_message = "queued";
+
 int64_t now_ms(self_ptr self) {
   return self->state.cfg.wall_clock_ms();
+}
+
+/// The configured source of this name ("" = the default), or null.
+const source_spec* find_source(self_ptr self, const std::string& name) {
+  auto& srcs = self->state.cfg.sources;
+  if (srcs.empty())
+    return nullptr;
+  if (name.empty())
+    return &srcs.front();
+  auto i = std::find_if(srcs.begin(), srcs.end(),
+                        [&](auto& x) { return x.name == name; });
+  return i == srcs.end() ? nullptr : &*i;
+}
+
+caf::error unknown_source(self_ptr self, const std::string& name) {
+  std::string known;
+  for (auto& x : self->state.cfg.sources)
+    known += (known.empty() ? "" : ", ") + x.name;
+  return make_error(ec::invalid_argument,
+                    "unknown source '" + name + "' (known: " + known + ")");
+}
+
+/// The sync whose id this is, if it is running or between attempts.
+active_sync* find_active(self_ptr self, const std::string& id) {
+  for (auto& [name, act] : self->state.active)
+    if (act.id == id)
+      return &act;
+  return nullptr;
+}
+
+bool is_queued(self_ptr self, const std::string& id) {
+  auto& q = self->state.queue;
+  return std::find(q.begin(), q.end(), id) != q.end();
 }
 
 /// Tells the history and the subscribers about a changed status. The history
@@ -84,19 +122,36 @@ void publish(self_ptr self, const sync_status& st) {
     self->send(s, st);
 }
 
-/// Recomputes the running sync's status from its tracker; publishes it when
+std::string attempt_suffix(const active_sync& act, unsigned max_attempts) {
+  if (act.attempt <= 1)
+    return {};
+  return " (attempt " + std::to_string(act.attempt) + " of "
+         + std::to_string(max_attempts) + ")";
+}
+
+/// Recomputes a running sync's status from its tracker; publishes it when
 /// something a client reads (state, percent, message) changed.
-void refresh(self_ptr self) {
-  auto& act = *self->state.active;
+void refresh(self_ptr self, active_sync& act) {
   auto& st = self->state.syncs[act.id];
   auto& tr = act.progress;
   auto state = tr.state();
   auto percent = std::max(st.progress, tr.percent());
-  std::string message = phase_message(state);
+  auto message = phase_message(state)
+                 + attempt_suffix(act, self->state.cfg.max_attempts);
   st.bytes = tr.downloaded_bytes;
   st.rows = tr.parsed_rows; // Rows known so far; the percentage shows saving.
-  if (state == st.state && percent == st.progress && message == st.message)
+  // The counts move on even where the percentage cannot (a sheet that grew
+  // past the previous size): publish them too, every MiB or half second.
+  auto now = self->clock().now();
+  auto counts_moved
+    = st.bytes != act.published_bytes
+      && (st.bytes >= act.published_bytes + (uint64_t{1} << 20)
+          || now - act.published_at >= std::chrono::milliseconds{500});
+  if (state == st.state && percent == st.progress && message == st.message
+      && !counts_moved)
     return;
+  act.published_bytes = st.bytes;
+  act.published_at = now;
   st.state = state;
   st.progress = percent;
   st.message = std::move(message);
@@ -104,18 +159,16 @@ void refresh(self_ptr self) {
   publish(self, st);
 }
 
-/// Ends the running sync with a final state; stops whatever still runs.
-void finish(self_ptr self, sync_state final_state, std::string message,
-            std::string error = {}) {
-  auto& act = *self->state.active;
-  auto& st = self->state.syncs[act.id];
+/// Stops an attempt's stages; the writer drops what it wrote aside when it
+/// terminates. The source's next attempt or sync waits until they are gone.
+void stop_stages(self_ptr self, active_sync& act, bool kill) {
   act.cancel->store(true);
+  auto& dr = self->state.draining[act.source];
   for (auto& addr : {act.stages.downloader.address(),
                      act.stages.parser.address(), act.stages.writer.address()})
     if (addr)
-      self->state.draining.push_back(addr);
-  if (final_state != sync_state::complete) {
-    // The writer drops what it wrote aside when it terminates.
+      dr.push_back(addr);
+  if (kill) {
     auto reason = caf::exit_reason::user_shutdown;
     if (act.stages.downloader)
       self->send_exit(act.stages.downloader, reason);
@@ -124,37 +177,189 @@ void finish(self_ptr self, sync_state final_state, std::string message,
     if (act.stages.writer)
       self->send_exit(act.stages.writer, reason);
   }
+  act.stages = {};
+}
+
+void pump(self_ptr self);
+
+/// Ends a running sync with a final state; stops whatever still runs.
+void finish(self_ptr self, active_sync& act, sync_state final_state,
+            std::string message, std::string error = {}) {
+  auto& st = self->state.syncs[act.id];
+  stop_stages(self, act, final_state != sync_state::complete);
   if (final_state == sync_state::complete) {
     st.progress = 100;
-    self->state.last_size[act.source] = act.progress.downloaded_bytes;
+    if (!act.unchanged)
+      self->state.last_size[act.source] = act.progress.downloaded_bytes;
   }
   st.state = final_state;
   st.message = std::move(message);
   st.error = std::move(error);
   st.updated_ms = st.finished_ms = now_ms(self);
-  if (final_state == sync_state::complete)
+  if (final_state == sync_state::complete && !act.unchanged)
     self->state.synced_ms[act.source] = st.finished_ms;
   auto id = act.id;
-  self->state.active.reset();
+  auto source = act.source;
+  self->state.active.erase(source); // invalidates act
   publish(self, st);
   if (self->state.evictor)
     self->send(self->state.evictor, atom::evict::value, id);
+  pump(self);
 }
 
-void fail(self_ptr self, const caf::error& err) {
+void fail(self_ptr self, active_sync& act, const caf::error& err) {
   auto text = error_text(err);
-  finish(self, sync_state::error, "Sync failed: " + text, text);
+  if (act.attempt > 1)
+    text += " (gave up after " + std::to_string(act.attempt) + " attempts)";
+  finish(self, act, sync_state::error, "Sync failed: " + text, text);
 }
 
-bool is_active(self_ptr self, const std::string& id) {
-  return self->state.active && self->state.active->id == id;
+/// Spawns the stages of the current attempt.
+void spawn_stages(self_ptr self, active_sync& act) {
+  auto& s = self->state;
+  auto src = find_source(self, act.source);
+  sync_job job;
+  job.id = act.id;
+  job.source = act.source;
+  job.db_path = s.cfg.db_path;
+  job.fetch_timeout = s.cfg.fetch_timeout;
+  job.max_bytes = s.cfg.max_bytes;
+  failure err;
+  if (src && !plan_fetch(*src, s.cfg.endpoints, job.plan, err))
+    job.plan.url = src->location; // start() checked it; keep the CSV path
+  job.url = job.plan.url;
+  if (src && !src->credentials.empty()) {
+    if (auto i = s.cfg.tokens.find(src->credentials); i != s.cfg.tokens.end())
+      job.token = i->second;
+    if (auto i = s.cfg.client_emails.find(src->credentials);
+        i != s.cfg.client_emails.end())
+      job.client_email = i->second;
+  }
+  act.cancel = std::make_shared<std::atomic<bool>>(false);
+  job.cancel = act.cancel;
+  act.progress = progress_tracker{};
+  act.published_bytes = 0;
+  if (auto i = s.last_size.find(act.source); i != s.last_size.end())
+    act.progress.estimate_bytes = i->second;
+  act.stages = s.cfg.make_pipeline(self, job, self);
+  for (auto& addr : {act.stages.downloader.address(),
+                     act.stages.parser.address(), act.stages.writer.address()})
+    if (addr)
+      self->monitor(addr);
+}
+
+/// Runs a queued sync: spawns its pipeline and arms its whole-sync limit.
+void launch(self_ptr self, const std::string& id) {
+  auto& s = self->state;
+  auto& st = s.syncs[id];
+  auto& act = s.active[st.source];
+  act.id = id;
+  act.source = st.source;
+  act.deadline = self->clock().now() + s.cfg.max_duration;
+  spawn_stages(self, act);
+  self->delayed_send(self, s.cfg.max_duration, atom::deadline::value, id);
+  st.state = sync_state::downloading;
+  st.message = phase_message(sync_state::downloading);
+  st.updated_ms = now_ms(self);
+  publish(self, st);
+  auto source = st.source;
+  if (s.cfg.history && s.last_size.count(source) == 0) {
+    // The estimate for a percentage when the server sends no Content-Length.
+    self->request(s.cfg.history, caf::infinite, atom::last::value, source)
+      .then(
+        [=](const sync_status& last) {
+          if (last.id.empty())
+            return;
+          self->state.last_size.emplace(last.source, last.bytes);
+          if (auto act = find_active(self, id))
+            act->progress.estimate_bytes = last.bytes;
+        },
+        [](caf::error&) {
+          // No estimate: the percentage approaches 60 % asymptotically.
+        });
+  }
+}
+
+/// Starts queued syncs, in order, while slots are free and their source's
+/// previous stages are gone.
+void pump(self_ptr self) {
+  auto& s = self->state;
+  for (auto i = s.queue.begin();
+       i != s.queue.end() && s.active.size() < std::max<size_t>(s.cfg.max_parallel, 1);) {
+    auto& source = s.syncs[*i].source;
+    auto dr = s.draining.find(source);
+    if (dr != s.draining.end() && !dr->second.empty()) {
+      ++i;
+      continue;
+    }
+    auto id = *i;
+    i = s.queue.erase(i);
+    launch(self, id);
+  }
+}
+
+/// A failed attempt: retried after a backoff when the failure is worth it
+/// and the whole-sync limit leaves room, else the sync fails.
+void fail_or_retry(self_ptr self, active_sync& act, const caf::error& err) {
+  auto& cfg = self->state.cfg;
+  auto code = code_of(err);
+  if (!retryable(code, http_status_of(err)) || act.attempt >= cfg.max_attempts) {
+    fail(self, act, err);
+    return;
+  }
+  auto jitter = cfg.jitter ? cfg.jitter() : caf::timespan{0};
+  auto delay = backoff_delay(act.attempt, jitter, retry_after_of(err),
+                             cfg.backoff_cap);
+  if (self->clock().now() + delay >= act.deadline) {
+    auto e = make_error(code, error_text(err)
+                                + "; no time left for another attempt within "
+                                  "the whole-sync limit (--max-duration)");
+    fail(self, act, e);
+    return;
+  }
+  stop_stages(self, act, true);
+  act.backing_off = true;
+  act.committing = false;
+  act.unchanged = false;
+  auto& st = self->state.syncs[act.id];
+  auto secs = std::chrono::ceil<std::chrono::seconds>(delay).count();
+  st.message = error_text(err) + "; retrying in " + std::to_string(secs)
+               + " s (attempt " + std::to_string(act.attempt + 1) + " of "
+               + std::to_string(cfg.max_attempts) + ")";
+  st.updated_ms = now_ms(self);
+  publish(self, st);
+  self->delayed_send(self, delay, atom::retry::value, act.id);
+}
+
+/// The next attempt of a sync whose backoff is over.
+void retry(self_ptr self, active_sync& act) {
+  auto dr = self->state.draining.find(act.source);
+  if (dr != self->state.draining.end() && !dr->second.empty()) {
+    act.retry_when_drained = true;
+    return;
+  }
+  act.backing_off = false;
+  act.retry_when_drained = false;
+  ++act.attempt;
+  spawn_stages(self, act);
+  refresh(self, act);
+}
+
+/// Whether the current message comes from one of the current attempt's
+/// stages (a stopped attempt's stages may still report).
+bool from_stage(self_ptr self, const active_sync& act) {
+  auto sender = self->current_sender();
+  return sender
+         && (sender == act.stages.downloader.address()
+             || sender == act.stages.parser.address()
+             || sender == act.stages.writer.address());
 }
 
 /// Asks the writer to swap the new rows in, once all were written aside.
-void commit(self_ptr self) {
-  auto& act = *self->state.active;
+void commit(self_ptr self, active_sync& act) {
   if (!act.stages.writer) {
-    fail(self, make_error(ec::stage_failed, "the save stage stopped before the swap"));
+    fail(self, act,
+         make_error(ec::stage_failed, "the save stage stopped before the swap"));
     return;
   }
   act.committing = true;
@@ -162,99 +367,75 @@ void commit(self_ptr self) {
   self->request(act.stages.writer, caf::infinite, atom::commit::value)
     .then(
       [=](uint64_t rows) {
-        if (!is_active(self, id))
+        auto act = find_active(self, id);
+        if (!act)
           return;
         auto& st = self->state.syncs[id];
         st.rows = rows;
         auto elapsed = now_ms(self) - st.started_ms;
-        char buf[128];
-        std::snprintf(buf, sizeof(buf), "Synced %" PRIu64 " rows (%s) in %.1f s",
-                      rows, human_size(st.bytes).c_str(), elapsed / 1000.0);
-        finish(self, sync_state::complete, buf);
+        char buf[160];
+        if (act->unchanged)
+          std::snprintf(buf, sizeof(buf),
+                        "Synced: unchanged, the sheet equals the cached copy "
+                        "(%" PRIu64 " rows), checked in %.1f s",
+                        rows, elapsed / 1000.0);
+        else
+          std::snprintf(buf, sizeof(buf),
+                        "Synced %" PRIu64 " rows (%s) in %.1f s", rows,
+                        human_size(st.bytes).c_str(), elapsed / 1000.0);
+        finish(self, *act, sync_state::complete, buf);
       },
       [=](caf::error& err) {
-        if (is_active(self, id))
-          fail(self, err);
+        if (auto act = find_active(self, id))
+          fail(self, *act, err);
       });
 }
 
-/// The source a start names, or why it cannot start now.
-caf::expected<const source_spec*> check_start(self_ptr self,
-                                              const std::string& name) {
+/// Why a source cannot start now, if so.
+caf::error check_start(self_ptr self, const source_spec& src) {
   auto& s = self->state;
-  auto src = s.cfg.sources.begin();
-  if (!name.empty())
-    src = std::find_if(s.cfg.sources.begin(), s.cfg.sources.end(),
-                       [&](auto& x) { return x.name == name; });
-  if (src == s.cfg.sources.end())
-    return make_error(ec::invalid_argument, "unknown source '" + name + "'");
-  if (s.active)
-    return make_busy_error(s.active->id);
+  if (auto i = s.active.find(src.name); i != s.active.end())
+    return make_busy_error(i->second.id);
+  for (auto& id : s.queue)
+    if (s.syncs[id].source == src.name)
+      return make_busy_error(id);
   auto now = self->clock().now();
-  if (s.last_start && now - *s.last_start < s.cfg.cooldown) {
-    auto left = s.cfg.cooldown - (now - *s.last_start);
+  if (auto i = s.last_start.find(src.name);
+      i != s.last_start.end() && now - i->second < s.cfg.cooldown) {
+    auto left = s.cfg.cooldown - (now - i->second);
     auto secs = std::chrono::ceil<std::chrono::seconds>(left).count();
     return make_cooldown_error(static_cast<uint32_t>(std::max<int64_t>(secs, 1)));
   }
-  return &*src;
+  return {};
 }
 
-/// Starts a sync of `src`: spawns its pipeline; answers the new id.
-std::string launch(self_ptr self, const source_spec& src) {
+/// Starts a sync of `src`: runs it now or queues it; answers the new id.
+std::string enqueue(self_ptr self, const source_spec& src) {
   auto& s = self->state;
-  auto now = self->clock().now();
-  s.last_start = now;
+  s.last_start[src.name] = self->clock().now();
   auto wall = now_ms(self);
   auto id = make_sync_id(wall);
   sync_status st;
   st.id = id;
   st.source = src.name;
-  st.state = sync_state::downloading;
-  st.message = phase_message(sync_state::downloading);
+  st.state = sync_state::idle;
+  st.message = queued_message;
   st.started_ms = st.updated_ms = wall;
   s.syncs[id] = st;
   s.latest_id = id;
-  sync_job job;
-  job.id = id;
-  job.source = src.name;
-  job.url = src.location;
-  job.db_path = s.cfg.db_path;
-  job.fetch_timeout = s.cfg.fetch_timeout;
-  job.max_bytes = s.cfg.max_bytes;
-  job.cancel = std::make_shared<std::atomic<bool>>(false);
-  s.active = active_sync{id, src.name, {}, job.cancel, {}, false};
-  if (auto i = s.last_size.find(src.name); i != s.last_size.end())
-    s.active->progress.estimate_bytes = i->second;
-  s.active->stages = s.cfg.make_pipeline(self, job, self);
-  for (auto& addr : {s.active->stages.downloader.address(),
-                     s.active->stages.parser.address(),
-                     s.active->stages.writer.address()})
-    if (addr)
-      self->monitor(addr);
-  self->delayed_send(self, s.cfg.max_duration, atom::deadline::value, id);
-  publish(self, st);
-  if (s.cfg.history && s.last_size.count(src.name) == 0) {
-    // The estimate for a percentage when the server sends no Content-Length.
-    self->request(s.cfg.history, caf::infinite, atom::last::value, src.name)
-      .then(
-        [=](const sync_status& last) {
-          if (last.id.empty())
-            return;
-          self->state.last_size.emplace(last.source, last.bytes);
-          if (is_active(self, id))
-            self->state.active->progress.estimate_bytes = last.bytes;
-        },
-        [](caf::error&) {
-          // No estimate: the percentage approaches 60 % asymptotically.
-        });
-  }
+  s.latest_by_source[src.name] = id;
+  s.queue.push_back(id);
+  pump(self);
+  if (is_queued(self, id))
+    publish(self, st);
   return id;
 }
 
 void on_report(self_ptr self, const stage_report& r) {
-  if (!is_active(self, r.sync_id))
-    return; // A late report from a sync that already ended.
-  auto& tr = self->state.active->progress;
+  auto act = find_active(self, r.sync_id);
+  if (!act || !from_stage(self, *act))
+    return; // A late report from a sync or attempt that already ended.
+  auto& tr = act->progress;
   switch (r.from) {
     case stage::download:
       tr.downloaded_bytes = r.bytes;
@@ -271,58 +452,112 @@ void on_report(self_ptr self, const stage_report& r) {
       tr.saved_rows = r.rows;
       if (r.finished && !tr.save_ready) {
         tr.download_done = tr.parse_done = tr.save_ready = true;
-        refresh(self);
-        commit(self);
+        act->unchanged = r.unchanged;
+        refresh(self, *act);
+        commit(self, *act);
         return;
       }
       break;
   }
-  refresh(self);
+  refresh(self, *act);
 }
 
 void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& s = self->state;
-  s.draining.erase(std::remove(s.draining.begin(), s.draining.end(), dm.source),
-                   s.draining.end());
-  if (s.draining.empty() && !s.waiting_starts.empty()) {
-    auto waiting = std::move(s.waiting_starts);
-    s.waiting_starts.clear();
-    for (auto& [rp, name] : waiting) {
-      if (auto src = check_start(self, name))
-        rp.deliver(launch(self, **src));
-      else
-        rp.deliver(std::move(src.error()));
+  for (auto& [source, addrs] : s.draining) {
+    auto i = std::find(addrs.begin(), addrs.end(), dm.source);
+    if (i == addrs.end())
+      continue;
+    addrs.erase(i);
+    if (addrs.empty()) {
+      if (auto a = s.active.find(source);
+          a != s.active.end() && a->second.retry_when_drained)
+        retry(self, a->second);
+      pump(self);
     }
+    return;
   }
   s.subscribers.erase(std::remove_if(s.subscribers.begin(), s.subscribers.end(),
                                      [&](auto& x) {
                                        return x.address() == dm.source;
                                      }),
                       s.subscribers.end());
-  if (!s.active)
+  for (auto& [source, act] : s.active) {
+    auto& tr = act.progress;
+    const char* which = nullptr;
+    // A stage that is down leaves the pipeline, so finish() never waits for it.
+    if (dm.source == act.stages.downloader.address()) {
+      act.stages.downloader = nullptr;
+      if (!tr.download_done)
+        which = "download";
+    } else if (dm.source == act.stages.parser.address()) {
+      act.stages.parser = nullptr;
+      if (!tr.parse_done)
+        which = "parse";
+    } else if (dm.source == act.stages.writer.address()) {
+      act.stages.writer = nullptr;
+      which = "save";
+    } else {
+      continue;
+    }
+    if (which == nullptr)
+      return; // A stage that did its part.
+    auto text = std::string{"the "} + which + " stage stopped unexpectedly";
+    if (dm.reason)
+      text += " (" + error_text(dm.reason) + ")";
+    fail(self, act, make_error(ec::stage_failed, text));
     return;
-  auto& act = *s.active;
-  auto& tr = act.progress;
-  const char* which = nullptr;
-  // A stage that is down leaves the pipeline, so finish() never waits for it.
-  if (dm.source == act.stages.downloader.address()) {
-    act.stages.downloader = nullptr;
-    if (!tr.download_done)
-      which = "download";
-  } else if (dm.source == act.stages.parser.address()) {
-    act.stages.parser = nullptr;
-    if (!tr.parse_done)
-      which = "parse";
-  } else if (dm.source == act.stages.writer.address()) {
-    act.stages.writer = nullptr;
-    which = "save";
   }
-  if (which == nullptr)
-    return; // A stage that did its part.
-  auto text = std::string{"the "} + which + " stage stopped unexpectedly";
-  if (dm.reason)
-    text += " (" + error_text(dm.reason) + ")";
-  fail(self, make_error(ec::stage_failed, text));
+}
+
+/// The source's running, queued or latest known sync, or an idle status.
+caf::result<sync_status> last_of(self_ptr self, const source_spec& src) {
+  auto& s = self->state;
+  if (auto i = s.latest_by_source.find(src.name); i != s.latest_by_source.end())
+    if (auto j = s.syncs.find(i->second); j != s.syncs.end())
+      return j->second;
+  sync_status idle;
+  idle.source = src.name;
+  idle.message = "No sync has run yet";
+  if (!s.cfg.history)
+    return idle;
+  auto rp = self->make_response_promise<sync_status>();
+  self->request(s.cfg.history, caf::infinite, atom::history::value, src.name,
+                uint64_t{1})
+    .then(
+      [=](const std::vector<sync_status>& xs) mutable {
+        rp.deliver(xs.empty() ? idle : xs.front());
+      },
+      [=](caf::error&) mutable { rp.deliver(idle); });
+  return rp;
+}
+
+source_info info_of(self_ptr self, const source_spec& src) {
+  auto& s = self->state;
+  source_info info;
+  info.name = src.name;
+  fetch_plan plan;
+  failure err;
+  if (plan_fetch(src, s.cfg.endpoints, plan, err)) {
+    info.location = plan.description;
+    info.access = plan.format == body_format::sheet_values ? "api" : "export";
+  } else {
+    info.location = redact_url(src.location);
+    info.access = to_string(src.access);
+  }
+  info.interval_ms
+    = std::chrono::duration_cast<std::chrono::milliseconds>(src.interval).count();
+  if (auto i = s.active.find(src.name); i != s.active.end())
+    info.running_id = i->second.id;
+  for (auto& id : s.queue)
+    if (s.syncs[id].source == src.name) {
+      info.running_id = id;
+      info.queued = true;
+    }
+  if (auto i = s.latest_by_source.find(src.name); i != s.latest_by_source.end())
+    if (auto j = s.syncs.find(i->second); j != s.syncs.end())
+      info.last = j->second;
+  return info;
 }
 
 } // namespace
@@ -332,34 +567,41 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
             coordinator_config cfg) {
   if (!cfg.wall_clock_ms)
     cfg.wall_clock_ms = system_wall_clock_ms;
+  if (!cfg.jitter)
+    cfg.jitter = [] {
+      static thread_local std::mt19937 rng{std::random_device{}()};
+      return caf::timespan{std::chrono::milliseconds{rng() % 1000}};
+    };
   self->state.cfg = std::move(cfg);
   self->state.evictor = self->spawn<caf::linked>(
     evictor, self->state.cfg.evict_after, coordinator_actor{self});
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
-  self->attach_functor([=] {
-    // Nothing of a sync may outlive the coordinator.
-    if (self->state.active) {
-      self->state.active->cancel->store(true);
-      auto& p = self->state.active->stages;
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    // Nothing of a sync may outlive the coordinator. (Here, not in an
+    // attached functor: the state is gone by the time those run.)
+    for (auto& [source, act] : self->state.active) {
+      if (act.cancel)
+        act.cancel->store(true);
+      auto& p = act.stages;
       for (auto addr : {p.downloader.address(), p.parser.address(),
                         p.writer.address()})
         if (auto hdl = caf::actor_cast<caf::actor>(addr))
-          caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
+          self->send_exit(hdl, msg.reason);
     }
+    self->quit(msg.reason);
   });
   return {
     [=](atom::start, const std::string& source) -> caf::result<std::string> {
-      auto src = check_start(self, source);
+      auto src = find_source(self, source);
       if (!src)
-        return std::move(src.error());
-      if (!self->state.draining.empty()) {
-        // The previous sync's stages are still terminating (a writer
-        // dropping what it wrote aside): start once they are gone.
-        auto rp = self->make_response_promise<std::string>();
-        self->state.waiting_starts.emplace_back(rp, source);
-        return rp;
-      }
-      return launch(self, **src);
+        return unknown_source(self, source);
+      if (auto err = check_start(self, *src))
+        return err;
+      fetch_plan plan;
+      failure err;
+      if (!plan_fetch(*src, self->state.cfg.endpoints, plan, err))
+        return make_error(err);
+      return enqueue(self, *src);
     },
     [=](atom::status, const std::string& id) -> caf::result<sync_status> {
       auto& s = self->state;
@@ -374,53 +616,102 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       }
       if (auto i = s.syncs.find(id); i != s.syncs.end())
         return i->second;
-      return make_error(ec::unknown_sync,
-                        "no sync with id '" + id
-                          + "' (finished syncs are forgotten after a while)");
+      auto unknown = make_error(ec::unknown_sync, "no sync with id '" + id + "'");
+      if (!s.cfg.history)
+        return unknown;
+      // Forgotten from memory (or from before a restart): ask the history.
+      auto rp = self->make_response_promise<sync_status>();
+      self->request(s.cfg.history, caf::infinite, atom::status::value, id)
+        .then([=](sync_status& st) mutable { rp.deliver(std::move(st)); },
+              [=](caf::error&) mutable { rp.deliver(unknown); });
+      return rp;
     },
     [=](atom::cancel, const std::string& id) -> caf::result<sync_status> {
       auto& s = self->state;
       auto i = s.syncs.find(id);
       if (i == s.syncs.end())
         return make_error(ec::unknown_sync, "no sync with id '" + id + "'");
-      if (!is_active(self, id))
+      if (is_queued(self, id)) {
+        s.queue.erase(std::find(s.queue.begin(), s.queue.end(), id));
+        auto& st = i->second;
+        st.state = sync_state::cancelled;
+        st.message = "Cancelled before it started: the previous data is kept";
+        st.updated_ms = st.finished_ms = now_ms(self);
+        publish(self, st);
+        if (s.evictor)
+          self->send(s.evictor, atom::evict::value, id);
+        return st;
+      }
+      auto act = find_active(self, id);
+      if (!act)
         return make_error(ec::not_running,
                           "sync " + id + " already ended ("
                             + to_string(i->second.state) + ")");
-      if (s.active->committing)
+      if (act->committing)
         return make_error(ec::not_running,
                           "sync " + id
                             + " is swapping in the new data; too late to cancel");
-      finish(self, sync_state::cancelled,
+      finish(self, *act, sync_state::cancelled,
              "Cancelled: the previous data is kept");
       return s.syncs[id];
     },
     [=](atom::last, const std::string& source) -> caf::result<sync_status> {
-      return make_error(ec::unspecified, "not yet");
+      auto src = find_source(self, source);
+      if (!src)
+        return unknown_source(self, source);
+      return last_of(self, *src);
     },
-    [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
-      return make_error(ec::unspecified, "not yet");
-    },
-    [=](caf::get_atom, atom::history, const std::string&,
-        uint64_t) -> caf::result<std::vector<sync_status>> {
-      return make_error(ec::unspecified, "not yet");
-    },
-    [=](atom::retry, const std::string&) {},
     [=](atom::subscribe, status_listener_actor& listener) {
       self->monitor(listener);
       self->state.subscribers.push_back(std::move(listener));
     },
+    [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
+      auto& s = self->state;
+      auto infos = std::make_shared<std::vector<source_info>>();
+      for (auto& src : s.cfg.sources)
+        infos->push_back(info_of(self, src));
+      auto missing = std::count_if(infos->begin(), infos->end(),
+                                   [](auto& x) { return x.last.id.empty(); });
+      if (missing == 0 || !s.cfg.history)
+        return *infos;
+      // Sources not synced since start-up: their last sync is in the history.
+      auto rp = self->make_response_promise<std::vector<source_info>>();
+      auto pending = std::make_shared<size_t>(missing);
+      for (size_t i = 0; i < infos->size(); ++i) {
+        if (!(*infos)[i].last.id.empty())
+          continue;
+        auto done = [=]() mutable {
+          if (--*pending == 0)
+            rp.deliver(std::move(*infos));
+        };
+        self->request(s.cfg.history, caf::infinite, atom::history::value,
+                      (*infos)[i].name, uint64_t{1})
+          .then(
+            [=](const std::vector<sync_status>& xs) mutable {
+              if (!xs.empty())
+                (*infos)[i].last = xs.front();
+              done();
+            },
+            [=](caf::error&) mutable { done(); });
+      }
+      return rp;
+    },
+    [=](caf::get_atom, atom::history, const std::string& source,
+        uint64_t limit) -> caf::result<std::vector<sync_status>> {
+      auto& s = self->state;
+      if (!source.empty() && !find_source(self, source))
+        return unknown_source(self, source);
+      if (!s.cfg.history)
+        return make_error(ec::cache_failed, "no sync history is kept");
+      return self->delegate(s.cfg.history, atom::history::value, source, limit);
+    },
     [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
         uint64_t offset) -> caf::result<data_page> {
       auto& s = self->state;
-      auto name = source.empty() && !s.cfg.sources.empty()
-                    ? s.cfg.sources[0].name
-                    : source;
-      auto known = std::any_of(s.cfg.sources.begin(), s.cfg.sources.end(),
-                               [&](auto& x) { return x.name == name; });
-      if (!known)
-        return make_error(ec::invalid_argument,
-                          "unknown source '" + source + "'");
+      auto src = find_source(self, source);
+      if (!src)
+        return unknown_source(self, source);
+      auto name = src->name;
       if (!s.cfg.reader)
         return make_error(ec::cache_failed, "no cache reader configured");
       auto rp = self->make_response_promise<data_page>();
@@ -439,24 +730,31 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
     },
     [=](atom::progress, const stage_report& r) { on_report(self, r); },
     [=](atom::failed, const std::string& id, stage, const caf::error& err) {
-      if (is_active(self, id) && !self->state.active->committing)
-        fail(self, err);
+      auto act = find_active(self, id);
+      if (act && !act->committing && from_stage(self, *act))
+        fail_or_retry(self, *act, err);
+    },
+    [=](atom::retry, const std::string& id) {
+      auto act = find_active(self, id);
+      if (act && act->backing_off)
+        retry(self, *act);
     },
     [=](atom::forget, const std::string& id) {
-      if (!is_active(self, id))
+      if (!find_active(self, id) && !is_queued(self, id))
         self->state.syncs.erase(id);
     },
     [=](atom::deadline, const std::string& id) {
-      if (!is_active(self, id) || self->state.active->committing)
+      auto act = find_active(self, id);
+      if (!act || act->committing)
         return;
       auto limit = std::chrono::duration_cast<std::chrono::seconds>(
                      self->state.cfg.max_duration)
                      .count();
-      fail(self, make_error(ec::sync_timeout,
-                            "the sync did not finish within "
-                              + std::to_string(limit)
-                              + " s (--max-duration); the sheet may be too "
-                                "large or the server too slow"));
+      fail(self, *act,
+           make_error(ec::sync_timeout,
+                      "the sync did not finish within " + std::to_string(limit)
+                        + " s (--max-duration); the sheet may be too large or "
+                          "the server too slow"));
     },
   };
 }

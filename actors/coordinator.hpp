@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +37,9 @@ struct coordinator_config {
   std::function<caf::timespan()> jitter;
   /// Token providers by credentials path, spawned by the command.
   std::map<std::string, token_provider_actor> tokens;
+  /// Service account e-mails by credentials path: a 403 names the address
+  /// the sheet must be shared with.
+  std::map<std::string, std::string> client_emails;
   /// The SQLite cache file.
   std::string db_path;
   /// Minimum time between two starts.
@@ -84,7 +88,7 @@ struct progress_tracker {
   uint8_t percent() const;
 };
 
-/// One sync in flight.
+/// One sync in flight: running its stages, or waiting between two attempts.
 struct active_sync {
   std::string id;
   std::string source;
@@ -93,6 +97,20 @@ struct active_sync {
   progress_tracker progress;
   /// The swap was requested: too late to cancel or time out.
   bool committing = false;
+  /// The current attempt, from 1.
+  unsigned attempt = 1;
+  /// Between two attempts: no stages run, a retry message is scheduled.
+  bool backing_off = false;
+  /// The backoff ended while the previous attempt's stages were stopping.
+  bool retry_when_drained = false;
+  /// The writer found the content equal to the cached one.
+  bool unchanged = false;
+  /// Bytes in the last published status and when it was published: counts
+  /// are published every MiB or half second even if the percentage stands.
+  uint64_t published_bytes = 0;
+  caf::actor_clock::time_point published_at;
+  /// When the whole-sync limit expires, on the actor clock.
+  caf::actor_clock::time_point deadline;
 };
 
 /// The coordinator's state: the single owner of every sync's status.
@@ -100,23 +118,22 @@ struct coordinator_state {
   static inline const char* name = "coordinator";
 
   coordinator_config cfg;
-  /// Statuses of the running and of finished, not yet evicted syncs.
+  /// Statuses of the running, queued and finished, not yet evicted syncs.
   std::unordered_map<std::string, sync_status> syncs;
-  /// The running sync, if any (one sync at a time).
-  std::optional<active_sync> active;
-  /// Stages of earlier syncs that have not terminated yet; a new sync waits
-  /// for them so two writers never touch the same table.
-  std::vector<caf::actor_addr> draining;
-  /// The id of the most recently started sync.
+  /// The running syncs, by source (one per source, at most max_parallel).
+  std::map<std::string, active_sync> active;
+  /// Ids of started syncs waiting for a free slot, first come first served.
+  std::deque<std::string> queue;
+  /// Stages of ended syncs that have not terminated yet, by source: the next
+  /// sync of that source waits for them so two writers never share a table.
+  std::unordered_map<std::string, std::vector<caf::actor_addr>> draining;
+  /// The id of the most recently started sync, overall and by source.
   std::string latest_id;
-  /// When the last sync started, on the actor clock.
-  std::optional<caf::actor_clock::time_point> last_start;
+  std::unordered_map<std::string, std::string> latest_by_source;
+  /// When each source's last sync was started, on the actor clock.
+  std::unordered_map<std::string, caf::actor_clock::time_point> last_start;
   /// Size of each source's last complete sync, for progress estimates.
   std::unordered_map<std::string, uint64_t> last_size;
-  /// Starts that arrived while stages of the previous sync were still
-  /// terminating: answered once they are gone.
-  std::vector<std::pair<caf::typed_response_promise<std::string>, std::string>>
-    waiting_starts;
   /// When each source's last complete sync ended (Unix ms): what data pages
   /// report as synced, without waiting for the history to record it.
   std::unordered_map<std::string, int64_t> synced_ms;

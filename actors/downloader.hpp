@@ -2,11 +2,11 @@
 
 #include <chrono>
 #include <cstddef>
-
-#include <caf/actor_clock.hpp>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include <caf/actor_clock.hpp>
 
 #include "actors/sync_job.hpp"
 #include "messages/actors.hpp"
@@ -23,9 +23,18 @@ struct downloader_state {
   static constexpr size_t max_in_flight = 4;
   /// How long one step may wait for the network before reading the mailbox.
   static constexpr std::chrono::milliseconds step_slice{50};
+  /// Cap on the spreadsheet metadata answer (tab titles).
+  static constexpr uint64_t max_metadata_bytes = 16 << 20;
 
+  /// What the current transfer fetches: the tab titles first (Sheets API
+  /// with a gid), then the sheet itself.
+  enum class phase { metadata, sheet };
+  phase current = phase::sheet;
   std::unique_ptr<curl_transfer> transfer;
-  /// Received bytes not yet handed to the parser.
+  /// "Authorization: Bearer ..." when the plan needs a token (a secret).
+  std::vector<std::string> headers;
+  /// Received bytes not yet handed to the parser (CSV), or the whole answer
+  /// while it is Sheets API JSON or metadata.
   std::string buffer;
   size_t in_flight = 0;
   bool transfer_done = false;
@@ -40,9 +49,12 @@ struct downloader_state {
 };
 
 /// Downloads the sheet with libcurl in short steps and hands it to the parser
-/// in chunks, under credit. Blocks in libcurl: spawn it detached.
+/// as CSV chunks, under credit. Gets a bearer token first when the source has
+/// credentials; for the Sheets API looks up the tab's title and turns the
+/// JSON answer into CSV, so both paths parse alike. Blocks in libcurl: spawn
+/// it detached.
 /// @param self The downloader.
-/// @param job The sync (URL, time-outs, byte cap, cancel token).
+/// @param job The sync (plan, time-outs, byte cap, cancel token).
 /// @param next The parser.
 /// @param coordinator Receives progress and failures.
 downloader_actor::behavior_type

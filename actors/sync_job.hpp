@@ -11,6 +11,7 @@
 #include <caf/timespan.hpp>
 
 #include "messages/actors.hpp"
+#include "sources/fetch_plan.hpp"
 
 namespace sheetsync {
 
@@ -20,6 +21,12 @@ struct sync_job {
   /// Source name = cache table name.
   std::string source;
   std::string url;
+  /// What to download and how (export or Sheets API, token or not).
+  fetch_plan plan;
+  /// Gives the bearer token when plan.needs_token.
+  token_provider_actor token;
+  /// The service account's e-mail, for the 403 message; "" if none.
+  std::string client_email;
   std::string db_path;
   caf::timespan fetch_timeout = std::chrono::seconds{90};
   uint64_t max_bytes = uint64_t{1} << 30;

@@ -17,8 +17,11 @@ caf::error make_error(ec code, std::string text) {
 }
 
 caf::error make_error(const failure& f) {
-  if (f.code == ec::http_status)
-    return make_http_error(f.http_status, f.retry_after, f.text);
+  // Any failure caused by an HTTP answer (the sheet or the token endpoint)
+  // keeps its status, so the coordinator can tell whether to retry.
+  if (f.http_status != 0)
+    return caf::make_error(f.code, f.text, static_cast<uint32_t>(f.http_status),
+                           f.retry_after);
   return make_error(f.code, f.text);
 }
 
@@ -29,7 +32,9 @@ caf::error make_http_error(uint16_t status, uint32_t retry_after,
 }
 
 uint16_t http_status_of(const caf::error& err) {
-  if (code_of(err) != ec::http_status)
+  auto code = code_of(err);
+  if (code == ec::none || code == ec::unspecified || code == ec::busy
+      || code == ec::cooldown)
     return 0;
   auto& ctx = err.context();
   if (ctx.size() >= 3 && ctx.match_element<uint32_t>(1))
@@ -38,7 +43,7 @@ uint16_t http_status_of(const caf::error& err) {
 }
 
 uint32_t retry_after_of(const caf::error& err) {
-  if (code_of(err) != ec::http_status)
+  if (http_status_of(err) == 0)
     return 0;
   auto& ctx = err.context();
   if (ctx.size() >= 3 && ctx.match_element<uint32_t>(2))

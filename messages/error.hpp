@@ -13,7 +13,7 @@
 // sheetsync's errors are CAF errors of category "sheetsync": code from
 // sheetsync::ec, context = (text) or (text, detail) where detail is the busy
 // sync's id (std::string) or the cooldown's seconds left (uint32_t), or
-// (text, status, retry-after) as two uint32_t for http_status.
+// (text, status, retry-after) as two uint32_t for failures an HTTP answer caused.
 CAF_ERROR_CODE_ENUM(sheetsync::ec, "sheetsync")
 
 namespace sheetsync {
@@ -33,10 +33,11 @@ caf::error make_cooldown_error(uint32_t seconds_left);
 caf::error make_http_error(uint16_t status, uint32_t retry_after,
                            std::string text);
 
-/// The HTTP status carried by an `http_status` error (0 otherwise).
+/// The HTTP status carried by an error that an HTTP answer caused (ec::http_status,
+/// or e.g. ec::auth_failed from the token endpoint); 0 otherwise.
 uint16_t http_status_of(const caf::error& err);
 
-/// The Retry-After seconds carried by an `http_status` error (0 otherwise).
+/// The Retry-After seconds carried with that status (0 otherwise).
 uint32_t retry_after_of(const caf::error& err);
 
 /// The sheetsync code of `err`, or ec::unspecified for errors of other categories.

@@ -473,6 +473,11 @@ void curl_transfer::http_failure() {
     text += ": a redirect without a usable Location";
   }
   fail(ec::http_status, std::move(text));
+  // What a retry decision needs, beside the text.
+  if (error_.code != ec::http_status || error_.http_status != 0)
+    return;
+  error_.http_status = static_cast<uint16_t>(status_);
+  error_.retry_after = retry_after_ ? static_cast<uint32_t>(retry_after_->count()) : 0;
 }
 
 void curl_transfer::complete(int curl_code) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -200,6 +201,43 @@ status_listener(std::shared_ptr<std::vector<sync_status>> seen) {
   };
 }
 
+/// The history as a map: what the coordinator recorded, answered back.
+using recorded_map = std::map<std::string, sync_status>;
+
+history_actor::behavior_type fake_history(std::shared_ptr<recorded_map> rec) {
+  auto newest_first = [=](const std::string& source) {
+    std::vector<sync_status> xs;
+    for (auto& [id, st] : *rec)
+      if (source.empty() || st.source == source)
+        xs.push_back(st);
+    std::sort(xs.begin(), xs.end(), [](auto& x, auto& y) {
+      return x.started_ms > y.started_ms;
+    });
+    return xs;
+  };
+  return {
+    [=](caf::put_atom, const sync_status& st) { (*rec)[st.id] = st; },
+    [=](atom::last, const std::string& source) -> sync_status {
+      for (auto& st : newest_first(source))
+        if (st.state == sync_state::complete)
+          return st;
+      return {};
+    },
+    [=](atom::status, const std::string& id) -> caf::result<sync_status> {
+      if (auto i = rec->find(id); i != rec->end())
+        return i->second;
+      return sheetsync::make_error(ec::unknown_sync, "not recorded");
+    },
+    [=](atom::history, const std::string& source,
+        uint64_t limit) -> std::vector<sync_status> {
+      auto xs = newest_first(source);
+      if (xs.size() > limit)
+        xs.resize(limit);
+      return xs;
+    },
+  };
+}
+
 // -- coordinator fixture -------------------------------------------------------
 
 constexpr int64_t start_wall_ms = 1'700'000'000'000;
@@ -215,11 +253,21 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   std::shared_ptr<int64_t> wall = std::make_shared<int64_t>(start_wall_ms);
   coordinator_actor coord;
   status_listener_actor listener;
+  /// What the (fake) history recorded; only with_history fixtures have one.
+  std::shared_ptr<recorded_map> recorded = std::make_shared<recorded_map>();
+  history_actor history;
 
-  fixture() {
+  explicit fixture(bool with_history = false) {
     coordinator_config conf;
-    conf.sources = {{"sheet", "https://sheets.example/sheet.csv"},
-                    {"other", "https://sheets.example/other.csv"}};
+    for (auto name : {"sheet", "other", "third"}) {
+      source_spec src;
+      src.name = name;
+      src.location = std::string{"https://sheets.example/"} + name + ".csv";
+      conf.sources.push_back(std::move(src));
+    }
+    conf.max_parallel = 2;
+    conf.max_attempts = 5;
+    conf.jitter = [] { return caf::timespan{0}; };
     conf.db_path = "/nonexistent/cache.db"; // the fakes never open it
     conf.cooldown = 3s;
     conf.max_duration = 5min;
@@ -237,6 +285,10 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
       return p->stages;
     };
     conf.wall_clock_ms = [w = wall] { return *w; };
+    if (with_history) {
+      history = sys.spawn(fake_history, recorded);
+      conf.history = history;
+    }
     coord = sys.spawn(coordinator, std::move(conf));
     listener = sys.spawn(status_listener, published);
     self->send(coord, atom::subscribe::value, listener);
@@ -251,6 +303,8 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     }
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+    if (history)
+      caf::anon_send_exit(history, caf::exit_reason::user_shutdown);
     sched.run();
   }
 
@@ -297,10 +351,11 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
 
   // -- acting as the stages ----------------------------------------------------
 
+  /// The current (latest) attempt's pipeline of a sync.
   fake_pipeline& pipeline_of(const std::string& id) {
-    for (auto& p : *pipelines)
-      if (p->job.id == id)
-        return *p;
+    for (auto i = pipelines->rbegin(); i != pipelines->rend(); ++i)
+      if ((*i)->job.id == id)
+        return **i;
     CAF_FAIL("no pipeline was made for " << id);
   }
 
@@ -450,10 +505,6 @@ CAF_TEST(a start while a sync runs is refused as busy with the running id) {
   CAF_CHECK_EQUAL(refused_with(second), ec::busy);
   CAF_CHECK_EQUAL(busy_id(error_of(second)), id);
   CAF_CHECK(contains(error_text(error_of(second)), id));
-  // One sync at a time, whatever the source.
-  auto other = try_start("other");
-  CAF_CHECK_EQUAL(refused_with(other), ec::busy);
-  CAF_CHECK_EQUAL(busy_id(error_of(other)), id);
   // The running sync is untouched and no second pipeline was made.
   CAF_CHECK_EQUAL(pipelines->size(), 1u);
   CAF_CHECK_EQUAL(status(id).state, sync_state::downloading);
@@ -852,6 +903,28 @@ CAF_TEST(without a size the previous sync gives the estimate) {
   CAF_CHECK_EQUAL(int{status(*next).progress}, 30); // 500 of 1000 -> 30 of 60
 }
 
+CAF_TEST(a download past the estimate still publishes its byte count) {
+  auto first = start_sync();
+  complete(first, 1000, 10);
+  CAF_CHECK_EQUAL(advance_time(3s), 0u);
+  auto id = start_sync();
+  report(downloaded(id, 2000)); // past the estimate: 59 %
+  CAF_CHECK_EQUAL(int{status(id).progress}, 59);
+  auto seen = published->size();
+  report(downloaded(id, 4000)); // same percentage, a few bytes more: quiet
+  CAF_CHECK_EQUAL(published->size(), seen);
+  report(downloaded(id, (1u << 20) + 2000)); // a MiB more: published
+  CAF_REQUIRE_EQUAL(published->size(), seen + 1);
+  CAF_CHECK_EQUAL(published->back().bytes, (1u << 20) + 2000);
+  CAF_CHECK_EQUAL(int{published->back().progress}, 59);
+  report(downloaded(id, (1u << 20) + 3000)); // a moment later: quiet
+  CAF_CHECK_EQUAL(published->size(), seen + 1);
+  advance_time(500ms); // half a second later: published
+  report(downloaded(id, (1u << 20) + 4000));
+  CAF_REQUIRE_EQUAL(published->size(), seen + 2);
+  CAF_CHECK_EQUAL(published->back().bytes, (1u << 20) + 4000);
+}
+
 // -- late messages from an ended sync ---------------------------------------------
 
 CAF_TEST(late reports from an ended sync change nothing) {
@@ -915,7 +988,282 @@ CAF_TEST(status of the empty id is idle and then the latest sync) {
   CAF_CHECK_EQUAL(status(""), status(second));
 }
 
+// -- several sources: parallel limit and queue ------------------------------------
+
+CAF_TEST(different sources sync in parallel up to the limit and the rest queue) {
+  auto a = start_sync("sheet");
+  auto b = start_sync("other");
+  CAF_CHECK_EQUAL(status(a).state, sync_state::downloading);
+  CAF_CHECK_EQUAL(status(b).state, sync_state::downloading);
+  CAF_CHECK_EQUAL(pipelines->size(), 2u);
+  // The limit is two: the third source waits, idle and "queued".
+  auto c = start_sync("third");
+  auto queued = status(c);
+  CAF_CHECK_EQUAL(queued.state, sync_state::idle);
+  CAF_CHECK_EQUAL(queued.message, "queued");
+  CAF_CHECK_EQUAL(queued.source, "third");
+  CAF_CHECK_EQUAL(pipelines->size(), 2u);
+  CAF_CHECK_EQUAL(published->back(), queued);
+  // A queued source is busy with its queued id.
+  CAF_CHECK_EQUAL(advance_time(3s), 0u);
+  auto again = try_start("third");
+  CAF_CHECK_EQUAL(refused_with(again), ec::busy);
+  CAF_CHECK_EQUAL(busy_id(error_of(again)), c);
+  // A slot frees: the queued sync runs.
+  complete(b);
+  CAF_CHECK_EQUAL(pipelines->size(), 3u);
+  CAF_CHECK_EQUAL(status(c).state, sync_state::downloading);
+  CAF_CHECK_EQUAL(pipeline_of(c).job.url, "https://sheets.example/third.csv");
+  CAF_CHECK_EQUAL(status(a).state, sync_state::downloading);
+}
+
+CAF_TEST(queued syncs run first come first served) {
+  auto a = start_sync("sheet");
+  auto b = start_sync("other");
+  auto c = start_sync("third");
+  CAF_REQUIRE(cancel(a));
+  // "third" took the free slot; "sheet" can queue again after its cooldown.
+  CAF_CHECK_EQUAL(status(c).state, sync_state::downloading);
+  CAF_CHECK_EQUAL(advance_time(3s), 0u);
+  auto d = start_sync("sheet");
+  CAF_CHECK_EQUAL(status(d).message, "queued");
+  CAF_REQUIRE(cancel(b));
+  CAF_CHECK_EQUAL(status(d).state, sync_state::downloading);
+}
+
+CAF_TEST(a queued sync can be cancelled before it runs) {
+  start_sync("sheet");
+  start_sync("other");
+  auto c = start_sync("third");
+  auto st = cancel(c);
+  CAF_REQUIRE(st);
+  CAF_CHECK_EQUAL(st->state, sync_state::cancelled);
+  CAF_CHECK_EQUAL(status(c).state, sync_state::cancelled);
+  CAF_CHECK_NOT_EQUAL(status(c).finished_ms, 0);
+  CAF_CHECK_EQUAL(published->back(), status(c));
+  CAF_CHECK_EQUAL(refused_with(cancel(c)), ec::not_running);
+  // It never runs, even when a slot frees.
+  auto& first = *pipelines->front();
+  CAF_REQUIRE(cancel(first.job.id));
+  CAF_CHECK_EQUAL(pipelines->size(), 2u);
+  CAF_CHECK_EQUAL(status(c).state, sync_state::cancelled);
+}
+
+CAF_TEST(the cooldown is per source) {
+  auto a = start_sync("sheet");
+  CAF_REQUIRE(cancel(a));
+  CAF_CHECK_EQUAL(refused_with(try_start("sheet")), ec::cooldown);
+  CAF_CHECK_EQUAL(refused_with(try_start("other")), ec::none);
+}
+
+CAF_TEST(last answers the running or latest sync of a source) {
+  auto idle = ask<sync_status>(atom::last::value, std::string{"other"});
+  CAF_REQUIRE(idle);
+  CAF_CHECK_EQUAL(idle->state, sync_state::idle);
+  CAF_CHECK_EQUAL(idle->source, "other");
+  CAF_CHECK_EQUAL(idle->id, "");
+  auto a = start_sync("sheet");
+  auto b = start_sync("other");
+  auto last_b = ask<sync_status>(atom::last::value, std::string{"other"});
+  CAF_REQUIRE(last_b);
+  CAF_CHECK_EQUAL(last_b->id, b);
+  auto last_default = ask<sync_status>(atom::last::value, std::string{});
+  CAF_REQUIRE(last_default);
+  CAF_CHECK_EQUAL(last_default->id, a);
+  auto unknown = ask<sync_status>(atom::last::value, std::string{"nope"});
+  CAF_CHECK_EQUAL(refused_with(unknown), ec::invalid_argument);
+  CAF_CHECK(contains(error_text(error_of(unknown)), "sheet, other, third"));
+}
+
+CAF_TEST(sources lists every source with its running and queued sync) {
+  auto a = start_sync("sheet");
+  start_sync("other");
+  auto c = start_sync("third");
+  auto infos = ask<std::vector<source_info>>(caf::get_atom::value,
+                                             atom::sources::value);
+  CAF_REQUIRE(infos);
+  CAF_REQUIRE_EQUAL(infos->size(), 3u);
+  CAF_CHECK_EQUAL((*infos)[0].name, "sheet");
+  CAF_CHECK_EQUAL((*infos)[0].running_id, a);
+  CAF_CHECK(!(*infos)[0].queued);
+  CAF_CHECK_EQUAL((*infos)[0].last.id, a);
+  CAF_CHECK_EQUAL((*infos)[0].access, "export");
+  CAF_CHECK_EQUAL((*infos)[2].running_id, c);
+  CAF_CHECK((*infos)[2].queued);
+}
+
+// -- retries ---------------------------------------------------------------------
+
+CAF_TEST(a rate-limited download is retried after Retry-After) {
+  auto id = start_sync();
+  auto& first = pipeline_of(id);
+  report(downloaded(id, 100, 1000));
+  report_failure(id, stage::download,
+                 make_http_error(429, 7, "the server answered HTTP 429"));
+  auto st = status(id);
+  CAF_CHECK_EQUAL(st.state, sync_state::downloading);
+  CAF_CHECK(contains(st.message, "retrying in 7 s (attempt 2 of 5)"));
+  CAF_CHECK(contains(st.message, "429"));
+  CAF_CHECK_EQUAL(published->back(), st);
+  // The failed attempt's stages are stopped (its staging is dropped).
+  CAF_CHECK(first.job.cancel->load());
+  CAF_CHECK(first.downloader.down);
+  CAF_CHECK(first.writer.down);
+  // Not a moment before Retry-After.
+  CAF_CHECK_EQUAL(advance_time(6999ms), 0u);
+  CAF_CHECK_EQUAL(pipelines->size(), 1u);
+  CAF_CHECK_EQUAL(advance_time(1ms), 1u);
+  sched.run();
+  CAF_REQUIRE_EQUAL(pipelines->size(), 2u);
+  auto& second = *pipelines->back();
+  CAF_CHECK_EQUAL(second.job.id, id);
+  CAF_CHECK(!second.job.cancel->load());
+  CAF_CHECK(contains(status(id).message, "(attempt 2 of 5)"));
+  // Progress never went back.
+  CAF_CHECK_GREATER_OR_EQUAL(status(id).progress, st.progress);
+  // Late words of the first attempt change nothing.
+  auto before = status(id);
+  inject((atom::failed, std::string, stage, caf::error),
+         from(caf::actor_cast<caf::strong_actor_ptr>(first.stages.parser))
+           .to(coord)
+           .with(atom::failed::value, id, stage::parse,
+                 sheetsync::make_error(ec::invalid_csv, "late")));
+  sched.run();
+  CAF_CHECK_EQUAL(status(id), before);
+  complete(id);
+  CAF_CHECK_EQUAL(status(id).state, sync_state::complete);
+}
+
+CAF_TEST(server errors back off exponentially and give up after the last attempt) {
+  auto id = start_sync();
+  std::vector<int> waited;
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    CAF_REQUIRE_EQUAL(pipelines->size(), static_cast<size_t>(attempt));
+    report_failure(id, stage::download,
+                   make_http_error(503, 0, "the server answered HTTP 503"));
+    if (attempt == 5)
+      break;
+    int ms = 0;
+    while (pipelines->size() == static_cast<size_t>(attempt) && ms < 60000) {
+      advance_time(1ms);
+      sched.run();
+      ++ms;
+    }
+    waited.push_back(ms);
+  }
+  // 1 s, 2 s, 4 s, 8 s (jitter pinned to 0).
+  CAF_CHECK_EQUAL(waited, std::vector<int>({1000, 2000, 4000, 8000}));
+  auto st = status(id);
+  CAF_CHECK_EQUAL(st.state, sync_state::error);
+  CAF_CHECK(contains(st.error, "503"));
+  CAF_CHECK(contains(st.error, "gave up after 5 attempts"));
+}
+
+CAF_TEST(a not-found answer fails at once without retrying) {
+  auto id = start_sync();
+  report_failure(id, stage::download,
+                 make_http_error(404, 0, "check the spreadsheet id"));
+  CAF_CHECK_EQUAL(status(id).state, sync_state::error);
+  CAF_CHECK_EQUAL(advance_time(1min), 0u); // no retry timer
+  CAF_CHECK_EQUAL(pipelines->size(), 1u);
+}
+
+CAF_TEST(no retry is scheduled past the whole-sync limit) {
+  auto id = start_sync();
+  CAF_CHECK_EQUAL(advance_time(4min), 0u);
+  report_failure(id, stage::download,
+                 make_http_error(429, 120, "the server answered HTTP 429"));
+  auto st = status(id);
+  CAF_CHECK_EQUAL(st.state, sync_state::error);
+  CAF_CHECK(contains(st.error, "--max-duration"));
+  CAF_CHECK_EQUAL(pipelines->size(), 1u);
+}
+
+CAF_TEST(a cancel during the backoff ends the sync and no attempt follows) {
+  auto id = start_sync();
+  report_failure(id, stage::download,
+                 make_error(ec::download_failed, "connection reset"));
+  CAF_REQUIRE(cancel(id));
+  CAF_CHECK_EQUAL(status(id).state, sync_state::cancelled);
+  advance_time(10s);
+  sched.run();
+  CAF_CHECK_EQUAL(pipelines->size(), 1u);
+  CAF_CHECK_EQUAL(status(id).state, sync_state::cancelled);
+}
+
+// -- unchanged content -------------------------------------------------------------
+
+CAF_TEST(a sync whose content equals the cache completes as unchanged) {
+  auto id = start_sync();
+  auto& p = pipeline_of(id);
+  p.commit_answer = uint64_t{10};
+  report(download_done(id, 1000, 1000));
+  report(parse_done(id, 1000, 10));
+  auto r = save_done(id, 10);
+  r.unchanged = true;
+  report(r);
+  auto st = status(id);
+  CAF_CHECK_EQUAL(st.state, sync_state::complete);
+  CAF_CHECK_EQUAL(int{st.progress}, 100);
+  CAF_CHECK(contains(st.message, "unchanged"));
+  CAF_CHECK_EQUAL(p.commits, 1u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// -- with a history: what outlives memory ----------------------------------------------
+
+namespace {
+
+struct history_fixture : fixture {
+  history_fixture() : fixture(true) {
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(coordinator_history_tests, history_fixture)
+
+CAF_TEST(an evicted or pre-restart sync is answered from the history) {
+  auto id = start_sync();
+  complete(id);
+  auto final_status = status(id);
+  CAF_CHECK_EQUAL(recorded->at(id), final_status);
+  advance_time(6min);
+  sched.run();
+  // Forgotten from memory, still answered.
+  CAF_CHECK_EQUAL(status(id), final_status);
+  // A sync from before a restart, known only to the history.
+  sync_status old;
+  old.id = "sync-old";
+  old.source = "other";
+  old.state = sync_state::error;
+  old.error = "interrupted by restart";
+  old.started_ms = 1;
+  (*recorded)[old.id] = old;
+  CAF_CHECK_EQUAL(status("sync-old"), old);
+  CAF_CHECK_EQUAL(refused_with(status_of("sync-never")), ec::unknown_sync);
+  // last() and sources fall back to the history too.
+  auto last = ask<sync_status>(atom::last::value, std::string{"other"});
+  CAF_REQUIRE(last);
+  CAF_CHECK_EQUAL(last->id, "sync-old");
+  auto infos = ask<std::vector<source_info>>(caf::get_atom::value,
+                                             atom::sources::value);
+  CAF_REQUIRE(infos);
+  CAF_CHECK_EQUAL((*infos)[0].last.id, id);
+  CAF_CHECK_EQUAL((*infos)[1].last.id, "sync-old");
+  CAF_CHECK_EQUAL((*infos)[2].last.id, "");
+  auto hist = ask<std::vector<sync_status>>(caf::get_atom::value,
+                                            atom::history::value,
+                                            std::string{}, uint64_t{10});
+  CAF_REQUIRE(hist);
+  CAF_REQUIRE_EQUAL(hist->size(), 2u);
+  CAF_CHECK_EQUAL((*hist)[0].id, id);
+  CAF_CHECK_EQUAL((*hist)[1].id, "sync-old");
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
+
 
 // -- the real parser between a fake downloader and a fake writer -------------------
 

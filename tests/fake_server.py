@@ -246,6 +246,26 @@ def status(req, query, code):
     req.send_body(code, google_error_page(code), 'text/html; charset=UTF-8', headers)
 
 
+FLAKY_COUNTS = {}
+FLAKY_LOCK = threading.Lock()
+
+
+@route(r'/flaky/([A-Za-z0-9_-]+)')
+def flaky(req, query, key):
+    """The first ?fail=N requests for KEY answer ?status=503 (with ?retry_after=S if given), as
+    Google does when it is overloaded or rate limits; later ones serve /ok.csv. ?fail=-1 = always."""
+    with FLAKY_LOCK:
+        count = FLAKY_COUNTS.get(key, 0) + 1
+        FLAKY_COUNTS[key] = count
+    fails = int(query.get('fail', '1'))
+    if fails < 0 or count <= fails:
+        code = int(query.get('status', '503'))
+        headers = [('Retry-After', query['retry_after'])] if 'retry_after' in query else []
+        req.send_body(code, google_error_page(code), 'text/html; charset=UTF-8', headers)
+        return
+    ok_csv(req, query)
+
+
 @route(r'/html')
 def html(req, query):
     """Google's sign-in page: 200, text/html."""

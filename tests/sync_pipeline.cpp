@@ -104,12 +104,19 @@ struct fixture {
     CAF_CHECK_EQUAL(std::system(cmd.c_str()), 0);
   }
 
-  void launch(const std::string& url, caf::timespan fetch_timeout = 10s) {
+  void launch(const std::string& url, caf::timespan fetch_timeout = 10s,
+              unsigned max_attempts = 1) {
     stop();
     coordinator_config cc;
-    cc.sources.push_back({"sheet", url});
+    source_spec src;
+    src.name = "sheet";
+    src.location = url;
+    cc.sources.push_back(std::move(src));
     cc.db_path = db;
     cc.cooldown = 0s; // Tests start syncs back to back.
+    // One attempt unless a test is about retries: failures end at once.
+    cc.max_attempts = max_attempts;
+    cc.jitter = [] { return caf::timespan{0}; };
     cc.fetch_timeout = fetch_timeout;
     cc.make_pipeline = make_pipeline;
     hist = sys.spawn<caf::detached>(history, db);
@@ -280,6 +287,37 @@ CAF_TEST(failures keep the previous data exactly) {
     CAF_CHECK_EQUAL(dump(db, "sheet"), before);
     CAF_CHECK_EQUAL(history_of(st.id).status, "error");
   }
+}
+
+CAF_TEST(a server error then success is retried and completes) {
+  test::fake_server server;
+  launch(server.url("/flaky/once?fail=1&status=503"), 10s, 3);
+  auto t0 = std::chrono::steady_clock::now();
+  auto id = start();
+  auto seen = statuses_until_end(id);
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CAF_CHECK_EQUAL(seen.back().state, sync_state::complete);
+  CAF_CHECK_EQUAL(seen.back().rows, 4u);
+  auto retried = std::any_of(seen.begin(), seen.end(), [](auto& st) {
+    return st.message.find("retrying in 1 s (attempt 2 of 3)") != std::string::npos;
+  });
+  CAF_CHECK(retried);
+  CAF_CHECK_GREATER_OR_EQUAL(waited, 1s); // Google's first backoff
+  check_progress(seen);
+}
+
+CAF_TEST(a sheet that stays rate limited fails and keeps the previous data) {
+  test::fake_server server;
+  launch(server.url("/ok.csv"));
+  CAF_REQUIRE_EQUAL(run_sync().state, sync_state::complete);
+  auto before = dump(db, "sheet");
+  launch(server.url("/flaky/always?fail=-1&status=429&retry_after=1"), 10s, 2);
+  auto last = run_sync();
+  CAF_CHECK_EQUAL(last.state, sync_state::error);
+  CAF_CHECK_NOT_EQUAL(last.error.find("429"), std::string::npos);
+  CAF_CHECK_NOT_EQUAL(last.error.find("gave up after 2 attempts"),
+                      std::string::npos);
+  CAF_CHECK_EQUAL(dump(db, "sheet"), before);
 }
 
 CAF_TEST(bad csv in the middle of a sheet keeps the previous data) {
