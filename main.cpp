@@ -16,9 +16,14 @@ Usage: sheetsync COMMAND [FLAGS]
 
 Commands:
   sync    download, parse and save one sheet now, with a progress bar
-          sheetsync sync --source=URL --db=FILE [--name=NAME]
-  serve   run the HTTP API, the event stream and the pages
-          sheetsync serve --source=URL --db=FILE [--host=127.0.0.1] [--port=8080]
+          sheetsync sync --source=URL|ID --db=FILE [--name=NAME]
+          sheetsync sync --config-file=FILE [--source=NAME]
+  serve   run the HTTP API, the event stream and the pages, and sync each
+          source with an interval on its schedule
+          sheetsync serve --source=URL|ID --db=FILE [--host=127.0.0.1] [--port=8080]
+          sheetsync serve --config-file=FILE
+
+A config file names several sources (see config/sheetsync.conf.example).
 
 Run `sheetsync COMMAND --help` for a command's flags.
 )";

@@ -1,30 +1,181 @@
 #include "cli/command_line.hpp"
 
+#include <cstdlib>
 #include <iostream>
+#include <sstream>
 
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/make_config_option.hpp>
+#include <caf/message.hpp>
+#include <caf/pec.hpp>
+#include <caf/settings.hpp>
+
+#include "actors/token_provider.hpp"
 #include "cli/args.hpp"
-#include "cli/pipeline_options.hpp"
+#include "cli/config_file.hpp"
+#include "sources/fetch_plan.hpp"
 
 namespace sheetsync {
 
-std::optional<int> parse_command_line(system_config& cfg,
-                                      const std::string& command,
-                                      const std::vector<std::string>& raw_args,
-                                      const char* usage) {
-  auto args = normalize_args(raw_args, switch_flags());
-  auto prog = "sheetsync " + command;
-  std::vector<char*> argv{prog.data()};
-  for (auto& a : args)
-    argv.push_back(a.data());
-  if (auto err = cfg.parse(static_cast<int>(argv.size()), argv.data())) {
-    std::cerr << prog << ": " << cfg.render(err) << "\n(see " << prog
-              << " --help)\n";
-    return 2;
+command_config::command_config(std::string cmd) : command(std::move(cmd)) {
+  if (serve()) {
+    load<caf::io::middleman>();
+    // One read per readiness event: epoll reports leftover bytes again, and
+    // a second read that only returns EAGAIN costs a system call per request.
+    set("middleman.max-consecutive-reads", 1);
   }
+  opts.add_to(custom_options_, serve());
+  // CAF declares --config-file for its own caf-application.ini; sheetsync
+  // reads the file itself (see parse_command_line): say so in --help.
+  for (auto& opt : custom_options_)
+    if (opt.category() == caf::string_view{"global"}
+        && opt.long_name() == caf::string_view{"config-file"})
+      opt = caf::make_config_option<std::string>(
+        opts.config_file, "global", "config-file",
+        "sheetsync's config file: sources and settings; flags win over it "
+        "(see config/sheetsync.conf.example)");
+}
+
+namespace {
+
+/// What CAF's parser refused, without the value (it may be a secret).
+std::string parse_error_text(const caf::error& err,
+                             const caf::config_option_set& options) {
+  std::string arg;
+  auto& ctx = err.context();
+  // CAF 0.17.6 puts the argument into a settings dictionary.
+  if (ctx.size() == 1 && ctx.match_element<caf::settings>(0))
+    arg = caf::get_or(ctx.get_as<caf::settings>(0), "argument", std::string{});
+  else if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    arg = ctx.get_as<std::string>(0);
+  auto flag = arg.substr(0, arg.find('='));
+  if (err.category() != caf::atom("parser"))
+    return "cannot parse the command line";
+  switch (static_cast<caf::pec>(err.code())) {
+    case caf::pec::not_an_option:
+      return flag.empty() ? "unknown flag" : "unknown flag " + flag;
+    case caf::pec::missing_argument:
+      return flag + " needs a value";
+    case caf::pec::success:
+    case caf::pec::trailing_character:
+      break;
+    default:
+      if (flag.size() > 2)
+        if (auto opt = options.cli_long_name_lookup(flag.substr(2)))
+          return "invalid value for " + flag + ": expected "
+                 + std::string{opt->type_name().begin(), opt->type_name().end()}
+                 + (opt->type_name() == caf::string_view{"timespan"}
+                      ? " (e.g. 500ms, 90s, 5min)"
+                      : "");
+  }
+  switch (static_cast<caf::pec>(err.code())) {
+    default:
+      return (flag.empty() ? std::string{"invalid flag"}
+                           : "invalid flag " + flag)
+             + " (" + caf::to_string(static_cast<caf::pec>(err.code())) + ")";
+  }
+}
+
+} // namespace
+
+void spawn_token_providers(caf::actor_system& sys,
+                           const std::map<std::string, service_account>& accounts,
+                           coordinator_config& ccfg) {
+  for (auto& [path, sa] : accounts) {
+    ccfg.tokens[path] = sys.spawn<caf::detached>(token_provider, sa,
+                                                 std::function<int64_t()>{});
+    ccfg.client_emails[path] = sa.client_email;
+  }
+}
+
+std::string check_sources(const std::vector<source_spec>& sources,
+                          const google_endpoints& endpoints,
+                          std::map<std::string, service_account>& accounts,
+                          const std::string& prefix) {
+  for (auto& src : sources) {
+    fetch_plan plan;
+    failure fail;
+    if (!plan_fetch(src, endpoints, plan, fail))
+      return prefix + "source '" + src.name + "': " + fail.text;
+    if (src.credentials.empty() || accounts.count(src.credentials))
+      continue;
+    service_account sa;
+    if (!load_service_account(src.credentials, sa, fail))
+      return prefix + "source '" + src.name + "': " + fail.text;
+    accounts.emplace(src.credentials, std::move(sa));
+  }
+  return {};
+}
+
+std::optional<int> parse_command_line(command_config& cfg,
+                                      const std::vector<std::string>& raw_args,
+                                      const char* usage, std::ostream& err) {
+  auto prog = "sheetsync " + cfg.command;
+  auto fail = [&](const std::string& msg) {
+    err << prog << ": " << msg << "\n";
+    return 2;
+  };
+  // --config-file is ours: CAF would read its own format into its settings
+  // (sorted, duplicates merged) and else look for caf-application.ini.
+  std::vector<std::string> args;
+  auto normalized = normalize_args(raw_args, switch_flags());
+  for (size_t i = 0; i < normalized.size(); ++i) {
+    auto& arg = normalized[i];
+    if (arg == "--") {
+      args.insert(args.end(), normalized.begin() + i, normalized.end());
+      break;
+    }
+    if (arg.compare(0, 2, "--") == 0)
+      cfg.given.insert(arg.substr(2, arg.find('=') - 2));
+    if (arg == "--config-file")
+      return fail("--config-file needs a value (the config file's path)");
+    if (arg.compare(0, 14, "--config-file=") == 0) {
+      cfg.opts.config_file = arg.substr(14);
+      if (cfg.opts.config_file.empty())
+        return fail("--config-file needs a value (the config file's path)");
+      continue;
+    }
+    args.push_back(arg);
+  }
+  std::istringstream no_file;
+  if (auto e = cfg.parse(std::move(args), no_file))
+    return fail(parse_error_text(e, cfg.options()) + "\n(see " + prog
+                + " --help)");
   if (cfg.cli_helptext_printed) {
     std::cout << "\n" << usage;
     return 0;
   }
+  // Not echoed: a stray value may be a secret that lost its flag.
+  if (!cfg.remainder.empty())
+    return fail(std::to_string(cfg.remainder.size())
+                + " unexpected argument(s) without a flag: flags are written "
+                  "--flag=value or --flag value\n(see "
+                + prog + " --help)");
+  std::vector<source_spec> file_sources;
+  if (!cfg.opts.config_file.empty()) {
+    config_node root;
+    if (auto msg = read_config_file(cfg.opts.config_file, root); !msg.empty())
+      return fail(msg);
+    if (auto msg = apply_config_file(root, cfg.opts.config_file,
+                                     cfg.options(), cfg.given,
+                                     file_sources);
+        !msg.empty())
+      return fail(msg);
+  }
+  // Where the sources come from, for messages.
+  auto prefix = file_sources.empty()
+                  ? std::string{}
+                  : "config file " + cfg.opts.config_file + ": ";
+  if (auto msg = resolve(cfg.opts, cfg.given, std::move(file_sources),
+                         cfg.serve(),
+                         std::getenv("SHEETSYNC_GOOGLE_API_KEY"));
+      !msg.empty())
+    return fail(msg);
+  if (auto msg = check_sources(cfg.opts.sources, cfg.opts.endpoints,
+                               cfg.accounts, prefix);
+      !msg.empty())
+    return fail(msg);
   return std::nullopt;
 }
 

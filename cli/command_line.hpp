@@ -1,19 +1,68 @@
 #pragma once
 
+#include <iosfwd>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include <caf/fwd.hpp>
+
+#include "cli/pipeline_options.hpp"
 #include "messages/system_config.hpp"
+#include "sources/service_account.hpp"
 
 namespace sheetsync {
 
+/// The configuration of `sheetsync sync` or `sheetsync serve`: CAF's, plus
+/// the flags of the command bound to `opts`.
+class command_config : public system_config {
+public:
+  /// @param command "sync" or "serve".
+  explicit command_config(std::string command);
+
+  /// The declared flags (CAF keeps them protected).
+  caf::config_option_set& options() {
+    return custom_options_;
+  }
+
+  bool serve() const {
+    return command == "serve";
+  }
+
+  std::string command;
+  pipeline_options opts;
+  /// Flags given on the command line (long names), e.g. "db", "source".
+  std::set<std::string> given;
+  /// Service accounts read at start-up, by credentials path.
+  std::map<std::string, service_account> accounts;
+};
+
 /// Parses a command's flags into `cfg` (both `--flag value` and
-/// `--flag=value`). Returns an exit code when the command should stop here:
-/// 0 after printing --help (followed by `usage`), 2 after a parse error.
-std::optional<int> parse_command_line(system_config& cfg,
-                                      const std::string& command,
+/// `--flag=value`), reads --config-file (flags win over its settings),
+/// resolves the sources and checks them: names, access modes, intervals,
+/// what plan_fetch says of each, and every credentials file (loaded into
+/// cfg.accounts). Returns an exit code when the command should stop here: 0
+/// after printing --help (followed by `usage`), 2 after printing what is
+/// wrong to `err` (never a secret).
+std::optional<int> parse_command_line(command_config& cfg,
                                       const std::vector<std::string>& args,
-                                      const char* usage);
+                                      const char* usage, std::ostream& err);
+
+/// Spawns one token provider per service account (detached: it blocks in
+/// the token exchange) into `ccfg.tokens`, and notes each account's e-mail in
+/// `ccfg.client_emails`.
+void spawn_token_providers(caf::actor_system& sys,
+                           const std::map<std::string, service_account>& accounts,
+                           coordinator_config& ccfg);
+
+/// Checks every source: plan_fetch and each distinct credentials file (read
+/// into `accounts`). Returns "" or what is wrong, naming the source after
+/// `prefix` (e.g. "config file F: ").
+std::string check_sources(const std::vector<source_spec>& sources,
+                          const google_endpoints& endpoints,
+                          std::map<std::string, service_account>& accounts,
+                          const std::string& prefix = "");
 
 } // namespace sheetsync

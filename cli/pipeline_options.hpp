@@ -2,38 +2,97 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <caf/config_option_set.hpp>
 #include <caf/timespan.hpp>
 
 #include "actors/coordinator.hpp"
+#include "cli/config_file.hpp"
+#include "sources/source_spec.hpp"
 
 namespace sheetsync {
 
-/// The flags every command that runs syncs takes.
+/// The flags of the commands that run syncs, and what they resolve to once
+/// the config file is read and everything is checked.
 struct pipeline_options {
+  // -- flags of both commands ---------------------------------------------------
+
+  /// A sheet's URL or id; with a config file's sources, a source's name.
   std::string source;
   std::string db;
   std::string name = "default";
+  std::string gid;
+  std::string access;
+  std::string api_key;
+  std::string credentials;
+  std::string range;
+  std::string docs_base_url = "https://docs.google.com";
+  std::string sheets_api_base_url = "https://sheets.googleapis.com";
+  size_t max_parallel = 2;
+  uint32_t max_attempts = 5;
   caf::timespan fetch_timeout = std::chrono::seconds{90};
   caf::timespan max_duration = std::chrono::minutes{5};
   caf::timespan cooldown = std::chrono::seconds{3};
   caf::timespan evict_after = std::chrono::minutes{5};
   uint64_t max_bytes = uint64_t{1} << 30;
 
-  /// Declares the flags, bound to the members.
-  void add_to(caf::config_option_set& opts);
+  // -- flags of serve only ------------------------------------------------------
 
-  /// Checks the values; returns an actionable message or "".
-  std::string validate() const;
+  /// Sync the command-line source every interval; 0 = only on demand.
+  caf::timespan interval{0};
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string api_token;
+  bool insecure_public = false;
+  size_t max_connections = 1024;
 
-  /// The coordinator's configuration for these flags.
+  // -- resolved -----------------------------------------------------------------
+
+  /// The config file ("" = none), from --config-file.
+  std::string config_file;
+  /// The sources to run; the first is the default. Set by resolve().
+  std::vector<source_spec> sources;
+  /// Set by resolve().
+  google_endpoints endpoints;
+
+  /// Declares the flags, bound to the members; `serve` adds serve's own.
+  void add_to(caf::config_option_set& opts, bool serve);
+
+  /// The coordinator's configuration for the resolved options (no history,
+  /// reader or token providers yet: the command spawns them).
   coordinator_config to_coordinator_config() const;
 };
 
 /// Flags that take no value (for normalize_args).
 const std::set<std::string>& switch_flags();
+
+/// Flags that configure the one source named on the command line.
+const std::set<std::string>& per_source_flags();
+
+/// Reads the [sheetsync] section of a config file: settings that map to a
+/// flag are stored through the bound option in `options` unless the flag is
+/// in `given` (the command line wins); settings of the other command are
+/// checked and ignored; `sources` becomes `file_sources` in file order with
+/// the default (`default-source`, else the first in the file) first.
+/// @returns "" or what is wrong and where; never a secret.
+std::string apply_config_file(const config_node& root, const std::string& path,
+                              caf::config_option_set& options,
+                              const std::set<std::string>& given,
+                              std::vector<source_spec>& file_sources);
+
+/// Builds `opts.sources` and `opts.endpoints` from the flags and the config
+/// file's sources, and checks everything that needs no file or network.
+/// `env_api_key` (SHEETSYNC_GOOGLE_API_KEY, may be null) is the API key of
+/// the command-line source when --api-key is not given.
+/// @param serve Whether the command is serve (all sources, schedules) or sync
+///        (the one source named by --source, else the default).
+/// @returns "" or what is wrong and where; never a secret.
+std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
+                    std::vector<source_spec> file_sources, bool serve,
+                    const char* env_api_key);
 
 } // namespace sheetsync

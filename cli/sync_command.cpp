@@ -9,9 +9,7 @@
 #include "actors/history.hpp"
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
-#include "cli/pipeline_options.hpp"
 #include "cli/progress_view.hpp"
-#include "messages/system_config.hpp"
 
 namespace sheetsync {
 
@@ -23,42 +21,39 @@ extern "C" void on_signal(int sig) {
   interrupted = sig;
 }
 
-class sync_config : public system_config {
-public:
-  pipeline_options pipeline;
-
-  sync_config() {
-    pipeline.add_to(custom_options_);
-  }
-};
+const char* sync_usage
+  = "Usage: sheetsync sync --source=URL|ID --db=FILE [--name=NAME] [--gid=N]\n"
+    "                      [--access=export|api|auto] [--api-key=KEY]"
+    " [--credentials=FILE]\n"
+    "       sheetsync sync --config-file=FILE [--source=NAME]\n"
+    "Downloads the sheet, parses it and swaps it into the cache;"
+    " exits 0 when complete.\n"
+    "With --config-file, syncs the source named by --source, else the default"
+    " one\n(default-source, else the first in the file); flags win over the"
+    " file's settings.\n"
+    "Exit codes: 0 complete, 1 failed, 2 bad flags or config, 130"
+    " interrupted.\n";
 
 } // namespace
 
 int run_sync_command(const std::vector<std::string>& raw_args) {
-  sync_config cfg;
-  if (auto rc = parse_command_line(
-        cfg, "sync", raw_args,
-        "Usage: sheetsync sync --source=URL --db=FILE [--name=NAME]"
-        " [--fetch-timeout=90s] [--max-duration=5min]\n"
-        "Downloads the sheet, parses it and swaps it into the cache;"
-        " exits 0 when complete.\n"))
+  command_config cfg{"sync"};
+  if (auto rc = parse_command_line(cfg, raw_args, sync_usage, std::cerr))
     return *rc;
-  if (auto msg = cfg.pipeline.validate(); !msg.empty()) {
-    std::cerr << "sheetsync sync: " << msg << "\n";
-    return 2;
-  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   caf::actor_system sys{cfg};
-  auto ccfg = cfg.pipeline.to_coordinator_config();
-  ccfg.history = sys.spawn<caf::detached>(history, cfg.pipeline.db);
+  auto ccfg = cfg.opts.to_coordinator_config();
+  auto source = ccfg.sources.front().name;
+  spawn_token_providers(sys, cfg.accounts, ccfg);
+  ccfg.history = sys.spawn<caf::detached>(history, cfg.opts.db);
   auto coord = sys.spawn(coordinator, ccfg);
   caf::scoped_actor self{sys};
   self->send(coord, atom::subscribe_v,
              caf::actor_cast<status_listener_actor>(self));
   int rc = 1;
   std::string id;
-  self->request(coord, caf::infinite, atom::start_v, std::string{})
+  self->request(coord, caf::infinite, atom::start_v, source)
     .receive([&](std::string& x) { id = std::move(x); },
              [&](caf::error& err) {
                std::cerr << "sheetsync sync: " << error_text(err) << "\n";
@@ -100,6 +95,8 @@ int run_sync_command(const std::vector<std::string>& raw_args) {
     .receive([](const sync_status&) {}, [](caf::error&) {});
   self->send_exit(coord, caf::exit_reason::user_shutdown);
   self->send_exit(ccfg.history, caf::exit_reason::user_shutdown);
+  for (auto& [path, provider] : ccfg.tokens)
+    self->send_exit(provider, caf::exit_reason::user_shutdown);
   return rc;
 }
 

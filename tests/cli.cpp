@@ -6,10 +6,17 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
 #include "cli/args.hpp"
+#include "cli/command_line.hpp"
+#include "cli/config_file.hpp"
 #include "cli/progress_view.hpp"
 #include "tests/fake_server.hpp"
 
@@ -19,6 +26,11 @@ namespace {
 
 const std::string binary = SHEETSYNC_BINARY_DIR "/sheetsync";
 const std::string demo_csv = SHEETSYNC_SOURCE_DIR "/config/demo.csv";
+
+using namespace std::chrono_literals;
+
+const std::string sheet_id = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-ab";
+const std::string sheet_id2 = "2ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210_-zz";
 
 struct result {
   int code;
@@ -55,7 +67,95 @@ struct fixture {
   bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
   }
+
+  /// Writes `text` to `name` in the test directory; returns its path.
+  std::string write(const std::string& name, const std::string& text) {
+    auto path = dir + "/" + name;
+    std::ofstream out{path, std::ios::binary};
+    out << text;
+    return path;
+  }
+
+  /// A service account's credentials JSON with a key generated here (never
+  /// committed); returns its path.
+  std::string write_credentials(const std::string& name) {
+    auto key = EVP_RSA_gen(2048);
+    auto bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+    char* data = nullptr;
+    auto len = BIO_get_mem_data(bio, &data);
+    std::string pem{data, static_cast<size_t>(len)}, escaped;
+    BIO_free(bio);
+    EVP_PKEY_free(key);
+    for (auto c : pem)
+      escaped += c == '\n' ? std::string{"\\n"} : std::string{c};
+    return write(name, R"({"type": "service_account", "client_email": )"
+                         R"("sync@test.iam.gserviceaccount.com", "private_key": ")"
+                         + escaped
+                         + R"(", "token_uri": "http://127.0.0.1:9/token"})");
+  }
+
+  /// Runs parse_command_line in-process; `error` gets what it printed.
+  std::optional<int> parse(command_config& cfg,
+                           const std::vector<std::string>& args) {
+    std::ostringstream err;
+    auto rc = parse_command_line(cfg, args, "", err);
+    error = err.str();
+    return rc;
+  }
+
+  /// Parses `args` for `command` and expects exit code 2 and a message
+  /// containing `part`.
+  void expect_error(const std::string& command,
+                    const std::vector<std::string>& args,
+                    const std::string& part) {
+    command_config cfg{command};
+    auto rc = parse(cfg, args);
+    CAF_CHECK_EQUAL(rc.value_or(-1), 2);
+    if (!contains(error, part))
+      CAF_FAIL("expected '" << part << "' in: " << error);
+  }
+
+  /// Same for a config file with `text`.
+  void expect_config_error(const std::string& text, const std::string& part,
+                           std::vector<std::string> more = {}) {
+    auto path = write("bad.conf", text);
+    more.push_back("--config-file=" + path);
+    more.push_back("--db=" + dir + "/x.db");
+    expect_error("serve", more, part);
+  }
+
+  std::string error;
 };
+
+source_spec make_spec(std::string name, std::string location) {
+  source_spec result;
+  result.name = std::move(name);
+  result.location = std::move(location);
+  return result;
+}
+
+} // namespace
+
+namespace sheetsync {
+
+bool operator==(const source_spec& x, const source_spec& y) {
+  return x.name == y.name && x.location == y.location && x.gid == y.gid
+         && x.access == y.access && x.api_key == y.api_key
+         && x.credentials == y.credentials && x.range == y.range
+         && x.interval == y.interval;
+}
+
+std::string to_string(const source_spec& x) {
+  return "{" + x.name + ", " + x.location + ", gid " + x.gid + ", "
+         + to_string(x.access) + ", key " + x.api_key + ", cred "
+         + x.credentials + ", range " + x.range + ", "
+         + caf::deep_to_string(x.interval) + "}";
+}
+
+} // namespace sheetsync
+
+namespace {
 
 } // namespace
 
@@ -98,7 +198,10 @@ CAF_TEST(help lists every flag) {
   auto r = run("sync --help");
   CAF_CHECK_EQUAL(r.code, 0);
   for (auto flag : {"--source", "--db", "--name", "--fetch-timeout",
-                    "--max-duration"})
+                    "--max-duration", "--gid", "--access", "--api-key",
+                    "--credentials", "--range", "--docs-base-url",
+                    "--sheets-api-base-url", "--max-parallel",
+                    "--max-attempts", "--config-file"})
     CAF_CHECK(contains(r.out, flag));
   auto top = run("--help");
   CAF_CHECK_EQUAL(top.code, 0);
@@ -159,6 +262,350 @@ CAF_TEST(sigterm cancels and keeps the cache) {
   CAF_CHECK(contains(slurp(dir + "/err"), "Cancelled"));
   auto r = run("sync --source=file://" + demo_csv + " --db=" + db);
   CAF_CHECK_EQUAL(r.code, 0);
+}
+
+
+// -- flags, the config file and start-up checks, in-process -------------------
+
+CAF_TEST(every flag takes both forms) {
+  auto cred = write_credentials("sa.json");
+  for (bool joined : {true, false}) {
+    std::vector<std::string> args;
+    auto flag = [&](const std::string& name, const std::string& value) {
+      if (joined) {
+        args.push_back("--" + name + "=" + value);
+      } else {
+        args.push_back("--" + name);
+        args.push_back(value);
+      }
+    };
+    flag("source", sheet_id);
+    flag("db", dir + "/x.db");
+    flag("name", "sales");
+    flag("gid", "123");
+    flag("access", "api");
+    flag("api-key", "k-123");
+    flag("credentials", cred);
+    flag("range", "A1:D");
+    flag("docs-base-url", "http://127.0.0.1:1/docs/");
+    flag("sheets-api-base-url", "http://127.0.0.1:2");
+    flag("max-parallel", "3");
+    flag("max-attempts", "7");
+    flag("cooldown", "10s");
+    flag("interval", "15min");
+    command_config cfg{"serve"};
+    auto rc = parse(cfg, args);
+    CAF_CHECK(!rc);
+    CAF_CHECK_EQUAL(error, "");
+    auto expected = make_spec("sales", sheet_id);
+    expected.gid = "123";
+    expected.access = access_mode::api;
+    expected.api_key = "k-123";
+    expected.credentials = cred;
+    expected.range = "A1:D";
+    expected.interval = 15min;
+    CAF_CHECK_EQUAL(cfg.opts.sources, std::vector<source_spec>{expected});
+    auto ccfg = cfg.opts.to_coordinator_config();
+    CAF_CHECK_EQUAL(ccfg.sources, std::vector<source_spec>{expected});
+    CAF_CHECK_EQUAL(ccfg.endpoints.docs_base, "http://127.0.0.1:1/docs");
+    CAF_CHECK_EQUAL(ccfg.endpoints.sheets_api_base, "http://127.0.0.1:2");
+    CAF_CHECK_EQUAL(ccfg.max_parallel, 3u);
+    CAF_CHECK_EQUAL(ccfg.max_attempts, 7u);
+    CAF_CHECK_EQUAL(ccfg.cooldown, caf::timespan{10s});
+    CAF_CHECK_EQUAL(ccfg.db_path, dir + "/x.db");
+    CAF_CHECK_EQUAL(cfg.accounts.count(cred), 1u);
+    CAF_CHECK_EQUAL(cfg.accounts[cred].client_email,
+                    "sync@test.iam.gserviceaccount.com");
+  }
+}
+
+CAF_TEST(defaults without a config file) {
+  command_config cfg{"sync"};
+  CAF_REQUIRE(!parse(cfg, {"--source=file://" + demo_csv, "--db=x.db"}));
+  CAF_CHECK_EQUAL(cfg.opts.sources,
+                  std::vector<source_spec>{make_spec("default", "file://"
+                                                                  + demo_csv)});
+  auto ccfg = cfg.opts.to_coordinator_config();
+  CAF_CHECK_EQUAL(ccfg.endpoints.docs_base, "https://docs.google.com");
+  CAF_CHECK_EQUAL(ccfg.endpoints.sheets_api_base,
+                  "https://sheets.googleapis.com");
+  CAF_CHECK_EQUAL(ccfg.max_parallel, 2u);
+  CAF_CHECK_EQUAL(ccfg.max_attempts, 5u);
+}
+
+CAF_TEST(the api key comes from the environment unless a flag gives one) {
+  setenv("SHEETSYNC_GOOGLE_API_KEY", "env-key", 1);
+  command_config cfg{"sync"};
+  CAF_CHECK(!parse(cfg, {"--source=" + sheet_id, "--db=x.db"}));
+  CAF_CHECK_EQUAL(cfg.opts.sources.at(0).api_key, "env-key");
+  command_config flagged{"sync"};
+  CAF_CHECK(!parse(flagged, {"--source=" + sheet_id, "--db=x.db",
+                             "--api-key=flag-key"}));
+  CAF_CHECK_EQUAL(flagged.opts.sources.at(0).api_key, "flag-key");
+  unsetenv("SHEETSYNC_GOOGLE_API_KEY");
+}
+
+CAF_TEST(a config file with two sources gives their exact specs) {
+  auto cred = write_credentials("sa.json");
+  auto conf = write("sheetsync.conf", R"(; two sheets
+[sheetsync]
+db = ")" + dir + R"(/cache.db"
+cooldown = 10s
+max-parallel = 3
+max-attempts = 4
+docs-base-url = "http://127.0.0.1:1"
+port = 9090
+sources = {
+  stock = { id = ")" + sheet_id2 + R"(", gid = 123, access = "api",
+            credentials = ")" + cred + R"(" }
+  sales = { url = "https://docs.google.com/spreadsheets/d/)" + sheet_id
+                           + R"(/edit#gid=0", interval = 15min },
+  csv = { url = "file://)" + demo_csv + R"(", interval = 90s, access = 'export' }
+}
+)");
+  auto stock = make_spec("stock", sheet_id2);
+  stock.gid = "123";
+  stock.access = access_mode::api;
+  stock.credentials = cred;
+  auto sales = make_spec("sales", "https://docs.google.com/spreadsheets/d/"
+                                    + sheet_id + "/edit#gid=0");
+  sales.interval = 15min;
+  auto csv = make_spec("csv", "file://" + demo_csv);
+  csv.interval = 90s;
+  csv.access = access_mode::export_csv;
+  command_config cfg{"serve"};
+  CAF_REQUIRE(!parse(cfg, {"--config-file", conf}));
+  CAF_CHECK_EQUAL(error, "");
+  // File order, the first is the default.
+  CAF_CHECK_EQUAL(cfg.opts.sources, (std::vector<source_spec>{stock, sales, csv}));
+  auto ccfg = cfg.opts.to_coordinator_config();
+  CAF_CHECK_EQUAL(ccfg.db_path, dir + "/cache.db");
+  CAF_CHECK_EQUAL(ccfg.cooldown, caf::timespan{10s});
+  CAF_CHECK_EQUAL(ccfg.max_parallel, 3u);
+  CAF_CHECK_EQUAL(ccfg.max_attempts, 4u);
+  CAF_CHECK_EQUAL(ccfg.endpoints.docs_base, "http://127.0.0.1:1");
+  CAF_CHECK_EQUAL(cfg.opts.port, 9090u);
+  CAF_CHECK_EQUAL(cfg.accounts.size(), 1u);
+  // default-source picks the default; --source=NAME beats it in serve.
+  auto with_default = write("default.conf", slurp(conf) + "default-source = \"sales\"\n");
+  command_config cfg2{"serve"};
+  CAF_REQUIRE(!parse(cfg2, {"--config-file=" + with_default}));
+  CAF_CHECK_EQUAL(cfg2.opts.sources,
+                  (std::vector<source_spec>{sales, stock, csv}));
+  command_config cfg3{"serve"};
+  CAF_REQUIRE(!parse(cfg3, {"--config-file=" + with_default, "--source=csv"}));
+  CAF_CHECK_EQUAL(cfg3.opts.sources,
+                  (std::vector<source_spec>{csv, sales, stock}));
+  // sync runs one source: the named one, else the default; the port of serve
+  // is ignored.
+  command_config sync1{"sync"};
+  CAF_REQUIRE(!parse(sync1, {"--config-file=" + conf, "--source", "sales"}));
+  CAF_CHECK_EQUAL(sync1.opts.sources, std::vector<source_spec>{sales});
+  command_config sync2{"sync"};
+  CAF_REQUIRE(!parse(sync2, {"--config-file=" + with_default}));
+  CAF_CHECK_EQUAL(sync2.opts.sources, std::vector<source_spec>{sales});
+}
+
+CAF_TEST(flags win over the config file) {
+  auto conf = write("sheetsync.conf", R"([sheetsync]
+db = "from-file.db"
+cooldown = 10s
+max-parallel = 3
+fetch-timeout = 20s
+sources = {
+  sales = { id = ")" + sheet_id + R"(", gid = 5, range = "A1:B" },
+  stock = { id = ")" + sheet_id2 + R"(" }
+}
+)");
+  command_config cfg{"serve"};
+  CAF_REQUIRE(!parse(cfg, {"--config-file=" + conf, "--db", "from-flag.db",
+                           "--max-parallel=4", "--source=stock", "--gid=9",
+                           "--access=export", "--interval=1h"}));
+  CAF_CHECK_EQUAL(error, "");
+  CAF_CHECK_EQUAL(cfg.opts.db, "from-flag.db");
+  CAF_CHECK_EQUAL(cfg.opts.max_parallel, 4u);
+  CAF_CHECK_EQUAL(cfg.opts.cooldown, caf::timespan{10s});
+  CAF_CHECK_EQUAL(cfg.opts.fetch_timeout, caf::timespan{20s});
+  auto stock = make_spec("stock", sheet_id2);
+  stock.gid = "9";
+  stock.access = access_mode::export_csv;
+  stock.interval = 1h;
+  auto sales = make_spec("sales", sheet_id);
+  sales.gid = "5";
+  sales.range = "A1:B";
+  CAF_CHECK_EQUAL(cfg.opts.sources, (std::vector<source_spec>{stock, sales}));
+  // Without a source, the config file's settings still apply.
+  auto settings = write("settings.conf", "[sheetsync]\ndb = \"s.db\"\n");
+  command_config plain{"sync"};
+  CAF_REQUIRE(!parse(plain, {"--config-file=" + settings,
+                             "--source=" + sheet_id}));
+  CAF_CHECK_EQUAL(plain.opts.db, "s.db");
+  CAF_CHECK_EQUAL(plain.opts.sources,
+                  std::vector<source_spec>{make_spec("default", sheet_id)});
+}
+
+CAF_TEST(start up checks say what is wrong and where) {
+  auto src = [&](const std::string& body) {
+    return "[sheetsync]\nsources = {\n  sales = { " + body + " }\n}\n";
+  };
+  auto id = "id = \"" + sheet_id + "\"";
+  expect_config_error(src(id + ", colour = \"red\""),
+                      "source 'sales': unknown key 'colour'");
+  expect_config_error("[sheetsync]\nsorces = {}\n",
+                      "[sheetsync]: unknown key 'sorces'");
+  expect_config_error("[sheetsync]\ngid = 4\n",
+                      "[sheetsync]: unknown key 'gid': sources are configured");
+  expect_config_error("[sync]\ndb = \"x\"\n", "unknown section [sync]");
+  expect_config_error(src(id + ", interval = \"soon\""),
+                      "source 'sales': interval must be a time span");
+  expect_config_error(src(id + ", interval = 10ms"),
+                      "source 'sales': interval 10ms is too short");
+  expect_config_error(src(id + ", interval = -5s"),
+                      "source 'sales': interval must not be negative");
+  expect_config_error(src(id + ", access = \"cloud\""),
+                      "source 'sales': access must be \"export\", \"api\" or "
+                      "\"auto\"");
+  expect_config_error(src(id + ", gid = \"first\""),
+                      "source 'sales': gid must be the tab's number");
+  expect_config_error(src("gid = 1"), "source 'sales': url or id is missing");
+  expect_config_error(src(id + ", url = \"http://x/y.csv\""),
+                      "source 'sales': give either url or id, not both");
+  expect_config_error(src(id + ", credentials = \"" + dir + "/missing.json\""),
+                      "config file " + dir + "/bad.conf: source 'sales': "
+                      "credentials file " + dir + "/missing.json");
+  auto broken = write("broken.json", R"({"type": "service_account"})");
+  expect_config_error(src(id + ", credentials = \"" + broken + "\""),
+                      "source 'sales': credentials file " + broken);
+  expect_config_error("[sheetsync]\nsources = { sales = { " + id
+                        + " }, Sales = { " + id + " } }\n",
+                      "source 'Sales' and source 'sales' would share one cache "
+                      "table");
+  expect_config_error("[sheetsync]\nsources = { sales = { " + id
+                        + " }, sales = { " + id + " } }\n",
+                      "source 'sales' is defined twice");
+  expect_config_error("[sheetsync]\nsources = { "
+                        + std::string(70, 'a') + " = { " + id + " } }\n",
+                      "not a valid source name");
+  expect_config_error(src("url = \"https://example.com/data.csv\", access = "
+                          "\"api\""),
+                      "source 'sales': the Sheets API (--access=api) needs a "
+                      "spreadsheet");
+  expect_config_error(src("id = \"short\""), "source 'sales': ");
+  expect_config_error("[sheetsync]\ncooldown = \"3s\"\n",
+                      "[sheetsync] cooldown: expected timespan");
+  expect_config_error("[sheetsync]\n# a comment\n",
+                      "line 2, column 1");
+  expect_config_error("[sheetsync]\n# a comment\n", "comments start with ';'");
+  expect_config_error(src(id) + "default-source = \"stock\"\n",
+                      "default-source: 'stock' is not one of the sources "
+                      "(sales)");
+  expect_config_error(src(id) + "max-parallel = 0\n",
+                      "--max-parallel (or max-parallel in");
+  expect_config_error(src(id), "--source 'stock' is not a source of config file",
+                      {"--source=stock"});
+  expect_config_error(src(id), "--gid configures one source: name it with "
+                               "--source=NAME",
+                      {"--gid=4"});
+  expect_config_error(src(id), "--name names the --source URL's source",
+                      {"--name=x"});
+  expect_error("sync", {"--config-file=" + dir + "/none.conf"},
+               "config file " + dir + "/none.conf: cannot read it");
+  // The command line.
+  expect_error("sync", {"--db=x.db"}, "--source is missing");
+  expect_error("sync", {"--source=" + sheet_id}, "--db is missing");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "--name=../etc"},
+               "--name '../etc' is not a valid source name");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "--access=cloud"},
+               "--access must be export, api or auto");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "--gid=first"},
+               "--gid must be the tab's number");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "--max-attempts=0"},
+               "--max-attempts must be at least 1");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x",
+                        "--docs-base-url=docs.example"},
+               "--docs-base-url must be an http:// or https:// URL");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "--credentials",
+                        dir + "/none.json"},
+               "source 'default': credentials file " + dir + "/none.json");
+  expect_error("sync", {"--source=ftp://example.com/x.csv", "--db=x"},
+               "source 'default': ");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "--interval=1h"},
+               "unknown flag --interval");
+  expect_error("sync", {"--frobnicate=1"}, "unknown flag --frobnicate");
+  expect_error("sync", {"--max-parallel=many"},
+               "invalid value for --max-parallel: expected uint64");
+  expect_error("sync", {"--cooldown=soon"},
+               "invalid value for --cooldown: expected timespan");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "stray"},
+               "1 unexpected argument(s) without a flag");
+}
+
+CAF_TEST(errors never show a secret) {
+  auto secret = std::string{"SECRET-KEY-123"};
+  auto check = [&](const std::string& command,
+                   const std::vector<std::string>& args) {
+    command_config cfg{command};
+    auto rc = parse(cfg, args);
+    CAF_CHECK_EQUAL(rc.value_or(-1), 2);
+    CAF_CHECK_NOT_EQUAL(error, "");
+    if (contains(error, secret))
+      CAF_FAIL("secret shown in: " << error);
+  };
+  // An unknown flag, a flag that needs a source, a plan that fails.
+  check("sync", {"--api-keyy=" + secret});
+  check("sync", {"--source=https://example.com/x.csv?key=" + secret,
+                 "--db=x", "--access=api", "--api-key=" + secret});
+  auto conf = write("secret.conf", R"([sheetsync]
+sources = {
+  sales = { url = "https://example.com/x.csv?key=)"
+                                     + secret + R"(", access = "api",
+            api-key = ")" + secret + R"(" }
+}
+)");
+  check("serve", {"--config-file=" + conf, "--db=x"});
+  check("serve", {"--config-file=" + conf, "--db=x",
+                  "--source=https://example.com/?key=" + secret});
+  auto conf2 = write("secret2.conf", "[sheetsync]\nsources = { sales = { url = \"x?key="
+                                       + secret + "\", api-key = \"" + secret
+                                       + "\" } }\n");
+  check("serve", {"--config-file=" + conf2, "--db=x"});
+}
+
+CAF_TEST(the binary reads a config file and exits 2 on a bad one) {
+  auto db = dir + "/cache.db";
+  auto conf = write("demo.conf", "[sheetsync]\ndb = \"" + db
+                                   + "\"\nsources = {\n  demo = { url = \"file://"
+                                   + demo_csv + "\" }\n}\n");
+  auto r = run("sync --config-file " + conf + " --source demo");
+  CAF_CHECK_EQUAL(r.code, 0);
+  CAF_CHECK(contains(r.out, "Synced 300 rows"));
+  auto bad = write("bad.conf", "[sheetsync]\nsources = { demo = { url = 1 } }\n");
+  auto b = run("sync --config-file=" + bad);
+  CAF_CHECK_EQUAL(b.code, 2);
+  CAF_CHECK(contains(b.err, "source 'demo': url must be a string"));
+  auto example = run("sync --help");
+  for (auto flag : {"--gid", "--access", "--api-key", "--credentials",
+                    "--range", "--docs-base-url", "--sheets-api-base-url",
+                    "--max-parallel", "--max-attempts", "--config-file"})
+    CAF_CHECK(contains(example.out, flag));
+  auto serve_help = run("serve --help");
+  CAF_CHECK(contains(serve_help.out, "--interval"));
+  CAF_CHECK(contains(serve_help.out, "--port"));
+}
+
+CAF_TEST(the example config file is valid) {
+  // Its credentials path does not exist here: replace it.
+  auto cred = write_credentials("sa.json");
+  auto text = slurp(SHEETSYNC_SOURCE_DIR "/config/sheetsync.conf.example");
+  auto at = text.find("/etc/sheetsync/service-account.json");
+  CAF_REQUIRE_NOT_EQUAL(at, std::string::npos);
+  text.replace(at, std::string{"/etc/sheetsync/service-account.json"}.size(),
+               cred);
+  auto conf = write("example.conf", text);
+  command_config cfg{"serve"};
+  CAF_CHECK(!parse(cfg, {"--config-file=" + conf}));
+  CAF_CHECK_EQUAL(error, "");
+  CAF_CHECK(cfg.opts.sources.size() >= 2u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
