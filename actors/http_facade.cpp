@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <openssl/crypto.h>
+#include <rapidjson/document.h>
 
 #include "net/http_response.hpp"
 #include "net/status_json.hpp"
@@ -167,13 +168,26 @@ void open_stream(self_ptr self, connection_handle hdl, uint64_t seq,
     }
   }
   if (!replayed) {
-    // Every stream starts with a status, idle before any sync.
-    if (s.current_json.empty()) {
+    // Every stream starts with the latest status of every source (idle
+    // before any sync), the configured sources in their order first.
+    auto current_id = s.next_event_id - 1;
+    if (s.latest.empty()) {
       sync_status idle;
+      idle.source = s.default_source();
       idle.message = "No sync has run yet";
-      s.current_json = to_json(idle);
+      bytes += sse_event(current_id, to_json(idle));
     }
-    bytes += sse_event(s.next_event_id - 1, s.current_json);
+    for (auto& name : s.sources)
+      if (auto i = s.latest.find(name); i != s.latest.end())
+        bytes += sse_event(current_id, i->second);
+    std::vector<std::string> others;
+    for (auto& kv : s.latest)
+      if (std::find(s.sources.begin(), s.sources.end(), kv.first)
+          == s.sources.end())
+        others.push_back(kv.first);
+    std::sort(others.begin(), others.end());
+    for (auto& name : others)
+      bytes += sse_event(current_id, s.latest[name]);
   }
   s.metrics.count_request("events", 200);
   auto& c = s.conns[hdl];
@@ -195,6 +209,92 @@ bool parse_count(const std::optional<std::string>& text, uint64_t fallback,
   if (*end != '\0' || text->front() == '-' || x > max)
     return false;
   out = x;
+  return true;
+}
+
+/// Remembers the configured sources (the coordinator's answer to
+/// `get sources`): their names, and their latest statuses for new streams.
+void learn_sources(self_ptr self, const std::vector<source_info>& xs) {
+  auto& s = self->state;
+  s.sources.clear();
+  for (auto& x : xs) {
+    s.sources.push_back(x.name);
+    s.metrics.add_source(x.name);
+    // A pushed status is never older than this answer: keep it.
+    if (s.latest.count(x.name) > 0)
+      continue;
+    auto st = x.last;
+    if (st.source.empty())
+      st.source = x.name;
+    if (st.id.empty())
+      st.message = "No sync has run yet";
+    s.latest.emplace(x.name, to_json(st));
+  }
+}
+
+/// Calls `next` once `source` is known to name a configured source ("" is
+/// the default one, always fine); otherwise answers 404 unknown_source with
+/// the known names. Asks the coordinator for the names if it does not know
+/// them yet; if it cannot tell, `next` runs and the coordinator judges.
+template <class F>
+void with_source(self_ptr self, connection_handle hdl, uint64_t seq,
+                 const char* route, bool keep, bool head,
+                 const std::string& source, F next) {
+  auto decide = [=] {
+    auto& names = self->state.sources;
+    if (source.empty() || names.empty()
+        || std::find(names.begin(), names.end(), source) != names.end()) {
+      next();
+      return;
+    }
+    respond(self, hdl, seq, route,
+            json_response(404, unknown_source_json(source, names)), keep,
+            head);
+  };
+  auto& s = self->state;
+  if (source.empty() || !s.sources.empty()) {
+    decide();
+    return;
+  }
+  self->request(s.cfg.coordinator, s.cfg.request_timeout, caf::get_atom_v,
+                atom::sources_v)
+    .then(
+      [=](const std::vector<source_info>& xs) {
+        learn_sources(self, xs);
+        decide();
+      },
+      [=](caf::error&) { next(); });
+}
+
+/// The source a POST names: `?source=`, or `{"source": "..."}` in a JSON
+/// body. False (with a reason) for a malformed body or two different names.
+bool post_source(const http_request& req, std::string& out,
+                 std::string& problem) {
+  auto query = req.query_param("source");
+  out = query.value_or("");
+  auto type = req.header("content-type");
+  if (req.body.empty() || !type
+      || strncasecmp(type->c_str(), "application/json", 16) != 0)
+    return true;
+  rapidjson::Document doc;
+  doc.Parse(req.body.data(), req.body.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    problem = "the body must be a JSON object, e.g. {\"source\": \"sales\"}";
+    return false;
+  }
+  auto i = doc.FindMember("source");
+  if (i == doc.MemberEnd() || i->value.IsNull())
+    return true;
+  if (!i->value.IsString()) {
+    problem = "\"source\" must be a string";
+    return false;
+  }
+  std::string body_source{i->value.GetString(), i->value.GetStringLength()};
+  if (query && *query != body_source) {
+    problem = "the query and the body name different sources";
+    return false;
+  }
+  out = std::move(body_source);
   return true;
 }
 
@@ -235,59 +335,167 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
     auto source = req.query_param("source").value_or("");
     auto id = req.query_param("syncId").value_or("");
     if (method == "POST") {
-      self->request(coord, timeout, atom::start_v, source)
-        .then(
-          [=](const std::string& new_id) {
-            auto r = json_response(
-              202, start_json(true, new_id, "Background sync started"));
-            r.headers.emplace_back("Location",
-                                   "/api/sync-sheets-bg?syncId=" + new_id);
-            respond(self, hdl, seq, "sync", r, keep);
-          },
-          [=](caf::error& err) {
-            respond(self, hdl, seq, "sync", from_error(err), keep);
-          });
+      std::string problem;
+      if (!post_source(req, source, problem)) {
+        respond(self, hdl, seq, "sync",
+                error_response(400, "invalid_argument", problem), keep);
+        return;
+      }
+      with_source(self, hdl, seq, "sync", keep, false, source, [=] {
+        self->request(coord, timeout, atom::start_v, source)
+          .then(
+            [=](const std::string& new_id) {
+              auto name = source.empty() ? self->state.default_source()
+                                         : source;
+              auto r = json_response(
+                202, start_json(true, new_id, "Background sync started", name));
+              r.headers.emplace_back("Location",
+                                     "/api/sync-sheets-bg?syncId=" + new_id);
+              respond(self, hdl, seq, "sync", r, keep);
+            },
+            [=](caf::error& err) {
+              respond(self, hdl, seq, "sync", from_error(err), keep);
+            });
+      });
     } else if (method == "GET" || method == "HEAD") {
       bool head = method == "HEAD";
-      // Pushed by the coordinator: answer without a round trip.
-      auto& key = id.empty() ? s.running_id : id;
-      if (auto i = s.known.find(key); !key.empty() && i != s.known.end()) {
+      // Pushed by the coordinator: answers without a round trip.
+      auto answer_known = [=](const std::string& key) {
+        auto& known = self->state.known;
+        auto i = known.find(key);
+        if (key.empty() || i == known.end())
+          return false;
         if (keep && !head)
           respond_bytes(self, hdl, seq, "status", 200, i->second.response);
         else
-          respond(self, hdl, seq, "status",
-                  json_response(200, i->second.json), keep, head);
+          respond(self, hdl, seq, "status", json_response(200, i->second.json),
+                  keep, head);
+        return true;
+      };
+      if (!id.empty()) {
+        // The sync's id says everything: `source` is not needed.
+        if (answer_known(id))
+          return;
+        self->request(coord, timeout, atom::status_v, id)
+          .then(
+            [=](const sync_status& st) {
+              respond(self, hdl, seq, "status",
+                      json_response(200, to_json(st)), keep, head);
+            },
+            [=](caf::error& err) {
+              respond(self, hdl, seq, "status", from_error(err), keep, head);
+            });
         return;
       }
-      self->request(coord, timeout, atom::status_v, id)
-        .then(
-          [=](const sync_status& st) {
-            respond(self, hdl, seq, "status", json_response(200, to_json(st)),
-                    keep, head);
-          },
-          [=](caf::error& err) {
-            respond(self, hdl, seq, "status", from_error(err), keep, head);
-          });
+      // No id: the source's running sync, else its latest, else idle.
+      with_source(self, hdl, seq, "status", keep, head, source, [=] {
+        auto& s = self->state;
+        auto name = source.empty() ? s.default_source() : source;
+        if (auto i = s.running.find(name);
+            !name.empty() && i != s.running.end() && answer_known(i->second))
+          return;
+        self->request(coord, timeout, atom::last_v, source)
+          .then(
+            [=](sync_status& st) {
+              if (st.source.empty())
+                st.source = source.empty() ? self->state.default_source()
+                                           : source;
+              respond(self, hdl, seq, "status",
+                      json_response(200, to_json(st)), keep, head);
+            },
+            [=](caf::error& err) {
+              respond(self, hdl, seq, "status", from_error(err), keep, head);
+            });
+      });
     } else if (method == "DELETE") {
-      if (id.empty()) {
+      auto cancel = [=](const std::string& sync_id) {
+        self->request(coord, timeout, atom::cancel_v, sync_id)
+          .then(
+            [=](const sync_status& st) {
+              respond(self, hdl, seq, "cancel",
+                      json_response(200, to_json(st)), keep);
+            },
+            [=](caf::error& err) {
+              respond(self, hdl, seq, "cancel", from_error(err), keep);
+            });
+      };
+      if (!id.empty()) {
+        cancel(id);
+        return;
+      }
+      if (source.empty()) {
         respond(self, hdl, seq, "cancel",
                 error_response(400, "invalid_argument",
-                               "say which sync to cancel: ?syncId=..."),
+                               "say which sync to cancel: ?syncId=... or "
+                               "?source=..."),
                 keep);
         return;
       }
-      self->request(coord, timeout, atom::cancel_v, id)
-        .then(
-          [=](const sync_status& st) {
-            respond(self, hdl, seq, "cancel", json_response(200, to_json(st)),
-                    keep);
-          },
-          [=](caf::error& err) {
-            respond(self, hdl, seq, "cancel", from_error(err), keep);
-          });
+      // The source's running (or queued) sync, as the coordinator sees it.
+      with_source(self, hdl, seq, "cancel", keep, false, source, [=] {
+        self->request(coord, timeout, atom::last_v, source)
+          .then(
+            [=](const sync_status& st) {
+              if (st.id.empty() || finished(st.state)) {
+                respond(self, hdl, seq, "cancel",
+                        error_response(409, "not_running",
+                                       "no sync of source '" + source
+                                         + "' is running or queued"),
+                        keep);
+                return;
+              }
+              cancel(st.id);
+            },
+            [=](caf::error& err) {
+              respond(self, hdl, seq, "cancel", from_error(err), keep);
+            });
+      });
     } else {
       not_allowed("sync", "GET, HEAD, POST, DELETE");
     }
+    return;
+  }
+  if (path == "/api/sources") {
+    if (method != "GET" && method != "HEAD")
+      return not_allowed("sources", "GET, HEAD");
+    bool head = method == "HEAD";
+    self->request(coord, timeout, caf::get_atom_v, atom::sources_v)
+      .then(
+        [=](const std::vector<source_info>& xs) {
+          learn_sources(self, xs);
+          respond(self, hdl, seq, "sources", json_response(200, to_json(xs)),
+                  keep, head);
+        },
+        [=](caf::error& err) {
+          respond(self, hdl, seq, "sources", from_error(err), keep, head);
+        });
+    return;
+  }
+  if (path == "/api/sync-history") {
+    if (method != "GET" && method != "HEAD")
+      return not_allowed("history", "GET, HEAD");
+    bool head = method == "HEAD";
+    uint64_t limit = 0;
+    if (!parse_count(req.query_param("limit"), 20, 1000, limit) || limit == 0) {
+      respond(self, hdl, seq, "history",
+              error_response(400, "invalid_argument",
+                             "limit must be a whole number from 1 to 1000"),
+              keep, head);
+      return;
+    }
+    auto source = req.query_param("source").value_or("");
+    with_source(self, hdl, seq, "history", keep, head, source, [=] {
+      self->request(coord, timeout, caf::get_atom_v, atom::history_v, source,
+                    limit)
+        .then(
+          [=](const std::vector<sync_status>& syncs) {
+            respond(self, hdl, seq, "history",
+                    json_response(200, history_json(syncs)), keep, head);
+          },
+          [=](caf::error& err) {
+            respond(self, hdl, seq, "history", from_error(err), keep, head);
+          });
+    });
     return;
   }
   if (path == "/api/sync-sheets-bg/events") {
@@ -311,16 +519,18 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
       return;
     }
     auto source = req.query_param("source").value_or("");
-    self->request(coord, timeout, caf::get_atom_v, atom::data_v, source, limit,
-                  offset)
-      .then(
-        [=](const data_page& page) {
-          respond(self, hdl, seq, "data", json_response(200, to_json(page)),
-                  keep);
-        },
-        [=](caf::error& err) {
-          respond(self, hdl, seq, "data", from_error(err), keep);
-        });
+    with_source(self, hdl, seq, "data", keep, false, source, [=] {
+      self->request(coord, timeout, caf::get_atom_v, atom::data_v, source,
+                    limit, offset)
+        .then(
+          [=](const data_page& page) {
+            respond(self, hdl, seq, "data", json_response(200, to_json(page)),
+                    keep);
+          },
+          [=](caf::error& err) {
+            respond(self, hdl, seq, "data", from_error(err), keep);
+          });
+    });
     return;
   }
   if (path == "/healthz") {
@@ -479,16 +689,24 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
   }
   self->send(s.cfg.coordinator, atom::subscribe_v,
              caf::actor_cast<status_listener_actor>(self));
-  self->request(s.cfg.coordinator, s.cfg.request_timeout, atom::status_v,
-                std::string{})
-    .then(
-      [=](const sync_status& st) {
-        if (self->state.current_json.empty())
-          self->state.current_json = to_json(st);
-      },
-      [](caf::error&) {
-        // The first status change fills it.
-      });
+  // The sources and their latest statuses, for new event streams.
+  self->request(s.cfg.coordinator, s.cfg.request_timeout, caf::get_atom_v,
+                atom::sources_v)
+    .then([=](const std::vector<source_info>& xs) { learn_sources(self, xs); },
+          [=](caf::error&) {
+            // A coordinator that cannot list its sources: its current status
+            // at least (the first status change fills it otherwise).
+            auto& s = self->state;
+            self->request(s.cfg.coordinator, s.cfg.request_timeout,
+                          atom::status_v, std::string{})
+              .then(
+                [=](const sync_status& st) {
+                  self->state.latest.emplace(st.source, to_json(st));
+                },
+                [](caf::error&) {
+                  // nop
+                });
+          });
   self->delayed_send(self, std::chrono::seconds{1}, atom::sweep_v);
   self->delayed_send(self, s.cfg.keepalive_interval, atom::keepalive_v);
   return {
@@ -528,22 +746,25 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
     [=](const sync_status& st) {
       auto& s = self->state;
       s.metrics.observe(st);
-      s.current_json = to_json(st);
+      auto json = to_json(st);
+      s.latest[st.source] = json;
       auto& k = s.known[st.id];
-      k.json = s.current_json;
+      k.json = json;
       k.response = serialize(json_response(200, k.json), true);
       if (finished(st.state)) {
         k.finished_at = self->clock().now();
-        if (s.running_id == st.id)
-          s.running_id.clear();
+        if (auto i = s.running.find(st.source);
+            i != s.running.end() && i->second == st.id)
+          s.running.erase(i);
       } else {
-        s.running_id = st.id;
+        // Running, or waiting in the queue (idle, "queued").
+        s.running[st.source] = st.id;
       }
       auto id = s.next_event_id++;
-      s.events.emplace_back(id, s.current_json);
+      s.events.emplace_back(id, json);
       if (s.events.size() > http_facade_state::replay_events)
         s.events.pop_front();
-      broadcast(self, sse_event(id, s.current_json));
+      broadcast(self, sse_event(id, json));
     },
     [=](atom::keepalive) {
       self->delayed_send(self, self->state.cfg.keepalive_interval,

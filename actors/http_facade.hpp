@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor_clock.hpp>
 #include <caf/io/broker.hpp>
@@ -93,8 +94,12 @@ struct http_facade_state {
   /// Recent status events as (id, JSON).
   std::deque<std::pair<uint64_t, std::string>> events;
   uint64_t next_event_id = 1;
-  /// The latest status JSON, sent first to every new event stream.
-  std::string current_json;
+  /// The configured source names, the default one first; empty until the
+  /// coordinator told us (at start-up, or on the first request naming one).
+  std::vector<std::string> sources;
+  /// The latest status JSON of every source, by source name: a new event
+  /// stream starts with one event per source.
+  std::unordered_map<std::string, std::string> latest;
   /// Statuses pushed by the coordinator, as JSON, by sync id: status reads
   /// are answered from here without a round trip. Finished ones expire after
   /// `known_ttl`, well before the coordinator forgets them, so this never
@@ -107,9 +112,16 @@ struct http_facade_state {
   };
   std::unordered_map<std::string, known_status> known;
   static constexpr auto known_ttl = std::chrono::seconds{30};
-  /// The id of the latest pushed status, when it is still running.
-  std::string running_id;
+  /// By source name: the id of its latest pushed sync while it is running or
+  /// queued (not finished).
+  std::unordered_map<std::string, std::string> running;
   facade_metrics metrics;
+
+  /// The default source's name ("" while the sources are unknown).
+  const std::string& default_source() const {
+    static const std::string none;
+    return sources.empty() ? none : sources.front();
+  }
 };
 
 using http_facade_actor

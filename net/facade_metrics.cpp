@@ -5,6 +5,29 @@
 
 namespace sheetsync {
 
+namespace {
+
+/// A label value with `\`, `"` and newlines escaped (Prometheus text format).
+std::string label_value(const std::string& x) {
+  std::string out;
+  out.reserve(x.size());
+  for (auto c : x) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+constexpr const char* outcomes[] = {"complete", "error", "cancelled"};
+
+} // namespace
+
 void facade_metrics::count_request(const char* route, int status) {
   ++requests_[{route, status}];
 }
@@ -13,11 +36,18 @@ void facade_metrics::observe(const sync_status& st) {
   if (!finished(st.state) || !counted_.insert(st.id).second)
     return;
   ++syncs_[to_string(st.state)];
+  auto& src = sources_[st.source];
+  ++src.syncs[to_string(st.state)];
   if (st.state == sync_state::complete) {
+    src.last_success_ms = st.finished_ms;
     last_duration_ = (st.finished_ms - st.started_ms) / 1000.0;
     last_rows_ = st.rows;
     last_bytes_ = st.bytes;
   }
+}
+
+void facade_metrics::add_source(const std::string& name) {
+  sources_[name];
 }
 
 std::string facade_metrics::render(size_t open_connections) const {
@@ -25,7 +55,7 @@ std::string facade_metrics::render(size_t open_connections) const {
   char buf[1024];
   out += "# HELP sheetsync_syncs_total Finished syncs by outcome.\n"
          "# TYPE sheetsync_syncs_total counter\n";
-  for (auto outcome : {"complete", "error", "cancelled"}) {
+  for (auto outcome : outcomes) {
     auto i = syncs_.find(outcome);
     std::snprintf(buf, sizeof(buf),
                   "sheetsync_syncs_total{outcome=\"%s\"} %" PRIu64 "\n",
@@ -49,6 +79,27 @@ std::string facade_metrics::render(size_t open_connections) const {
                 "sheetsync_open_connections %zu\n",
                 last_duration_, last_rows_, last_bytes_, open_connections);
   out += buf;
+  out += "# HELP sheetsync_source_syncs_total Finished syncs by source and "
+         "outcome.\n"
+         "# TYPE sheetsync_source_syncs_total counter\n";
+  for (auto& [name, counts] : sources_) {
+    auto label = label_value(name);
+    for (auto outcome : outcomes) {
+      auto i = counts.syncs.find(outcome);
+      out += "sheetsync_source_syncs_total{source=\"" + label + "\",outcome=\""
+             + outcome + "\"} "
+             + std::to_string(i == counts.syncs.end() ? uint64_t{0} : i->second)
+             + "\n";
+    }
+  }
+  out += "# HELP sheetsync_source_last_success_timestamp_seconds When the last "
+         "complete sync of a source finished (Unix time; 0 = never).\n"
+         "# TYPE sheetsync_source_last_success_timestamp_seconds gauge\n";
+  for (auto& [name, counts] : sources_) {
+    std::snprintf(buf, sizeof(buf), "%.3f", counts.last_success_ms / 1000.0);
+    out += "sheetsync_source_last_success_timestamp_seconds{source=\""
+           + label_value(name) + "\"} " + buf + "\n";
+  }
   out += "# HELP sheetsync_http_requests_total HTTP requests by route and "
          "status code.\n"
          "# TYPE sheetsync_http_requests_total counter\n";

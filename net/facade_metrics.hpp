@@ -18,16 +18,30 @@ public:
   /// never the raw path).
   void count_request(const char* route, int status);
 
-  /// Counts each sync once, when its final status passes by.
+  /// Counts each sync once, when its final status passes by: in all and by
+  /// source.
   void observe(const sync_status& st);
+
+  /// Makes a configured source appear (with zero counts) before its first
+  /// sync ends.
+  void add_source(const std::string& name);
 
   /// The exposition text; `open_connections` is sampled by the caller.
   std::string render(size_t open_connections) const;
 
 private:
+  struct source_counts {
+    /// Finished syncs by outcome ("complete", "error", "cancelled").
+    std::map<std::string, uint64_t> syncs;
+    /// Unix ms of the finish of the last complete sync, 0 if none.
+    int64_t last_success_ms = 0;
+  };
+
   /// Keyed by the route literal: no allocation per request.
   std::map<std::pair<std::string_view, int>, uint64_t> requests_;
   std::map<std::string, uint64_t> syncs_;
+  /// By source name (operator-configured: a bounded label set).
+  std::map<std::string, source_counts> sources_;
   std::unordered_set<std::string> counted_;
   double last_duration_ = 0;
   uint64_t last_rows_ = 0;

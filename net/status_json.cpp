@@ -28,6 +28,8 @@ void put_time(json_writer& w, const char* key, int64_t ms) {
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
+void put_status(json_writer& w, const sync_status& st);
+
 } // namespace
 
 std::string iso8601(int64_t unix_ms) {
@@ -41,9 +43,9 @@ std::string iso8601(int64_t unix_ms) {
   return buf;
 }
 
-std::string to_json(const sync_status& st) {
-  rapidjson::StringBuffer buf;
-  json_writer w{buf};
+namespace {
+
+void put_status(json_writer& w, const sync_status& st) {
   w.StartObject();
   w.Key("syncId");
   if (st.id.empty())
@@ -68,6 +70,14 @@ std::string to_json(const sync_status& st) {
   if (st.state == sync_state::error)
     put(w, "error", st.error);
   w.EndObject();
+}
+
+} // namespace
+
+std::string to_json(const sync_status& st) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  put_status(w, st);
   return {buf.GetString(), buf.GetSize()};
 }
 
@@ -98,13 +108,15 @@ std::string to_json(const data_page& page) {
 }
 
 std::string start_json(bool success, const std::string& sync_id,
-                       const std::string& message) {
+                       const std::string& message, const std::string& source) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};
   w.StartObject();
   w.Key("success");
   w.Bool(success);
   put(w, "syncId", sync_id);
+  if (!source.empty())
+    put(w, "source", source);
   put(w, "message", message);
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
@@ -131,6 +143,90 @@ std::string error_json(const std::string& code, const std::string& message) {
   w.Bool(false);
   put(w, "error", code);
   put(w, "message", message);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string unknown_source_json(const std::string& name,
+                                const std::vector<std::string>& known) {
+  std::string list;
+  for (auto& x : known) {
+    if (!list.empty())
+      list += ", ";
+    list += x;
+  }
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  w.Key("success");
+  w.Bool(false);
+  put(w, "error", "unknown_source");
+  put(w, "message", "no source named '" + name + "'; the sources are: "
+                      + (list.empty() ? "(none)" : list));
+  w.Key("sources");
+  w.StartArray();
+  for (auto& x : known)
+    w.String(x.data(), static_cast<rapidjson::SizeType>(x.size()));
+  w.EndArray();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string to_json(const std::vector<source_info>& sources) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  w.Key("sources");
+  w.StartArray();
+  bool first = true;
+  for (auto& src : sources) {
+    w.StartObject();
+    put(w, "name", src.name);
+    put(w, "location", src.location);
+    put(w, "access", src.access);
+    w.Key("intervalSeconds");
+    if (src.interval_ms <= 0)
+      w.Null();
+    else if (src.interval_ms % 1000 == 0)
+      w.Int64(src.interval_ms / 1000);
+    else
+      w.Double(static_cast<double>(src.interval_ms) / 1000.0);
+    w.Key("default");
+    w.Bool(first);
+    first = false;
+    w.Key("running");
+    if (src.running_id.empty())
+      w.Null();
+    else
+      w.String(src.running_id.data(),
+               static_cast<rapidjson::SizeType>(src.running_id.size()));
+    w.Key("queued");
+    w.Bool(src.queued);
+    w.Key("last");
+    if (src.last.id.empty()) {
+      w.Null();
+    } else {
+      auto last = src.last;
+      if (last.source.empty())
+        last.source = src.name;
+      put_status(w, last);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string history_json(const std::vector<sync_status>& syncs) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  w.Key("syncs");
+  w.StartArray();
+  for (auto& st : syncs)
+    put_status(w, st);
+  w.EndArray();
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }

@@ -18,12 +18,14 @@
 #include <caf/io/network/operation.hpp>
 #include <caf/io/network/test_multiplexer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -161,6 +163,14 @@ sync_status make_status(std::string id, sync_state state, uint8_t progress) {
   return st;
 }
 
+/// The idle status the broker shows for a source that never synced.
+sync_status idle_of(const std::string& source) {
+  sync_status st;
+  st.source = source;
+  st.message = "No sync has run yet";
+  return st;
+}
+
 std::string sse(uint64_t id, const sync_status& st) {
   return "id: " + std::to_string(id) + "\nevent: status\ndata: " + to_json(st)
          + "\n\n";
@@ -178,8 +188,17 @@ struct script {
   std::string start_id = "sync-1";
   /// Known syncs, by id.
   std::map<std::string, sync_status> syncs;
-  /// The answer to status("").
+  /// The answer to status(""), and to last(source) for a source without an
+  /// entry in `last`.
   sync_status current;
+  /// The answer to last(source), by source name.
+  std::map<std::string, sync_status> last;
+  /// The configured sources (the first is the default one).
+  std::vector<source_info> sources;
+  /// Answer `get sources` with an error (a coordinator that cannot list).
+  bool sources_fail = false;
+  /// The recorded syncs, newest first.
+  std::vector<sync_status> history;
   data_page page;
   /// Every request and message received, e.g. "start ", "status sync-1",
   /// "data src 50 0", "subscribe".
@@ -204,11 +223,23 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
     sc->held.emplace_back(std::move(what), rp);
     return rp;
   };
+  // Whether `source` names a configured source ("" is the default one).
+  auto known_source = [=](const std::string& source) {
+    return source.empty()
+           || std::any_of(sc->sources.begin(), sc->sources.end(),
+                          [&](auto& x) { return x.name == source; });
+  };
+  auto unknown_source = [](const std::string& source) {
+    return sheetsync::make_error(ec::invalid_argument,
+                                 "unknown source '" + source + "'");
+  };
   return {
     [=](atom::start, const std::string& source) -> caf::result<std::string> {
       sc->calls.push_back("start " + source);
       if (sc->hold)
         return hold("start");
+      if (!known_source(source))
+        return unknown_source(source);
       if (sc->start_error)
         return sc->start_error;
       return sc->start_id;
@@ -246,6 +277,8 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
                           + std::to_string(offset));
       if (sc->hold)
         return hold("data");
+      if (!known_source(source))
+        return unknown_source(source);
       return sc->page;
     },
     [=](atom::progress, const stage_report&) {
@@ -262,16 +295,33 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
     },
     [=](atom::last, const std::string& source) -> caf::result<sync_status> {
       sc->calls.push_back("last " + source);
-      return sc->current;
+      if (sc->hold)
+        return hold("last " + source);
+      if (!known_source(source))
+        return unknown_source(source);
+      auto i = sc->last.find(source);
+      return i != sc->last.end() ? i->second : sc->current;
     },
     [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
       sc->calls.push_back("sources");
-      return std::vector<source_info>{};
+      if (sc->hold)
+        return hold("sources");
+      if (sc->sources_fail)
+        return sheetsync::make_error(ec::unspecified, "cannot list");
+      return sc->sources;
     },
     [=](caf::get_atom, atom::history, const std::string& source,
         uint64_t limit) -> caf::result<std::vector<sync_status>> {
       sc->calls.push_back("history " + source + " " + std::to_string(limit));
-      return std::vector<sync_status>{};
+      if (sc->hold)
+        return hold("history");
+      if (!known_source(source))
+        return unknown_source(source);
+      std::vector<sync_status> result;
+      for (auto& st : sc->history)
+        if ((source.empty() || st.source == source) && result.size() < limit)
+          result.push_back(st);
+      return result;
     },
     [=](atom::retry, const std::string&) {
       // nop
@@ -304,6 +354,11 @@ struct fixture : test_coordinator_fixture<test_config> {
       &sys.middleman().backend());
     CAF_REQUIRE(mpx != nullptr);
     sc->current = sync_status{}; // idle, no id
+    source_info def;
+    def.name = "default";
+    def.location = "https://sheets.test/export?format=csv";
+    def.access = "export";
+    sc->sources.push_back(def);
     sc->syncs["sync-1"] = make_status("sync-1", sync_state::downloading, 42);
     sc->page.source = "default";
     sc->page.columns = {"Order ID", "Amount"};
@@ -418,6 +473,22 @@ struct fixture : test_coordinator_fixture<test_config> {
     return state().conns.count(conn) > 0;
   }
 
+  /// Two sources before start(): a (the default, on demand) and b (every
+  /// 15 min, through the Sheets API).
+  void two_sources() {
+    sc->sources.clear();
+    source_info a;
+    a.name = "a";
+    a.location = "https://sheets.test/a.csv";
+    a.access = "export";
+    source_info b;
+    b.name = "b";
+    b.location = "https://docs.google.com/spreadsheets/d/ID2/edit#gid=123";
+    b.access = "api";
+    b.interval_ms = 15 * 60 * 1000;
+    sc->sources = {a, b};
+  }
+
   /// Requests the fake coordinator received (after the start-up ones).
   size_t coordinator_calls() {
     return sc->calls.size();
@@ -440,9 +511,11 @@ CAF_TEST(the broker subscribes and asks the current status at start) {
   start();
   CAF_REQUIRE_EQUAL(sc->calls.size(), 2u);
   CAF_CHECK_EQUAL(sc->calls[0], "subscribe");
-  CAF_CHECK_EQUAL(sc->calls[1], "status ");
+  CAF_CHECK_EQUAL(sc->calls[1], "sources");
   CAF_CHECK_EQUAL(caf::actor_cast<caf::actor>(sc->listener), broker);
-  CAF_CHECK_EQUAL(state().current_json, to_json(sc->current));
+  CAF_CHECK_EQUAL(state().sources, std::vector<std::string>{"default"});
+  CAF_CHECK_EQUAL(state().latest.size(), 1u);
+  CAF_CHECK_EQUAL(state().latest["default"], to_json(idle_of("default")));
 }
 
 CAF_TEST(GET healthz answers 200 JSON and keeps the connection) {
@@ -578,12 +651,16 @@ CAF_TEST(pipelined requests after Connection close are not served) {
 // -- the sync API -------------------------------------------------------------
 
 CAF_TEST(POST starts a sync: 202 with syncId and Location) {
+  source_info orders;
+  orders.name = "orders";
+  sc->sources.push_back(orders);
   start();
   sc->start_id = "sync-18c-1a2b";
   auto r = exchange(req("POST", "/api/sync-sheets-bg?source=orders"));
   CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 202 Accepted");
   check_json(r);
   CAF_CHECK_EQUAL(r.body, R"({"success":true,"syncId":"sync-18c-1a2b",)"
+                          R"("source":"orders",)"
                           R"("message":"Background sync started"})");
   CAF_CHECK_EQUAL(r.header("Location").value_or(""),
                   "/api/sync-sheets-bg?syncId=sync-18c-1a2b");
@@ -927,8 +1004,8 @@ CAF_TEST(event stream sends the current status then every change with replay and
   CAF_CHECK(!contains(lower(head), "content-length"));
   // The current status first (the idle one, nothing happened yet).
   CAF_CHECK(starts_with(body, "id: "));
-  CAF_CHECK(contains(body, "\nevent: status\ndata: " + to_json(sc->current)
-                             + "\n\n"));
+  CAF_CHECK_EQUAL(body, "id: 0\nevent: status\ndata: "
+                          + to_json(idle_of("default")) + "\n\n");
   CAF_CHECK(!closed(s1));
   // Status changes, as the coordinator's subscription sends them.
   auto st1 = make_status("sync-2", sync_state::downloading, 10);
@@ -1233,5 +1310,391 @@ CAF_TEST(the coordinator gone: 503) {
   CAF_CHECK_EQUAL(r.status, 503);
   check_json(r);
 }
+
+// -- several sources ----------------------------------------------------------
+
+CAF_TEST(POST names its source in the query or a JSON body) {
+  two_sources();
+  start();
+  auto r = exchange(req("POST", "/api/sync-sheets-bg?source=b"));
+  CAF_CHECK_EQUAL(r.status, 202);
+  CAF_CHECK_EQUAL(sc->calls.back(), "start b");
+  CAF_CHECK(contains(r.body, R"("source":"b")"));
+  // No source: the default one, named in the answer.
+  r = exchange(req("POST", "/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status, 202);
+  CAF_CHECK_EQUAL(sc->calls.back(), "start ");
+  CAF_CHECK(contains(r.body, R"("source":"a")"));
+  // A JSON body.
+  r = exchange(req("POST", "/api/sync-sheets-bg",
+                   "Content-Type: application/json\r\n", R"({"source":"b"})"));
+  CAF_CHECK_EQUAL(r.status, 202);
+  CAF_CHECK_EQUAL(sc->calls.back(), "start b");
+  // The same name in both: fine.
+  r = exchange(req("POST", "/api/sync-sheets-bg?source=b",
+                   "Content-Type: application/json; charset=utf-8\r\n",
+                   R"({"source":"b"})"));
+  CAF_CHECK_EQUAL(r.status, 202);
+  // A body that is not JSON is not read.
+  r = exchange(req("POST", "/api/sync-sheets-bg?source=b",
+                   "Content-Type: text/plain\r\n", "source=a"));
+  CAF_CHECK_EQUAL(r.status, 202);
+  CAF_CHECK_EQUAL(sc->calls.back(), "start b");
+  // Bad bodies and contradictions: 400, the coordinator hears nothing.
+  auto calls = coordinator_calls();
+  for (auto [query, body] : std::vector<std::pair<std::string, std::string>>{
+         {"", "{"},
+         {"", "[1]"},
+         {"", R"({"source":7})"},
+         {"?source=a", R"({"source":"b"})"}}) {
+    CAF_MESSAGE("body " << body << " with query '" << query << "'");
+    r = exchange(req("POST", "/api/sync-sheets-bg" + query,
+                     "Content-Type: application/json\r\n", body));
+    CAF_CHECK_EQUAL(r.status, 400);
+    check_json(r);
+    CAF_CHECK(contains(r.body, R"("error":"invalid_argument")"));
+  }
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+}
+
+CAF_TEST(an unknown source: 404 naming the known ones on every route) {
+  two_sources();
+  start();
+  auto calls = coordinator_calls();
+  for (auto [method, target] : std::vector<std::pair<std::string, std::string>>{
+         {"POST", "/api/sync-sheets-bg?source=zz"},
+         {"GET", "/api/sync-sheets-bg?source=zz"},
+         {"DELETE", "/api/sync-sheets-bg?source=zz"},
+         {"GET", "/api/data?source=zz"},
+         {"GET", "/api/sync-history?source=zz"}}) {
+    CAF_MESSAGE(method << " " << target);
+    auto r = exchange(req(method, target));
+    CAF_CHECK_EQUAL(r.status, 404);
+    check_json(r);
+    CAF_CHECK_EQUAL(
+      r.body,
+      R"({"success":false,"error":"unknown_source","message":"no source named 'zz'; the sources are: a, b","sources":["a","b"]})");
+  }
+  // The broker knew the names: nobody was asked.
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // A sync id says everything: its source parameter is not checked.
+  auto r = exchange(get("/api/sync-sheets-bg?syncId=sync-1&source=zz"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "status sync-1");
+}
+
+CAF_TEST(sources unknown at start-up: learnt when a request names one) {
+  two_sources();
+  sc->sources_fail = true;
+  sc->current = make_status("sync-1", sync_state::downloading, 42);
+  start();
+  // The fallback: the current status, for new streams.
+  CAF_REQUIRE_EQUAL(sc->calls.size(), 3u);
+  CAF_CHECK_EQUAL(sc->calls[1], "sources");
+  CAF_CHECK_EQUAL(sc->calls[2], "status ");
+  CAF_CHECK_EQUAL(state().latest["default"], to_json(sc->current));
+  CAF_CHECK(state().sources.empty());
+  // Still unknown: the coordinator judges (400 for a name it does not know).
+  auto r = exchange(get("/api/data?source=zz"));
+  CAF_CHECK_EQUAL(r.status, 400);
+  CAF_CHECK_EQUAL(sc->calls.back(), "data zz 50 0");
+  // Now the coordinator can tell: the broker learns the names.
+  sc->sources_fail = false;
+  r = exchange(get("/api/data?source=zz"));
+  CAF_CHECK_EQUAL(r.status, 404);
+  CAF_CHECK(contains(r.body, R"("sources":["a","b"])"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "sources");
+  CAF_CHECK_EQUAL(state().sources, (std::vector<std::string>{"a", "b"}));
+  r = exchange(get("/api/data?source=b"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "data b 50 0");
+}
+
+CAF_TEST(GET without syncId: the running or latest sync of the source) {
+  two_sources();
+  sc->last["b"] = make_status("sync-b0", sync_state::complete, 100);
+  sc->last["b"].source = "b";
+  start();
+  auto r = exchange(get("/api/sync-sheets-bg?source=b"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(r.body, to_json(sc->last["b"]));
+  CAF_CHECK_EQUAL(sc->calls.back(), "last b");
+  // No source: the default's, from the coordinator; an idle answer without a
+  // source name gets the default's name.
+  r = exchange(get("/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "last ");
+  CAF_CHECK(contains(r.body, R"("syncId":null,"source":"a","status":"idle")"));
+  // HEAD: the same head.
+  auto conn = connect();
+  send(conn, req("HEAD", "/api/sync-sheets-bg?source=b"));
+  auto out = output(conn);
+  CAF_CHECK(starts_with(out, "HTTP/1.1 200 OK\r\n"));
+  CAF_CHECK(contains(out, "Content-Length: "
+                            + std::to_string(to_json(sc->last["b"]).size())));
+}
+
+CAF_TEST(the fast path without syncId is per source) {
+  two_sources();
+  start();
+  auto st_b = make_status("sync-b1", sync_state::downloading, 10);
+  st_b.source = "b";
+  self->send(sc->listener, st_b);
+  pump();
+  auto calls = coordinator_calls();
+  // b runs: answered from the pushed status.
+  auto r = exchange(get("/api/sync-sheets-bg?source=b"));
+  CAF_CHECK_EQUAL(r.body, to_json(st_b));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // a (the default) does not: the coordinator answers, not b's sync.
+  r = exchange(get("/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "last ");
+  CAF_CHECK(contains(r.body, R"("source":"a")"));
+  CAF_CHECK(!contains(r.body, "sync-b1"));
+  r = exchange(get("/api/sync-sheets-bg?source=a"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "last a");
+  CAF_CHECK(!contains(r.body, "sync-b1"));
+  // a starts too: each source answers its own.
+  auto st_a = make_status("sync-a1", sync_state::processing, 70);
+  st_a.source = "a";
+  self->send(sc->listener, st_a);
+  pump();
+  calls = coordinator_calls();
+  CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg")).body, to_json(st_a));
+  CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?source=a")).body,
+                  to_json(st_a));
+  CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?source=b")).body,
+                  to_json(st_b));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // b ends: its latest is the coordinator's to tell again; a still runs.
+  auto done_b = make_status("sync-b1", sync_state::complete, 100);
+  done_b.source = "b";
+  sc->last["b"] = done_b;
+  self->send(sc->listener, done_b);
+  pump();
+  CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?source=b")).body,
+                  to_json(done_b));
+  CAF_CHECK_EQUAL(sc->calls.back(), "last b");
+  calls = coordinator_calls();
+  CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?source=a")).body,
+                  to_json(st_a));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+}
+
+CAF_TEST(a queued sync counts as in progress) {
+  two_sources();
+  start();
+  auto queued = make_status("sync-b2", sync_state::idle, 0);
+  queued.source = "b";
+  queued.message = "queued";
+  auto s1 = connect();
+  send(s1, get("/api/sync-sheets-bg/events"));
+  output(s1);
+  self->send(sc->listener, queued);
+  pump();
+  // The stream carries it, with its source.
+  CAF_CHECK_EQUAL(output(s1), sse(1, queued));
+  CAF_CHECK(contains(to_json(queued), R"("syncId":"sync-b2","source":"b","status":"idle")"));
+  // It is b's current sync, answered without a round trip.
+  auto calls = coordinator_calls();
+  CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?source=b")).body,
+                  to_json(queued));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  CAF_CHECK_EQUAL(state().running["b"], "sync-b2");
+  // DELETE by source cancels it.
+  sc->syncs["sync-b2"] = queued;
+  sc->last["b"] = queued;
+  auto r = exchange(req("DELETE", "/api/sync-sheets-bg?source=b"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(contains(r.body, R"("status":"cancelled")"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "cancel sync-b2");
+}
+
+CAF_TEST(DELETE with only a source cancels its running sync) {
+  two_sources();
+  auto st = make_status("sync-b3", sync_state::downloading, 30);
+  st.source = "b";
+  sc->syncs["sync-b3"] = st;
+  sc->last["b"] = st;
+  start();
+  auto r = exchange(req("DELETE", "/api/sync-sheets-bg?source=b"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("syncId":"sync-b3")"));
+  CAF_CHECK(contains(r.body, R"("status":"cancelled")"));
+  CAF_REQUIRE(sc->calls.size() >= 2u);
+  CAF_CHECK_EQUAL(sc->calls[sc->calls.size() - 2], "last b");
+  CAF_CHECK_EQUAL(sc->calls.back(), "cancel sync-b3");
+  // Nothing runs in a: 409, nothing cancelled.
+  auto calls = coordinator_calls();
+  r = exchange(req("DELETE", "/api/sync-sheets-bg?source=a"));
+  CAF_CHECK_EQUAL(r.status, 409);
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("error":"not_running")"));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 1);
+  CAF_CHECK_EQUAL(sc->calls.back(), "last a");
+  // The latest of b finished: 409 too.
+  sc->last["b"] = make_status("sync-b3", sync_state::complete, 100);
+  r = exchange(req("DELETE", "/api/sync-sheets-bg?source=b"));
+  CAF_CHECK_EQUAL(r.status, 409);
+  CAF_CHECK_EQUAL(sc->calls.back(), "last b");
+  // A syncId wins over a source.
+  r = exchange(req("DELETE", "/api/sync-sheets-bg?syncId=sync-1&source=b"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "cancel sync-1");
+}
+
+CAF_TEST(GET data of a source) {
+  two_sources();
+  start();
+  auto r = exchange(get("/api/data?source=b&limit=3"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "data b 3 0");
+  r = exchange(get("/api/data"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "data  50 0");
+}
+
+CAF_TEST(GET sources lists every source with its running and latest sync) {
+  two_sources();
+  auto last = make_status("sync-b0", sync_state::error, 30);
+  last.source = "b";
+  last.error = "the sheet is private";
+  sc->sources[1].last = last;
+  sc->sources[1].running_id = "sync-b1";
+  sc->sources[1].queued = true;
+  start();
+  auto r = exchange(get("/api/sources"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Cache-Control").value_or(""), "no-store");
+  CAF_CHECK_EQUAL(sc->calls.back(), "sources");
+  CAF_CHECK_EQUAL(
+    r.body,
+    R"({"sources":[)"
+    R"({"name":"a","location":"https://sheets.test/a.csv","access":"export","intervalSeconds":null,"default":true,"running":null,"queued":false,"last":null},)"
+    R"({"name":"b","location":"https://docs.google.com/spreadsheets/d/ID2/edit#gid=123","access":"api","intervalSeconds":900,"default":false,"running":"sync-b1","queued":true,"last":)"
+      + to_json(last) + "}]}");
+  // Not a whole number of seconds.
+  sc->sources[0].interval_ms = 1500;
+  r = exchange(get("/api/sources"));
+  CAF_CHECK(contains(r.body, R"("intervalSeconds":1.5,)"));
+  // HEAD, and the wrong method.
+  auto conn = connect();
+  send(conn, req("HEAD", "/api/sources"));
+  CAF_CHECK(starts_with(output(conn), "HTTP/1.1 200 OK\r\n"));
+  auto calls = coordinator_calls();
+  r = exchange(req("POST", "/api/sources"));
+  CAF_CHECK_EQUAL(r.status, 405);
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD");
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // The coordinator failing: an error JSON.
+  sc->sources_fail = true;
+  r = exchange(get("/api/sources"));
+  CAF_CHECK_EQUAL(r.status, 500);
+  check_json(r);
+  CAF_CHECK(contains(r.body, R"("success":false)"));
+}
+
+CAF_TEST(GET sync-history: newest first and per source with a limit) {
+  two_sources();
+  for (int i = 5; i >= 1; --i) {
+    auto st = make_status("sync-h" + std::to_string(i), sync_state::complete,
+                          100);
+    st.source = i % 2 == 0 ? "b" : "a";
+    sc->history.push_back(st);
+  }
+  start();
+  auto r = exchange(get("/api/sync-history"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Cache-Control").value_or(""), "no-store");
+  CAF_CHECK_EQUAL(sc->calls.back(), "history  20");
+  std::string all = R"({"syncs":[)";
+  for (size_t i = 0; i < sc->history.size(); ++i)
+    all += (i > 0 ? "," : "") + to_json(sc->history[i]);
+  all += "]}";
+  CAF_CHECK_EQUAL(r.body, all);
+  r = exchange(get("/api/sync-history?source=b&limit=1"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "history b 1");
+  CAF_CHECK_EQUAL(r.body, R"({"syncs":[)" + to_json(sc->history[1]) + "]}");
+  r = exchange(get("/api/sync-history?limit=1000"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "history  1000");
+  // Nothing yet: an empty list.
+  sc->history.clear();
+  r = exchange(get("/api/sync-history?source=a"));
+  CAF_CHECK_EQUAL(r.body, R"({"syncs":[]})");
+  // Bad limits: 400 without asking.
+  auto calls = coordinator_calls();
+  for (auto q : {"limit=0", "limit=1001", "limit=-1", "limit=abc", "limit=2x"}) {
+    CAF_MESSAGE(q);
+    r = exchange(get(std::string{"/api/sync-history?"} + q));
+    CAF_CHECK_EQUAL(r.status, 400);
+    check_json(r);
+    CAF_CHECK(contains(r.body, R"("error":"invalid_argument")"));
+  }
+  r = exchange(req("DELETE", "/api/sync-history"));
+  CAF_CHECK_EQUAL(r.status, 405);
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD");
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+}
+
+CAF_TEST(a new event stream starts with the latest status of every source) {
+  two_sources();
+  auto last_b = make_status("sync-b0", sync_state::complete, 100);
+  last_b.source = "b";
+  sc->sources[1].last = last_b;
+  start();
+  auto s1 = connect();
+  send(s1, get("/api/sync-sheets-bg/events"));
+  auto out = output(s1);
+  auto head_end = out.find("\r\n\r\n");
+  CAF_REQUIRE(head_end != std::string::npos);
+  // Config order: a (never synced), then b.
+  CAF_CHECK_EQUAL(out.substr(head_end + 4),
+                  sse(0, idle_of("a")) + sse(0, last_b));
+  // Changes of either source go to every stream, naming their source.
+  auto st_a = make_status("sync-a1", sync_state::downloading, 5);
+  st_a.source = "a";
+  self->send(sc->listener, st_a);
+  pump();
+  CAF_CHECK_EQUAL(output(s1), sse(1, st_a));
+  // A later stream starts with a's new status and b's old one.
+  auto s2 = connect();
+  send(s2, get("/api/sync-sheets-bg/events"));
+  out = output(s2);
+  head_end = out.find("\r\n\r\n");
+  CAF_CHECK_EQUAL(out.substr(head_end + 4), sse(1, st_a) + sse(1, last_b));
+}
+
+CAF_TEST(metrics count finished syncs by source) {
+  two_sources();
+  start();
+  for (auto [id, source, outcome] :
+       std::vector<std::tuple<std::string, std::string, sync_state>>{
+         {"sync-m1", "a", sync_state::complete},
+         {"sync-m2", "b", sync_state::error},
+         {"sync-m3", "b", sync_state::complete},
+         {"sync-m3", "b", sync_state::complete}}) {
+    auto st = make_status(id, outcome, 100);
+    st.source = source;
+    self->send(sc->listener, st);
+    pump();
+  }
+  auto body = exchange(get("/metrics")).body;
+  CAF_CHECK(contains(body, "sheetsync_syncs_total{outcome=\"complete\"} 2\n"));
+  CAF_CHECK(contains(body, "sheetsync_syncs_total{outcome=\"error\"} 1\n"));
+  CAF_CHECK(contains(
+    body, "sheetsync_source_syncs_total{source=\"a\",outcome=\"complete\"} 1\n"));
+  CAF_CHECK(contains(
+    body, "sheetsync_source_syncs_total{source=\"a\",outcome=\"error\"} 0\n"));
+  CAF_CHECK(contains(
+    body, "sheetsync_source_syncs_total{source=\"b\",outcome=\"complete\"} 1\n"));
+  CAF_CHECK(contains(
+    body, "sheetsync_source_syncs_total{source=\"b\",outcome=\"error\"} 1\n"));
+  CAF_CHECK(contains(body, "sheetsync_source_last_success_timestamp_seconds{"
+                           "source=\"b\"} 1700000000.100\n"));
+}
+
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -6,16 +6,32 @@
  * On a 401 it asks for the API token once (an inline dialog shared by every request waiting for
  * it), keeps it in sessionStorage and retries.
  *
- *   SheetSync.subscribe(fn)  fn(status, info) now (if known) and on every change of the status
- *                            or of the connection (status may then be null); returns an
- *                            unsubscribe function. info = {previous, connection, source}
- *   SheetSync.state()        the latest status object (docs/http-api.md), or null before the first
- *   SheetSync.start()        POST: resolves {ok, code, body}; 409 adopts the running sync
+ * Several sources: the page tracks one source, picked with ?source=NAME in the URL (none = the
+ * server's default source). Events of every source arrive on the one stream; only the tracked
+ * source's statuses move state() and the subscribers; onStatus() hears them all.
+ *
+ *   SheetSync.subscribe(fn)  fn(status, info) now (if known) and on every change of the tracked
+ *                            source's status, of the connection or of the tracked source (status
+ *                            may then be null); returns an unsubscribe function.
+ *                            info = {previous, connection, source} (source: what caused it:
+ *                            'stream', 'poll', 'start', 'cancel', 'connection', 'source', ...)
+ *   SheetSync.state()        the tracked source's latest status (docs/http-api.md), or null
+ *   SheetSync.onStatus(fn)   fn(status) for every status change of any source; returns unsubscribe
+ *   SheetSync.source()       the tracked source's name ('' until the default one is known)
+ *   SheetSync.picked()       the name in ?source= ('' = the default source)
+ *   SheetSync.setSource(n)   tracks source n (and puts ?source=n in the URL)
+ *   SheetSync.sources()      promise of GET /api/sources' list (fetched once; sources(true) again)
+ *   SheetSync.withSource(p)  p with &source=<picked> appended when a source is picked
+ *   SheetSync.sourcePicker(select, wrapper)  fills a <select> with the sources, hides wrapper
+ *                            when there is only one, and tracks the choice
+ *   SheetSync.start()        POST for the tracked source: resolves {ok, code, body}; 409 adopts
+ *                            the running sync
  *   SheetSync.cancel()       DELETE the running sync
  *   SheetSync.fetch(path, init)  fetch with the token and the 401 dialog (for /api/data ...)
  *   SheetSync.connection()   'connecting' | 'live' | 'polling' | 'unauthorized'
  *   SheetSync.retry()        after the token dialog was closed: ask again and reconnect
- *   helpers: isRunning(status), isFinished(status), PHASES, icon(name), formatBytes(n)
+ *   helpers: isRunning(status) (a queued sync counts: it is in progress), isQueued(status),
+ *            isFinished(status), PHASES, icon(name), formatBytes(n)
  */
 (function () {
   'use strict';
@@ -71,15 +87,25 @@
     return v.toFixed(1) + ' ' + units[i];
   }
 
-  function isRunning(s) { return !!(s && RUNNING[s.status]); }
+  // A started sync waits as "idle" with its id (message "queued") while other sources use every
+  // sync slot: it is in progress, not idle.
+  function isQueued(s) { return !!(s && s.status === 'idle' && s.syncId); }
+  function isRunning(s) { return !!(s && (RUNNING[s.status] || isQueued(s))); }
   function isFinished(s) { return !!(s && FINISHED[s.status]); }
 
   // -- state ----------------------------------------------------------------------------------
 
-  var current = null;         // the latest status object
-  var appliedAt = 0;          // performance.now() of the latest applied change
+  var picked = '';            // ?source= ('' = the server's default source)
+  try { picked = new URLSearchParams(location.search).get('source') || ''; } catch (e) { picked = ''; }
+  var defaultName = '';       // the default source's name, once known
+  var bySource = {};          // latest status by source name ('' = a status without one)
+  var appliedAt = {};         // performance.now() of the latest applied change, by source
+  var current = null;         // the tracked source's latest status
   var connection = 'connecting';
   var subscribers = [];
+  var statusListeners = [];
+
+  function tracked() { return picked || defaultName; }
 
   function emit(previous, source) {
     var info = { previous: previous, connection: connection, source: source };
@@ -107,16 +133,44 @@
       a.message === b.message && a.lastUpdated === b.lastUpdated && a.error === b.error;
   }
 
+  // The tracked source's status: by its name, else (the default source, before its name is
+  // known) a status that names no source.
+  function trackedStatus() {
+    var name = tracked();
+    if (name && bySource[name]) return bySource[name];
+    if (!picked && bySource['']) return bySource[''];
+    return null;
+  }
+
+  // Makes `current` the tracked source's status again; tells the subscribers if it changed.
+  function refresh(cause) {
+    var next = trackedStatus();
+    if (next === current) return;
+    var previous = current;
+    current = next;
+    emit(previous, cause);
+  }
+
   // requestedAt: when the request that brought this status was sent (polls only), so that an
   // answer overtaken by a newer change is dropped.
-  function apply(status, source, requestedAt) {
+  function apply(status, cause, requestedAt) {
     if (!status || typeof status !== 'object' || typeof status.status !== 'string') return;
-    if (requestedAt !== undefined && requestedAt < appliedAt) return;
-    if (same(status, current) || !supersedes(status, current)) return;
-    var previous = current;
-    current = status;
-    appliedAt = now();
-    emit(previous, source);
+    var key = typeof status.source === 'string' ? status.source : '';
+    if (requestedAt !== undefined && requestedAt < (appliedAt[key] || 0)) return;
+    var cur = bySource[key] || null;
+    if (same(status, cur) || !supersedes(status, cur)) return;
+    bySource[key] = status;
+    appliedAt[key] = now();
+    statusListeners.slice().forEach(function (fn) {
+      try { fn(status); } catch (e) { console.error('SheetSync listener failed', e); }
+    });
+    refresh(cause);
+  }
+
+  function learnDefault(name) {
+    if (defaultName || !name) return;
+    defaultName = name;
+    refresh('default');
   }
 
   function setConnection(c) {
@@ -241,12 +295,17 @@
     if (pollInFlight) return;
     pollInFlight = true;
     var sentAt = now();
-    authFetch(STATUS_URL, { headers: { Accept: 'application/json' } })
+    var forPicked = picked;
+    authFetch(withSource(STATUS_URL), { headers: { Accept: 'application/json' } })
       .then(function (res) {
         if (!res.ok) throw new Error('status ' + res.status);
         return res.json();
       })
-      .then(function (s) { apply(s, 'poll', sentAt); })
+      .then(function (s) {
+        // Without ?source= the server answers for its default source: that names it.
+        if (!forPicked && s && s.source) learnDefault(s.source);
+        apply(s, 'poll', sentAt);
+      })
       .catch(function (err) {
         if (err && err.name === 'UnauthorizedError') { stopPolling(); setConnection('unauthorized'); }
         /* else: the next poll tries again */
@@ -414,14 +473,19 @@
   }
 
   function start() {
-    return authFetch(STATUS_URL, { method: 'POST', headers: { Accept: 'application/json' } })
+    return authFetch(withSource(STATUS_URL), { method: 'POST', headers: { Accept: 'application/json' } })
       .then(function (res) {
         return readJSON(res).then(function (body) {
-          if (res.status === 202 && body.syncId) {
-            // Show the new sync at once; the stream (or the next poll) brings the real status.
+          var key = body.source || tracked() || (current && current.source) || '';
+          var known = bySource[key] && bySource[key].syncId === body.syncId;
+          if (res.status === 202 && body.syncId && !known) {
+            if (!picked && body.source) learnDefault(body.source);
+            // Show the new sync at once; the stream (or the next poll) brings the real status. (Not
+            // when the stream was faster: its status, e.g. "queued", must not be overwritten.)
             var t = new Date().toISOString();
             apply({
-              syncId: body.syncId, source: current && current.source, status: 'downloading', progress: 0,
+              syncId: body.syncId, source: key,
+              status: 'downloading', progress: 0,
               message: 'Starting the sync', lastUpdated: t, startedAt: t, finishedAt: null, stats: {}
             }, 'start');
           }
@@ -446,6 +510,88 @@
       });
   }
 
+  // -- sources -----------------------------------------------------------------------------------
+
+  function withSource(path) {
+    if (!picked) return path;
+    return path + (path.indexOf('?') < 0 ? '?' : '&') + 'source=' + encodeURIComponent(picked);
+  }
+
+  var sourcesPromise = null;
+  var unknownPicked = '';     // a ?source= the server does not know (dropped for the default)
+
+  function sources(reload) {
+    if (sourcesPromise && !reload) return sourcesPromise;
+    sourcesPromise = authFetch('/api/sources', { headers: { Accept: 'application/json' } })
+      .then(function (res) {
+        if (!res.ok) throw new Error('The server answered ' + res.status);
+        return res.json();
+      })
+      .then(function (body) {
+        var list = (body && body.sources) || [];
+        var def = list.filter(function (x) { return x.default; })[0] || list[0];
+        if (def) learnDefault(def.name);
+        list.forEach(function (x) { if (x.last) apply(x.last, 'sources'); });
+        if (picked && list.length && !list.some(function (x) { return x.name === picked; })) {
+          unknownPicked = picked;
+          setSource('');
+        }
+        return list;
+      });
+    sourcesPromise.catch(function () { sourcesPromise = null; });  // ask again next time
+    return sourcesPromise;
+  }
+
+  // Keeps ?source= in the URL (and in the links that carry it), so the choice can be bookmarked.
+  function syncUrl() {
+    try {
+      var q = new URLSearchParams(location.search);
+      if (picked) q.set('source', picked); else q.delete('source');
+      var url = location.pathname + (q.toString() ? '?' + q : '') + location.hash;
+      if (url !== location.pathname + location.search + location.hash) history.replaceState(history.state, '', url);
+    } catch (e) { /* an old browser: the choice is not kept */ }
+    var links = document.querySelectorAll('a[data-keeps-source]');
+    for (var i = 0; i < links.length; i++) {
+      var a = links[i];
+      var base = a.getAttribute('href').split('?')[0];
+      a.setAttribute('href', picked ? base + '?source=' + encodeURIComponent(picked) : base);
+    }
+  }
+
+  function setSource(name) {
+    name = name || '';
+    if (name && name === defaultName && !picked) {
+      // The default by name: the same source, but kept in the URL.
+      picked = name;
+      syncUrl();
+      return;
+    }
+    if (name === picked) return;
+    picked = name;
+    syncUrl();
+    var before = current;
+    refresh('source');
+    if (current === before) emit(current, 'source');  // pages reload for the new source anyway
+    if (!current) poll();  // nothing heard of this source yet: ask
+  }
+
+  function sourcePicker(select, wrapper) {
+    var render = function (list) {
+      select.textContent = '';
+      list.forEach(function (x) {
+        var o = document.createElement('option');
+        o.value = x.name;
+        o.textContent = x.name + (x.default ? ' (default)' : '');
+        select.appendChild(o);
+      });
+      select.value = tracked();
+      if (wrapper) wrapper.hidden = list.length < 2;
+    };
+    select.addEventListener('change', function () { setSource(select.value); });
+    subscribe(function (s, info) { if ((info.source === 'source' || info.source === 'default') && tracked()) select.value = tracked(); });
+    return sources().then(render, function () { if (wrapper) wrapper.hidden = true; return []; });
+  }
+
   function subscribe(fn) {
     subscribers.push(fn);
     if (current || connection !== 'connecting') {
@@ -457,6 +603,17 @@
   window.SheetSync = {
     subscribe: subscribe,
     state: function () { return current; },
+    onStatus: function (fn) {
+      statusListeners.push(fn);
+      return function () { statusListeners = statusListeners.filter(function (f) { return f !== fn; }); };
+    },
+    source: tracked,
+    picked: function () { return picked; },
+    unknownSource: function () { return unknownPicked; },
+    setSource: setSource,
+    sources: sources,
+    withSource: withSource,
+    sourcePicker: sourcePicker,
     start: start,
     cancel: cancel,
     fetch: authFetch,
@@ -467,9 +624,11 @@
       tokenDismissed = false;
       if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; }
       if (!streamAbort) connect();
+      if (!sourcesPromise) sources().catch(function () { /* the poll names the default */ });
     },
     hasToken: function () { return !!getToken(); },
     isRunning: isRunning,
+    isQueued: isQueued,
     isFinished: isFinished,
     PHASES: PHASES,
     icon: icon,
@@ -490,5 +649,7 @@
   });
   window.addEventListener('pageshow', function (ev) { if (ev.persisted && !streamAbort) connect(); });
 
+  syncUrl();
   connect();
+  sources().catch(function () { /* an older server, or no token yet: the first poll names the default */ });
 })();

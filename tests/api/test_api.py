@@ -411,6 +411,120 @@ class TestErrorSync(ServerTestCase):
         self.assertEqual(server.wait_finished(again)[-1]['status'], 'error')
 
 
+# -- sources and the sync history -------------------------------------------------------------------
+
+class TestSourcesAndHistory(ServerTestCase):
+    """One source (a single --source is named "default"): /api/sources, /api/sync-history and the
+    source parameter of the other routes."""
+
+    def assertUnknownSource(self, r):
+        body = self.assertJsonResponse(r, 404)
+        self.assertIs(body['success'], False)
+        self.assertEqual(body['error'], 'unknown_source')
+        self.assertEqual(body['sources'], ['default'])
+        self.assertIn('nope', body['message'])
+
+    def test_sources_and_history_after_two_syncs(self):
+        server = self.start('/ok.csv', args=['--cooldown=0s'])
+        # Before any sync.
+        body = self.assertJsonResponse(server.get('/api/sources'), 200)
+        self.assertEqual(len(body['sources']), 1, body)
+        src = body['sources'][0]
+        self.assertEqual(src['name'], 'default')
+        self.assertIs(src['default'], True)
+        self.assertEqual(src['access'], 'export')
+        self.assertIsNone(src['intervalSeconds'])
+        self.assertIsNone(src['running'])
+        self.assertIs(src['queued'], False)
+        self.assertIsNone(src['last'])
+        self.assertIn('127.0.0.1', src['location'])
+        self.assertEqual(self.assertJsonResponse(server.get('/api/sync-history'), 200),
+                         {'syncs': []})
+
+        # Two syncs, the second started through a JSON body.
+        first = self.post_sync(server)
+        self.assertEqual(server.wait_finished(first)[-1]['status'], 'complete')
+        r = server.post(SYNC, headers={'Content-Type': 'application/json'},
+                        body=json.dumps({'source': 'default'}))
+        started = self.assertJsonResponse(r, 202)
+        self.assertEqual(started['source'], 'default')
+        second = started['syncId']
+        self.assertEqual(server.wait_finished(second)[-1]['status'], 'complete')
+
+        syncs = self.assertJsonResponse(server.get('/api/sync-history'), 200)['syncs']
+        self.assertEqual([st['syncId'] for st in syncs], [second, first])
+        for st in syncs:
+            self.assertStatusObject(st)
+            self.assertEqual(st['source'], 'default')
+            self.assertEqual(st['status'], 'complete')
+            self.assertEqual(st['stats']['lines'], h.DEMO_ROWS)
+        self.assertGreaterEqual(syncs[0]['startedAt'], syncs[1]['startedAt'])
+        # The history agrees with the status of each id.
+        self.assertEqual(syncs[0], server.status(second).json())
+        limited = self.assertJsonResponse(server.get('/api/sync-history?limit=1'), 200)
+        self.assertEqual([st['syncId'] for st in limited['syncs']], [second])
+        by_source = self.assertJsonResponse(
+            server.get('/api/sync-history?source=default&limit=1000'), 200)
+        self.assertEqual([st['syncId'] for st in by_source['syncs']], [second, first])
+        for query in ('limit=0', 'limit=1001', 'limit=-1', 'limit=abc'):
+            with self.subTest(query=query):
+                body = self.assertJsonResponse(server.get('/api/sync-history?' + query), 400)
+                self.assertEqual(body['error'], 'invalid_argument')
+        self.assertUnknownSource(server.get('/api/sync-history?source=nope'))
+
+        # The source now shows its latest sync.
+        src = self.assertJsonResponse(server.get('/api/sources'), 200)['sources'][0]
+        self.assertIsNone(src['running'])
+        self.assertIsNotNone(src['last'], src)
+        self.assertEqual(src['last']['syncId'], second)
+        self.assertEqual(src['last']['status'], 'complete')
+        self.assertStatusObject(src['last'])
+
+        metrics = server.get('/metrics').text()
+        self.assertEqual(
+            metric(metrics, 'sheetsync_source_syncs_total{source="default",outcome="complete"}'), 2)
+
+    def test_source_parameter_of_the_other_routes(self):
+        server = self.start('/ok.csv', args=['--cooldown=0s'])
+        idle = self.assertJsonResponse(server.get(SYNC + '?source=default'), 200)
+        self.assertIsNone(idle['syncId'])
+        self.assertEqual(idle['source'], 'default')
+        self.assertEqual(idle['status'], 'idle')
+        for method, path in (('GET', SYNC + '?source=nope'), ('POST', SYNC + '?source=nope'),
+                             ('DELETE', SYNC + '?source=nope'), ('GET', '/api/data?source=nope')):
+            with self.subTest(method=method, path=path):
+                self.assertUnknownSource(server.request(method, path))
+        # Nothing runs: nothing to cancel.
+        body = self.assertJsonResponse(server.delete(SYNC + '?source=default'), 409)
+        self.assertEqual(body['error'], 'not_running')
+        # A malformed JSON body.
+        r = server.post(SYNC, headers={'Content-Type': 'application/json'}, body='{"source":')
+        self.assertEqual(self.assertJsonResponse(r, 400)['error'], 'invalid_argument')
+
+        r = server.post(SYNC + '?source=default')
+        started = self.assertJsonResponse(r, 202)
+        sync_id = started['syncId']
+        self.assertEqual(started['source'], 'default')
+        server.wait_finished(sync_id)
+        latest = self.assertJsonResponse(server.get(SYNC + '?source=default'), 200)
+        self.assertEqual(latest['syncId'], sync_id)
+        page = self.assertJsonResponse(server.get('/api/data?source=default&limit=3'), 200)
+        self.assertEqual(page['total'], h.DEMO_ROWS)
+        self.assertEqual(len(page['rows']), 3)
+
+    def test_delete_by_source_cancels_the_running_sync(self):
+        server = self.start('/slow', args=['--cooldown=0s'])
+        sync_id = self.post_sync(server)
+        server.wait_running(sync_id)
+        src = self.assertJsonResponse(server.get('/api/sources'), 200)['sources'][0]
+        self.assertEqual(src['running'], sync_id)
+        self.assertEqual(src['last']['syncId'], sync_id)
+        body = self.assertJsonResponse(server.delete(SYNC + '?source=default'), 200)
+        self.assertEqual(body['syncId'], sync_id)
+        self.assertEqual(body['status'], 'cancelled')
+        self.assertEqual(server.wait_finished(sync_id)[-1]['status'], 'cancelled')
+
+
 # -- the event stream -------------------------------------------------------------------------------
 
 class TestEventStream(ServerTestCase):

@@ -147,6 +147,23 @@ export async function startSheetsync(name, source, extraArgs = []) {
   return { url: `http://127.0.0.1:${match[1]}`, child };
 }
 
+/**
+ * `sheetsync serve --config-file=FILE` on a free port with a fresh cache file, FILE holding
+ * `configText` (CAF's config format, e.g. a `[sheetsync]` section with `sources = {...}`);
+ * resolves {url, child}.
+ */
+export async function startSheetsyncWithConfig(name, configText, extraArgs = []) {
+  checkBinary();
+  const dir = makeTmpDir('sheetsync-web-');
+  const config = path.join(dir, 'sheetsync.conf');
+  fs.writeFileSync(config, configText);
+  const args = ['serve', `--config-file=${config}`, '--port=0', `--db=${path.join(dir, 'cache.db')}`,
+    '--cooldown=0s', ...extraArgs];
+  const { child, match } = await startProcess(name, BIN, args,
+    { ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/, stdin: 'pipe' });
+  return { url: `http://127.0.0.1:${match[1]}`, child };
+}
+
 // -- browser ---------------------------------------------------------------------------------
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   ARTIFACTS, checkBinary, launchBrowser, newPage, screenshot, startFakeSheetServer,
-  startSheetsync, stop, stopAll, until,
+  startSheetsync, startSheetsyncWithConfig, stop, stopAll, until,
 } from './harness.mjs';
 
 const TEST_TIMEOUT = 30000;
@@ -116,6 +116,20 @@ describe('sheetsync web pages', { timeout: 120000 }, () => {
         }
         assert.match(await page.locator('#sync-panel').innerText(), /Complete/);
         assert.match(await page.locator('#stats').innerText(), /300/, 'the stats show the rows');
+        // One source: no picker. The history shows the sync once it ended.
+        assert.ok(await page.locator('#source-picker-wrap').isHidden(), 'no source picker for one source');
+        assert.equal(await page.getByLabel('Source').count(), 1);
+        const history = page.getByRole('table', { name: 'History' });
+        await until('the sync in the history', async () =>
+          (await history.locator('tbody tr').count()) === 1 && /Complete/.test(await history.innerText()));
+        const cells = await history.locator('tbody tr').first().locator('td').allInnerTexts();
+        assert.equal(cells.length, 7, `history columns: ${cells.join(' | ')}`);
+        assert.equal(cells[1], 'default');
+        assert.match(cells[2], /Complete/);
+        assert.equal(cells[3], '300');
+        assert.match(cells[4], /KiB|B$/);
+        assert.match(cells[5], /\d+(\.\d)? s/);
+        assert.equal(cells[6], '');
         await screenshot(page, 'settings.png', { fullPage: true });
 
         // The dashboard shows the rows the sync saved.
@@ -273,6 +287,129 @@ describe('sheetsync web pages', { timeout: 120000 }, () => {
         await page.goto(`${server.url}/`);
         await until('SO-10001 in the table', async () => /SO-10001/.test(await page.getByRole('table').innerText()));
         assert.equal(await page.locator('dialog[open]').count(), 0);
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+  // Needs `serve --config-file` with several sources (the CLI side of issue 4).
+  test('with two sources: a picker on both pages, kept in the URL; other sources do not move the bar', { timeout: 60000 }, async () => {
+    const config = [
+      '[sheetsync]',
+      'sources = {',
+      `  a = { url = "${sheet}/ok.csv" },`,
+      `  b = { url = "${sheet}/slow?interval_ms=15&lines=121" }`,
+      '}',
+      '',
+    ].join('\n');
+    const server = await startSheetsyncWithConfig('sheetsync-serve-sources', config);
+    try {
+      const listed = await (await fetch(`${server.url}/api/sources`)).json();
+      assert.deepEqual(listed.sources.map((x) => x.name), ['a', 'b'], JSON.stringify(listed));
+      await withPage('settings-sources', async (page) => {
+        await page.goto(`${server.url}/settings`);
+        const picker = page.getByLabel('Source');
+        await until('the source picker', async () => picker.isVisible());
+        assert.deepEqual(await picker.locator('option').evaluateAll((os) => os.map((o) => o.value)), ['a', 'b']);
+        assert.equal(await picker.inputValue(), 'a', 'the default source is picked');
+        await syncNowReady(page);
+
+        // Pick b: kept in the URL and in the links to the other page.
+        await picker.selectOption('b');
+        await until('?source=b in the URL', async () => new URL(page.url()).searchParams.get('source') === 'b');
+        assert.equal(await page.getByRole('link', { name: 'Data', exact: true }).getAttribute('href'), '/?source=b');
+        await syncNowReady(page);
+        await recordProgress(page);
+
+        // A sync of a, started elsewhere, runs to its end: b's panel does not move.
+        const res = await fetch(`${server.url}/api/sync-sheets-bg?source=a`, { method: 'POST' });
+        const started = await res.text();
+        assert.equal(res.status, 202, started);
+        const { syncId: syncA } = JSON.parse(started);
+        const history = page.getByRole('table', { name: 'History' });
+        await until("a's sync in the history", async () =>
+          /Complete/.test(await history.locator(`tr[data-sync-id="${syncA}"]`).innerText().catch(() => '')), 15000);
+        let seen = await page.evaluate(() => window.__seen);
+        assert.ok(seen.values.every((v) => v === 0), `b's progress bar moved for a's sync: ${seen.values.join(', ')}`);
+        assert.equal(seen.syncing, false, "the button did not read Syncing... for a's sync");
+        assert.equal(await page.locator('#sync-panel').getAttribute('data-status'), 'idle');
+
+        // b's own sync moves it, to 100.
+        const button = await syncNowReady(page);
+        await button.click();
+        await until('the progress bar to reach 100', async () => (await progressValue(page)) === '100', 20000);
+        seen = await page.evaluate(() => window.__seen);
+        assert.ok(seen.syncing, 'the button read "Syncing..." while b synced');
+        await until("b's sync first in the history", async () => {
+          const rows = await history.locator('tbody tr').allInnerTexts();
+          return rows.length === 2 && /\bb\b.*Complete/s.test(rows[0]) && /\ba\b.*Complete/s.test(rows[1]);
+        });
+        await screenshot(page, 'settings-sources.png', { fullPage: true });
+
+        // The URL is a bookmark: b is picked again after a reload.
+        await page.reload();
+        await until('b picked after the reload', async () =>
+          (await page.getByLabel('Source').isVisible()) && (await page.getByLabel('Source').inputValue()) === 'b');
+        await until("b's complete sync shown", async () => /Complete/.test(await page.locator('#sync-panel').innerText()));
+
+        // The dashboard shows the picked source's rows; switching shows the other's.
+        await page.getByRole('link', { name: 'Data', exact: true }).click();
+        await until('the rows of b', async () => /of\s+120/.test(await page.locator('#range').innerText()), 15000);
+        const dashPicker = page.getByLabel('Source');
+        assert.equal(await dashPicker.inputValue(), 'b');
+        await dashPicker.selectOption('a');
+        await until('the rows of a', async () => /of\s+300/.test(await page.locator('#range').innerText()));
+        assert.match(await page.getByRole('table').innerText(), /SO-10001/);
+        assert.equal(new URL(page.url()).searchParams.get('source'), 'a');
+        await screenshot(page, 'dashboard-sources.png');
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+  test('a queued sync reads as in progress on /settings and in the dashboard badge', { timeout: 60000 }, async () => {
+    const config = [
+      '[sheetsync]',
+      'max-parallel = 1',
+      'sources = {',
+      `  a = { url = "${sheet}/slow?interval_ms=20&lines=200" },`,
+      `  b = { url = "${sheet}/slow?interval_ms=10&lines=121" }`,
+      '}',
+      '',
+    ].join('\n');
+    const server = await startSheetsyncWithConfig('sheetsync-serve-queue', config);
+    try {
+      await withPage('settings-queued', async (page) => {
+        await page.goto(`${server.url}/settings?source=b`);
+        const button = await syncNowReady(page);
+        // a takes the only slot.
+        const res = await fetch(`${server.url}/api/sync-sheets-bg?source=a`, { method: 'POST' });
+        assert.equal(res.status, 202, await res.text());
+        await until("a's sync running", async () => {
+          const st = await (await fetch(`${server.url}/api/sync-sheets-bg?source=a`)).json();
+          return ['downloading', 'processing', 'saving'].includes(st.status);
+        });
+        await button.click();
+        await until('the queued state', async () =>
+          (await page.locator('#sync-panel').getAttribute('data-status')) === 'queued', 5000);
+        assert.match(await page.locator('#phase-label').innerText(), /Queued/);
+        assert.ok(await button.isDisabled(), 'Sync Now is disabled while queued');
+        assert.match(await button.innerText(), /Queued/);
+        assert.ok(await page.getByRole('button', { name: 'Cancel' }).isVisible(), 'a queued sync can be cancelled');
+        await screenshot(page, 'settings-queued.png', { fullPage: true });
+
+        // The dashboard's badge shows it too.
+        const dash = await page.context().newPage();
+        await dash.goto(`${server.url}/?source=b`);
+        const badge = dash.locator('#badge');
+        await until('the queued badge', async () =>
+          (await badge.isVisible()) && /Sync queued/.test(await badge.innerText()), 5000);
+        await screenshot(dash, 'dashboard-queued.png');
+
+        // It runs once a is done.
+        await until('b to reach 100', async () => (await progressValue(page)) === '100', 30000);
+        await until('the badge to say the sync completed', async () => /Sync complete/.test(await badge.innerText()));
+        await syncNowReady(page);
       });
     } finally {
       await stop(server.child);
