@@ -118,8 +118,9 @@ bool is_queued(self_ptr self, const std::string& id) {
 void publish(self_ptr self, const sync_status& st) {
   if (self->state.cfg.history)
     self->send(self->state.cfg.history, caf::put_atom::value, st);
-  for (auto& s : self->state.subscribers)
-    self->send(s, st);
+  for (auto& [listener, id] : self->state.subscribers)
+    if (id.empty() || id == st.id)
+      self->send(listener, st);
 }
 
 std::string attempt_suffix(const active_sync& act, unsigned max_attempts) {
@@ -479,7 +480,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   }
   s.subscribers.erase(std::remove_if(s.subscribers.begin(), s.subscribers.end(),
                                      [&](auto& x) {
-                                       return x.address() == dm.source;
+                                       return x.first.address() == dm.source;
                                      }),
                       s.subscribers.end());
   for (auto& [source, act] : s.active) {
@@ -663,7 +664,14 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
     },
     [=](atom::subscribe, status_listener_actor& listener) {
       self->monitor(listener);
-      self->state.subscribers.push_back(std::move(listener));
+      self->state.subscribers.emplace_back(std::move(listener), std::string{});
+    },
+    [=](atom::subscribe, status_listener_actor& listener,
+        const std::string& id) {
+      self->monitor(listener);
+      if (auto i = self->state.syncs.find(id); i != self->state.syncs.end())
+        self->send(listener, i->second);
+      self->state.subscribers.emplace_back(std::move(listener), id);
     },
     [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
       auto& s = self->state;

@@ -137,7 +137,8 @@ struct coordinator_state {
   /// When each source's last complete sync ended (Unix ms): what data pages
   /// report as synced, without waiting for the history to record it.
   std::unordered_map<std::string, int64_t> synced_ms;
-  std::vector<status_listener_actor> subscribers;
+  /// Listeners and the sync id each wants ("" = every sync).
+  std::vector<std::pair<status_listener_actor, std::string>> subscribers;
   evictor_actor evictor;
 };
 

@@ -131,6 +131,11 @@ http_response from_error(const caf::error& err) {
       return error_response(409, "not_running", error_text(err));
     case ec::invalid_argument:
       return error_response(400, "invalid_argument", error_text(err));
+    case ec::unavailable: {
+      auto r = error_response(503, "unavailable", error_text(err));
+      r.headers.emplace_back("Retry-After", "1");
+      return r;
+    }
     case ec::unspecified:
       if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down)
         return error_response(503, "unavailable",
@@ -363,7 +368,7 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
       auto answer_known = [=](const std::string& key) {
         auto& known = self->state.known;
         auto i = known.find(key);
-        if (key.empty() || i == known.end())
+        if (key.empty() || i == known.end() || !self->state.cfg.answer_pushed)
           return false;
         if (keep && !head)
           respond_bytes(self, hdl, seq, "status", 200, i->second.response);

@@ -28,6 +28,10 @@ struct facade_config {
   uint16_t port = 8080;
   /// Open the listening socket (tests assign connections themselves).
   bool listen = true;
+  /// Answer status reads from the statuses the coordinator pushed, without a
+  /// round trip. Off when the coordinator is on another node, so that while
+  /// it is unreachable reads answer 503 instead of stale progress.
+  bool answer_pushed = true;
   /// When set, /api/ needs `Authorization: Bearer <token>`.
   std::string api_token;
   size_t max_connections = 1024;

@@ -40,7 +40,11 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<atom::last, std::string>::with<sync_status>,
   // Subscribes a listener to every status change of every sync.
   caf::reacts_to<atom::subscribe, status_listener_actor>,
-  // Answers every configured source with its running and latest sync.
+  // Subscribes a listener to the status changes of one sync id (its current
+  // status is sent at once, so nothing is missed between start and subscribe).
+  caf::reacts_to<atom::subscribe, status_listener_actor, std::string>,
+  // Answers every configured source with its running and latest sync; the
+  // default source comes first.
   caf::replies_to<caf::get_atom, atom::sources>::with<std::vector<source_info>>,
   // Answers past syncs of a source ("" = all), newest first, at most limit.
   caf::replies_to<caf::get_atom, atom::history, std::string,
@@ -59,6 +63,13 @@ using coordinator_actor = caf::typed_actor<
   caf::reacts_to<atom::deadline, std::string>,
   // A failed attempt's backoff is over: run the sync again (sent to itself).
   caf::reacts_to<atom::retry, std::string>>;
+
+/// A local stand-in for the coordinator of another node (serve
+/// --coordinator): the coordinator's interface, forwarded while connected and
+/// answered with ec::unavailable while not.
+using remote_coordinator_actor = coordinator_actor::extend<
+  // Time to connect again (sent to itself on the actor clock).
+  caf::reacts_to<atom::tick>>;
 
 /// The cache writer: writes row batches aside and swaps them in.
 using cache_writer_actor = caf::typed_actor<

@@ -26,6 +26,7 @@ const char* to_string(ec code) {
     case ec::no_data: return "no_data";
     case ec::bad_credentials: return "bad_credentials";
     case ec::auth_failed: return "auth_failed";
+    case ec::unavailable: return "unavailable";
   }
   return "unknown";
 }

@@ -53,6 +53,8 @@ enum class ec : uint8_t {
   bad_credentials,
   /// Getting an access token failed, or Google refused the credentials.
   auth_failed,
+  /// The coordinator runs on another node that cannot be reached right now.
+  unavailable,
 };
 
 /// Returns the code's name, e.g. "fetch_timeout".

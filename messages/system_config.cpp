@@ -2,12 +2,16 @@
 
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "messages/vocabulary.hpp"
 
 namespace sheetsync {
 
 system_config::system_config() {
   add_message_types<caf::id_block::sheetsync>();
   add_error_category(caf::atom("sheetsync"), render_error);
+  // Nodes of another vocabulary fail the handshake with
+  // sec::incompatible_application_ids instead of dropping messages.
+  set("middleman.app-identifiers", std::vector<std::string>{vocabulary_id()});
 }
 
 } // namespace sheetsync

@@ -1075,6 +1075,25 @@ CAF_TEST(last answers the running or latest sync of a source) {
   CAF_CHECK(contains(error_text(error_of(unknown)), "sheet, other, third"));
 }
 
+CAF_TEST(a listener subscribed to one sync hears only that sync) {
+  auto a = start_sync("sheet");
+  auto b = start_sync("other");
+  auto seen = std::make_shared<std::vector<sync_status>>();
+  auto only_b = sys.spawn(status_listener, seen);
+  self->send(coord, atom::subscribe::value, only_b, b);
+  sched.run();
+  // Its current status at once, then only its changes.
+  CAF_REQUIRE_EQUAL(seen->size(), 1u);
+  CAF_CHECK_EQUAL(seen->back(), status(b));
+  report(downloaded(a, 500, 1000));
+  CAF_CHECK_EQUAL(seen->size(), 1u);
+  report(downloaded(b, 500, 1000));
+  CAF_REQUIRE_EQUAL(seen->size(), 2u);
+  CAF_CHECK_EQUAL(seen->back().id, b);
+  CAF_CHECK_EQUAL(int{seen->back().progress}, 30);
+  caf::anon_send_exit(only_b, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST(sources lists every source with its running and queued sync) {
   auto a = start_sync("sheet");
   start_sync("other");
@@ -1375,6 +1394,9 @@ coordinator_actor::behavior_type report_sink(std::shared_ptr<report_log> log) {
     },
     [](atom::subscribe, const status_listener_actor&) {
       CAF_FAIL("report sink: subscribe");
+    },
+    [](atom::subscribe, const status_listener_actor&, const std::string&) {
+      CAF_FAIL("report sink: subscribe to one sync");
     },
     [=](atom::progress, const stage_report& r) { log->reports.push_back(r); },
     [=](atom::failed, const std::string&, stage, const caf::error& err) {

@@ -271,6 +271,9 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
       sc->calls.push_back("subscribe");
       sc->listener = std::move(listener);
     },
+    [=](atom::subscribe, status_listener_actor, const std::string& id) {
+      sc->calls.push_back("subscribe " + id); // the facade never asks this
+    },
     [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
         uint64_t offset) -> caf::result<data_page> {
       sc->calls.push_back("data " + source + " " + std::to_string(limit) + " "

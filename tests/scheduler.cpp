@@ -75,6 +75,9 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
     [=](atom::subscribe, status_listener_actor) {
       unexpected("subscribe");
     },
+    [=](atom::subscribe, status_listener_actor, const std::string&) {
+      unexpected("subscribe to one sync");
+    },
     [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
       return unexpected("sources");
     },
