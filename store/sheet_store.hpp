@@ -53,8 +53,11 @@ public:
   static constexpr size_t chunk_rows = 50000;
 
   /// Bytes of batches that begin() may hold back in memory instead of writing
-  /// them aside while the content may still turn out unchanged.
-  static constexpr size_t default_defer_bytes = size_t{32} << 20;
+  /// them aside while the content may still turn out unchanged. Small, so a
+  /// re-sync of a large sheet (and several in parallel) stays within the
+  /// memory bench/run measures; larger sheets are written aside and dropped
+  /// at commit when unchanged.
+  static constexpr size_t default_defer_bytes = size_t{8} << 20;
 
   /// Opens or creates the database file (WAL mode, busy timeout 5 s),
   /// creates or migrates sync_runs and sync_meta, and drops staging tables
