@@ -511,6 +511,17 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   }
 }
 
+/// Adds a subscription, once: a remote node that reconnects after a
+/// connection loss only it noticed subscribes the same listener again.
+void subscribe(self_ptr self, status_listener_actor listener, std::string id) {
+  auto& subs = self->state.subscribers;
+  auto entry = std::make_pair(std::move(listener), std::move(id));
+  if (std::find(subs.begin(), subs.end(), entry) != subs.end())
+    return;
+  self->monitor(entry.first);
+  subs.push_back(std::move(entry));
+}
+
 /// The source's running, queued or latest known sync, or an idle status.
 caf::result<sync_status> last_of(self_ptr self, const source_spec& src) {
   auto& s = self->state;
@@ -663,15 +674,13 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       return last_of(self, *src);
     },
     [=](atom::subscribe, status_listener_actor& listener) {
-      self->monitor(listener);
-      self->state.subscribers.emplace_back(std::move(listener), std::string{});
+      subscribe(self, std::move(listener), std::string{});
     },
     [=](atom::subscribe, status_listener_actor& listener,
         const std::string& id) {
-      self->monitor(listener);
       if (auto i = self->state.syncs.find(id); i != self->state.syncs.end())
         self->send(listener, i->second);
-      self->state.subscribers.emplace_back(std::move(listener), id);
+      subscribe(self, std::move(listener), id);
     },
     [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
       auto& s = self->state;

@@ -134,3 +134,9 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<atom::tick, std::string>>;
 
 } // namespace sheetsync
+
+// Actor handles that cross nodes (a remote node subscribes its own listener)
+// need type IDs too; they can only be declared after the interfaces above.
+CAF_BEGIN_TYPE_ID_BLOCK(sheetsync_actors, caf::id_block::sheetsync::end)
+  CAF_ADD_TYPE_ID(sheetsync_actors, (sheetsync::status_listener_actor))
+CAF_END_TYPE_ID_BLOCK(sheetsync_actors)

@@ -1,5 +1,6 @@
 #include "messages/system_config.hpp"
 
+#include "messages/actors.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "messages/vocabulary.hpp"
@@ -8,6 +9,7 @@ namespace sheetsync {
 
 system_config::system_config() {
   add_message_types<caf::id_block::sheetsync>();
+  add_message_types<caf::id_block::sheetsync_actors>();
   add_error_category(caf::atom("sheetsync"), render_error);
   // Nodes of another vocabulary fail the handshake with
   // sec::incompatible_application_ids instead of dropping messages.

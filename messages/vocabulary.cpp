@@ -35,16 +35,21 @@ void add_type(std::string& acc) {
   }
 }
 
-template <caf::type_id_t... Is>
+template <caf::type_id_t Begin, caf::type_id_t... Is>
 void add_types(std::string& acc, std::integer_sequence<caf::type_id_t, Is...>) {
-  (add_type<caf::id_block::sheetsync::begin + Is>(acc), ...);
+  (add_type<Begin + Is>(acc), ...);
 }
 
 std::string compute() {
   std::string acc;
-  using ids = std::make_integer_sequence<
-    caf::type_id_t, caf::id_block::sheetsync::end - caf::id_block::sheetsync::begin>;
-  add_types(acc, ids{});
+  using messages = caf::id_block::sheetsync;
+  using handles = caf::id_block::sheetsync_actors;
+  add_types<messages::begin>(
+    acc, std::make_integer_sequence<caf::type_id_t,
+                                    messages::end - messages::begin>{});
+  add_types<handles::begin>(
+    acc, std::make_integer_sequence<caf::type_id_t,
+                                    handles::end - handles::begin>{});
   // The mangled interface names every handler's signature.
   acc += typeid(coordinator_actor).name();
   unsigned char md[EVP_MAX_MD_SIZE];
