@@ -22,6 +22,13 @@ Commands:
           source with an interval on its schedule
           sheetsync serve --source=URL|ID --db=FILE [--host=127.0.0.1] [--port=8080]
           sheetsync serve --config-file=FILE
+          sheetsync serve ... --node-port=4242   (publish the coordinator to
+                                                 other nodes, loopback)
+          sheetsync serve --coordinator=HOST:PORT (only the API and pages,
+                                                 of another node's coordinator)
+  remote  drive the coordinator of another node: sync (with the progress
+          bar), status [ID], watch, cancel ID
+          sheetsync remote --node=HOST:PORT sync [--source=NAME]
 
 A config file names several sources (see config/sheetsync.conf.example).
 
@@ -48,6 +55,8 @@ int main(int argc, char** argv) {
     rc = sheetsync::run_sync_command(args);
   } else if (command == "serve") {
     rc = sheetsync::run_serve_command(args);
+  } else if (command == "remote") {
+    rc = sheetsync::run_remote_command(args);
   } else {
     std::cerr << "sheetsync: unknown command '" << command << "'\n\n" << usage;
     rc = 2;

@@ -43,7 +43,7 @@ void schedule_connect(self_ptr self) {
 std::string connect_failure(self_ptr self, const caf::error& err) {
   if (err == caf::sec::incompatible_application_ids)
     return "the node at " + where(self)
-           + " speaks another sheetsync message vocabulary (ours: "
+           + " runs another sheetsync message vocabulary (ours: "
            + vocabulary_id()
            + "); run the same sheetsync build on both nodes";
   return "cannot connect to " + where(self) + ": "

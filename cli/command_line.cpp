@@ -108,6 +108,59 @@ std::string check_sources(const std::vector<source_spec>& sources,
   return {};
 }
 
+std::string parse_host_port(const std::string& text, const std::string& flag,
+                            std::string& host, uint16_t& port) {
+  auto example = flag + "=127.0.0.1:4242 (the node's --node-port)";
+  if (text.empty())
+    return flag + " needs HOST:PORT, e.g. " + example;
+  std::string port_text;
+  if (text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size()
+        || text[close + 1] != ':')
+      return flag + " '" + text + "' is not HOST:PORT: write an IPv6 "
+             "address as [::1]:4242";
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos)
+      return flag + " '" + text + "' has no port: give HOST:PORT, e.g. "
+             + example;
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos)
+      return flag + " '" + text + "' is not HOST:PORT: write an IPv6 "
+             "address as [::1]:4242";
+  }
+  if (host.empty())
+    return flag + " '" + text + "' has no host: give HOST:PORT, e.g. "
+           + example;
+  auto bad_port = [&] {
+    return flag + " '" + text + "': the port must be a number from 1 to "
+           + "65535";
+  };
+  if (port_text.empty() || port_text.size() > 5
+      || port_text.find_first_not_of("0123456789") != std::string::npos)
+    return bad_port();
+  auto n = std::stoul(port_text);
+  if (n < 1 || n > 65535)
+    return bad_port();
+  port = static_cast<uint16_t>(n);
+  return {};
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+const std::set<std::string>& facade_flags() {
+  static const std::set<std::string> flags{
+    "coordinator",     "host", "port", "api-token", "insecure-public",
+    "max-connections", "help", "long-help"};
+  return flags;
+}
+
 std::optional<int> parse_command_line(command_config& cfg,
                                       const std::vector<std::string>& raw_args,
                                       const char* usage, std::ostream& err) {
@@ -152,6 +205,28 @@ std::optional<int> parse_command_line(command_config& cfg,
                 + " unexpected argument(s) without a flag: flags are written "
                   "--flag=value or --flag value\n(see "
                 + prog + " --help)");
+  if (cfg.serve() && cfg.given.count("coordinator")) {
+    // The facade alone: the other node has the sources, cache and schedule.
+    std::string host;
+    uint16_t port = 0;
+    if (auto msg = parse_host_port(cfg.opts.coordinator, "--coordinator", host,
+                                   port);
+        !msg.empty())
+      return fail(msg);
+    for (auto& flag : cfg.given)
+      // Dotted names are CAF's own (--middleman.*, --scheduler.*): allowed.
+      if (facade_flags().count(flag) == 0
+          && flag.find('.') == std::string::npos)
+        return fail("--" + flag + " cannot be used with --coordinator: this "
+                    "node serves only the API and pages, and the coordinator "
+                    "node at " + cfg.opts.coordinator + " has the sources, the "
+                    "cache, the schedule and the node port (give --" + flag
+                    + " to its serve)");
+    return std::nullopt;
+  }
+  if (cfg.given.count("node-host") && !cfg.given.count("node-port"))
+    return fail("--node-host needs --node-port (the port to publish the "
+                "coordinator on)");
   std::vector<source_spec> file_sources;
   if (!cfg.opts.config_file.empty()) {
     config_node root;
@@ -176,6 +251,17 @@ std::optional<int> parse_command_line(command_config& cfg,
                                cfg.accounts, prefix);
       !msg.empty())
     return fail(msg);
+  if (cfg.serve() && cfg.opts.node_host.empty())
+    return fail("--node-host needs an address, e.g. --node-host=127.0.0.1");
+  // The node port has no authentication at all (an --api-token guards only
+  // HTTP): another address must be asked for explicitly.
+  if (cfg.serve() && cfg.given.count("node-port")
+      && !is_loopback_host(cfg.opts.node_host) && !cfg.opts.insecure_public)
+    return fail("refusing to publish the coordinator on " + cfg.opts.node_host
+                + ": the node port is unauthenticated (--api-token does not "
+                  "guard it), so anyone who reaches it can start and cancel "
+                  "syncs and read the cached sheets. Keep it on loopback, or "
+                  "pass --insecure-public if the network is trusted.");
   return std::nullopt;
 }
 

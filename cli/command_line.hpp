@@ -43,12 +43,28 @@ public:
 /// `--flag=value`), reads --config-file (flags win over its settings),
 /// resolves the sources and checks them: names, access modes, intervals,
 /// what plan_fetch says of each, and every credentials file (loaded into
-/// cfg.accounts). Returns an exit code when the command should stop here: 0
+/// cfg.accounts). For `serve --coordinator=HOST:PORT` (the facade alone) it
+/// checks HOST:PORT and refuses flags of the local coordinator instead. A
+/// non-loopback --node-host is refused without --insecure-public. Returns an exit code when the command should stop here: 0
 /// after printing --help (followed by `usage`), 2 after printing what is
 /// wrong to `err` (never a secret).
 std::optional<int> parse_command_line(command_config& cfg,
                                       const std::vector<std::string>& args,
                                       const char* usage, std::ostream& err);
+
+
+/// Reads HOST:PORT (a host name, an IPv4 address or an [IPv6] address, and a
+/// port 1-65535) as given to `flag` (e.g. "--coordinator"). Returns "" or what
+/// is wrong, naming the flag.
+std::string parse_host_port(const std::string& text, const std::string& flag,
+                            std::string& host, uint16_t& port);
+
+/// Whether `host` is a loopback address or name (127.x, ::1, localhost).
+bool is_loopback_host(const std::string& host);
+
+/// The flags `serve --coordinator` accepts (it runs only the HTTP facade);
+/// every other sheetsync flag needs the local coordinator.
+const std::set<std::string>& facade_flags();
 
 /// Spawns one token provider per service account (detached: it blocks in
 /// the token exchange) into `ccfg.tokens`, and notes each account's e-mail in

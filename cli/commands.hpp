@@ -14,4 +14,8 @@ int run_sync_command(const std::vector<std::string>& args);
 /// SIGTERM (which cancel a running sync and stop cleanly).
 int run_serve_command(const std::vector<std::string>& args);
 
+/// `sheetsync remote --node=HOST:PORT ACTION`: sync, status, watch or cancel
+/// on the coordinator of another node (see cli/remote_options.hpp).
+int run_remote_command(const std::vector<std::string>& args);
+
 } // namespace sheetsync

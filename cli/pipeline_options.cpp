@@ -249,7 +249,17 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
     .add(insecure_public, "insecure-public",
          "allow a non-loopback --host without an API token")
     .add(max_connections, "max-connections",
-         "open connections beyond this get 503 (default: 1024)");
+         "open connections beyond this get 503 (default: 1024)")
+    .add(node_port, "node-port",
+         "publish the coordinator to other sheetsync nodes (remote, serve "
+         "--coordinator) on this port; 0 picks a free one. Unauthenticated: "
+         "keep it inside a trusted network")
+    .add(node_host, "node-host",
+         "address of the node port (default: 127.0.0.1; another needs "
+         "--insecure-public)")
+    .add(coordinator, "coordinator",
+         "HOST:PORT of a coordinator node (its --node-port): serve only the "
+         "API and pages, forwarding to it");
 }
 
 const std::set<std::string>& switch_flags() {

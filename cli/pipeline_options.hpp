@@ -49,6 +49,13 @@ struct pipeline_options {
   std::string api_token;
   bool insecure_public = false;
   size_t max_connections = 1024;
+  /// Publish the coordinator to other nodes on this port (0 = any free one);
+  /// only when the flag is given.
+  uint16_t node_port = 0;
+  /// Where the node port listens.
+  std::string node_host = "127.0.0.1";
+  /// HOST:PORT of another node's coordinator: serve runs only the facade.
+  std::string coordinator;
 
   // -- resolved -----------------------------------------------------------------
 

@@ -12,6 +12,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/history.hpp"
 #include "actors/http_facade.hpp"
+#include "actors/remote_coordinator.hpp"
 #include "actors/scheduler.hpp"
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
@@ -29,11 +30,23 @@ extern "C" void on_stop_signal(int sig) {
 const char* serve_usage
   = "Usage: sheetsync serve --source=URL|ID --db=FILE [--interval=15min]"
     " [--host=127.0.0.1]\n"
-    "                       [--port=8080] [--api-token=T]\n"
-    "       sheetsync serve --config-file=FILE [--source=NAME]\n"
+    "                       [--port=8080] [--api-token=T]"
+    " [--node-port=N [--node-host=H]]\n"
+    "       sheetsync serve --config-file=FILE [--source=NAME]"
+    " [--node-port=N]\n"
+    "       sheetsync serve --coordinator=HOST:PORT [--host=H] [--port=P]"
+    " [--api-token=T]\n"
     "Serves the sync API, the event stream and the pages; syncs each source"
     " with an\ninterval every interval. With --config-file, --source=NAME picks"
-    " the default\nsource; flags win over the file's settings.\n";
+    " the default\nsource; flags win over the file's settings.\n"
+    "--node-port publishes the coordinator to other nodes (sheetsync remote,"
+    " serve\n--coordinator); it is unauthenticated, loopback by default: keep"
+    " it inside a\ntrusted network (another --node-host needs"
+    " --insecure-public).\n"
+    "--coordinator=HOST:PORT runs only the API and the pages, forwarding to the"
+    "\ncoordinator published at HOST:PORT (503 while it is unreachable);"
+    " flags of the\nlocal coordinator (--source, --db, --config-file, ...) are"
+    " refused then.\n";
 
 std::string source_names(const std::vector<source_spec>& sources) {
   std::string result;
@@ -42,8 +55,71 @@ std::string source_names(const std::vector<source_spec>& sources) {
   return result;
 }
 
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+std::string bracketed(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+facade_config make_facade_config(const pipeline_options& opts) {
+  facade_config fcfg;
+  fcfg.host = opts.host;
+  fcfg.port = opts.port;
+  fcfg.api_token = opts.api_token;
+  fcfg.max_connections = opts.max_connections;
+  return fcfg;
+}
+
+/// Spawns the facade and waits until it listens; returns its port (0 after
+/// printing why it cannot listen).
+uint16_t start_facade(caf::actor_system& sys, facade_config fcfg,
+                      caf::actor& facade) {
+  std::promise<std::pair<uint16_t, std::string>> listening;
+  fcfg.on_listening = [&](uint16_t port, const std::string& err) {
+    listening.set_value({port, err});
+  };
+  auto host = fcfg.host;
+  auto wanted = fcfg.port;
+  facade = sys.middleman().spawn_broker(http_facade, std::move(fcfg));
+  auto [port, err] = listening.get_future().get();
+  if (port == 0)
+    std::cerr << "sheetsync serve: cannot listen on " << host << ":" << wanted
+              << ": " << err << "\n";
+  return port;
+}
+
+void wait_for_stop_signal() {
+  while (stop_signal == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::cout << "sheetsync: stopping" << std::endl;
+}
+
+/// `serve --coordinator=HOST:PORT`: the facade alone, talking to a local
+/// stand-in for the other node's coordinator. Nothing here is linked to the
+/// other node (the stand-in only monitors it), so this process dying
+/// disturbs neither the coordinator nor its syncs.
+int run_facade_only(command_config& cfg) {
+  auto& opts = cfg.opts;
+  std::string host;
+  uint16_t node_port = 0;
+  // Checked by parse_command_line already.
+  parse_host_port(opts.coordinator, "--coordinator", host, node_port);
+  caf::actor_system sys{cfg};
+  auto remote = sys.spawn(remote_coordinator, host, node_port);
+  auto fcfg = make_facade_config(opts);
+  fcfg.coordinator = caf::actor_cast<coordinator_actor>(remote);
+  // While the coordinator is unreachable reads answer 503, not stale progress.
+  fcfg.answer_pushed = false;
+  caf::actor facade;
+  auto port = start_facade(sys, std::move(fcfg), facade);
+  caf::scoped_actor self{sys};
+  if (port != 0) {
+    std::cout << "sheetsync: listening on http://" << bracketed(opts.host)
+              << ":" << port << " (facade of the coordinator at "
+              << bracketed(host) << ":" << node_port << ")" << std::endl;
+    wait_for_stop_signal();
+  }
+  self->send_exit(facade, caf::exit_reason::user_shutdown);
+  self->send_exit(remote, caf::exit_reason::user_shutdown);
+  return port == 0 ? 1 : 0;
 }
 
 } // namespace
@@ -56,7 +132,8 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   if (opts.api_token.empty())
     if (auto env = std::getenv("SHEETSYNC_API_TOKEN"))
       opts.api_token = env;
-  if (!is_loopback(opts.host) && opts.api_token.empty() && !opts.insecure_public) {
+  if (!is_loopback_host(opts.host) && opts.api_token.empty()
+      && !opts.insecure_public) {
     std::cerr << "sheetsync serve: refusing to listen on " << opts.host
               << " without an API token: anyone who can reach it could start "
                  "and cancel syncs and read the cached sheet. Set --api-token "
@@ -66,6 +143,14 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+  if (cfg.given.count("coordinator"))
+    return run_facade_only(cfg);
+  bool publish = cfg.given.count("node-port") > 0;
+  if (publish && !is_loopback_host(opts.node_host))
+    std::cerr << "sheetsync serve: warning: the node port on "
+              << opts.node_host << " is unauthenticated: anyone who reaches "
+                 "it can start and cancel syncs and read the cached sheets. "
+                 "Keep it inside a trusted network (firewall it).\n";
   caf::actor_system sys{cfg};
   auto ccfg = opts.to_coordinator_config();
   spawn_token_providers(sys, cfg.accounts, ccfg);
@@ -81,34 +166,46 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   scheduler_actor sched;
   if (!schedules.empty())
     sched = sys.spawn(scheduler, coord, schedules);
-  facade_config fcfg;
-  fcfg.coordinator = coord;
-  fcfg.host = opts.host;
-  fcfg.port = opts.port;
-  fcfg.api_token = opts.api_token;
-  fcfg.max_connections = opts.max_connections;
-  std::promise<std::pair<uint16_t, std::string>> listening;
-  fcfg.on_listening = [&](uint16_t port, const std::string& err) {
-    listening.set_value({port, err});
-  };
-  auto facade = sys.middleman().spawn_broker(http_facade, fcfg);
-  auto [port, err] = listening.get_future().get();
+  // Other nodes see the coordinator's typed interface, nothing else. They
+  // only monitor it (and it monitors their listeners): no links cross nodes.
+  uint16_t node_port = 0;
+  std::string node_error;
+  if (publish) {
+    auto res = sys.middleman().publish(coord, opts.node_port,
+                                       opts.node_host.c_str(), true);
+    if (res)
+      node_port = *res;
+    else
+      node_error = sys.render(res.error());
+  }
+  caf::actor facade;
+  uint16_t port = 0;
+  if (publish && node_port == 0) {
+    std::cerr << "sheetsync serve: cannot publish the coordinator on "
+              << opts.node_host << ":" << opts.node_port << ": " << node_error
+              << "\n";
+  } else {
+    if (publish)
+      std::cout << "sheetsync: coordinator node on " << bracketed(opts.node_host)
+                << ":" << node_port << " (sheetsync remote --node="
+                << bracketed(opts.node_host) << ":" << node_port
+                << "; unauthenticated: keep it inside a trusted network)"
+                << std::endl;
+    auto fcfg = make_facade_config(opts);
+    fcfg.coordinator = coord;
+    port = start_facade(sys, std::move(fcfg), facade);
+  }
   caf::scoped_actor self{sys};
   int rc = 0;
   if (port == 0) {
-    std::cerr << "sheetsync serve: cannot listen on " << opts.host << ":"
-              << opts.port << ": " << err << "\n";
     rc = 1;
   } else {
-    auto shown = opts.host.find(':') != std::string::npos ? "[" + opts.host + "]"
-                                                          : opts.host;
-    std::cout << "sheetsync: listening on http://" << shown << ":" << port
-              << " (" << (opts.sources.size() == 1 ? "source " : "sources ")
+    std::cout << "sheetsync: listening on http://" << bracketed(opts.host)
+              << ":" << port << " ("
+              << (opts.sources.size() == 1 ? "source " : "sources ")
               << source_names(opts.sources) << ", cache " << opts.db << ")"
               << std::endl;
-    while (stop_signal == 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::cout << "sheetsync: stopping" << std::endl;
+    wait_for_stop_signal();
     // No new scheduled starts from here on.
     if (sched)
       self->send_exit(sched, caf::exit_reason::user_shutdown);
@@ -127,7 +224,10 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   }
   if (sched && port == 0)
     self->send_exit(sched, caf::exit_reason::user_shutdown);
-  self->send_exit(facade, caf::exit_reason::user_shutdown);
+  if (facade)
+    self->send_exit(facade, caf::exit_reason::user_shutdown);
+  if (publish && node_port != 0)
+    sys.middleman().unpublish(coord, node_port);
   self->send_exit(coord, caf::exit_reason::user_shutdown);
   // The history and the reader go last: they may still record the cancel.
   self->request(hist, std::chrono::seconds(5), atom::last_v, std::string{})

@@ -18,6 +18,7 @@
 #include "cli/command_line.hpp"
 #include "cli/config_file.hpp"
 #include "cli/progress_view.hpp"
+#include "cli/remote_options.hpp"
 #include "tests/fake_server.hpp"
 
 using namespace sheetsync;
@@ -606,6 +607,172 @@ CAF_TEST(the example config file is valid) {
   CAF_CHECK(!parse(cfg, {"--config-file=" + conf}));
   CAF_CHECK_EQUAL(error, "");
   CAF_CHECK(cfg.opts.sources.size() >= 2u);
+}
+
+// -- nodes: serve --node-port / --coordinator, remote ------------------------
+
+CAF_TEST(host and port pairs are checked) {
+  std::string host;
+  uint16_t port = 0;
+  CAF_CHECK_EQUAL(parse_host_port("127.0.0.1:4242", "--node", host, port), "");
+  CAF_CHECK_EQUAL(host, "127.0.0.1");
+  CAF_CHECK_EQUAL(port, 4242u);
+  CAF_CHECK_EQUAL(parse_host_port("coord.internal:1", "--node", host, port), "");
+  CAF_CHECK_EQUAL(host, "coord.internal");
+  CAF_CHECK_EQUAL(port, 1u);
+  CAF_CHECK_EQUAL(parse_host_port("[::1]:65535", "--node", host, port), "");
+  CAF_CHECK_EQUAL(host, "::1");
+  CAF_CHECK_EQUAL(port, 65535u);
+  auto error_of = [&](const std::string& text) {
+    return parse_host_port(text, "--coordinator", host, port);
+  };
+  for (auto [text, part] : std::vector<std::pair<std::string, std::string>>{
+         {"", "--coordinator needs HOST:PORT"},
+         {"127.0.0.1", "has no port"},
+         {":4242", "has no host"},
+         {"h:", "the port must be a number from 1 to 65535"},
+         {"h:0", "from 1 to 65535"},
+         {"h:65536", "from 1 to 65535"},
+         {"h:123456", "from 1 to 65535"},
+         {"h:42x", "from 1 to 65535"},
+         {"h:-1", "from 1 to 65535"},
+         {"::1:4242", "write an IPv6 address as [::1]:4242"},
+         {"[::1]4242", "write an IPv6 address as [::1]:4242"},
+         {"[::1", "write an IPv6 address as [::1]:4242"}}) {
+    auto err = error_of(text);
+    if (!contains(err, part))
+      CAF_FAIL("'" << text << "': expected '" << part << "' in: " << err);
+    CAF_CHECK(contains(err, "--coordinator"));
+  }
+}
+
+CAF_TEST(serve takes a node port and a node host) {
+  command_config cfg{"serve"};
+  CAF_CHECK(!parse(cfg, {"--source=" + sheet_id, "--db=x", "--node-port",
+                         "4242"}));
+  CAF_CHECK_EQUAL(error, "");
+  CAF_CHECK_EQUAL(cfg.opts.node_port, 4242u);
+  CAF_CHECK_EQUAL(cfg.opts.node_host, "127.0.0.1");
+  CAF_CHECK(cfg.given.count("node-port"));
+  command_config any{"serve"};
+  CAF_CHECK(!parse(any, {"--source=" + sheet_id, "--db=x", "--node-port=0",
+                         "--node-host=::1"}));
+  CAF_CHECK_EQUAL(any.opts.node_port, 0u);
+  CAF_CHECK_EQUAL(any.opts.node_host, "::1");
+  // The node port has no authentication: another address needs consent.
+  expect_error("serve", {"--source=" + sheet_id, "--db=x", "--node-port=1",
+                         "--node-host=0.0.0.0"},
+               "refusing to publish the coordinator on 0.0.0.0: the node port "
+               "is unauthenticated");
+  expect_error("serve", {"--source=" + sheet_id, "--db=x", "--node-port=1",
+                         "--node-host=10.0.0.5", "--api-token=t"},
+               "--api-token does not guard it");
+  command_config consent{"serve"};
+  CAF_CHECK(!parse(consent, {"--source=" + sheet_id, "--db=x", "--node-port=1",
+                             "--node-host=10.0.0.5", "--insecure-public"}));
+  expect_error("serve", {"--source=" + sheet_id, "--db=x", "--node-host=::1"},
+               "--node-host needs --node-port");
+  expect_error("serve", {"--source=" + sheet_id, "--db=x", "--node-port=70000"},
+               "invalid value for --node-port");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "--node-port=1"},
+               "unknown flag --node-port");
+  expect_error("sync", {"--source=" + sheet_id, "--db=x", "--coordinator=h:1"},
+               "unknown flag --coordinator");
+}
+
+CAF_TEST(serve with a coordinator runs the facade alone) {
+  command_config cfg{"serve"};
+  // No --source, --db or config file: the other node has them.
+  CAF_CHECK(!parse(cfg, {"--coordinator", "10.1.2.3:4242", "--port=0",
+                         "--host=127.0.0.1", "--api-token=t",
+                         "--max-connections=10"}));
+  CAF_CHECK_EQUAL(error, "");
+  CAF_CHECK_EQUAL(cfg.opts.coordinator, "10.1.2.3:4242");
+  CAF_CHECK(cfg.opts.sources.empty());
+  for (auto flag : {"--source=" + sheet_id, std::string{"--db=x.db"},
+                    std::string{"--interval=1min"}, std::string{"--node-port=1"},
+                    std::string{"--cooldown=1s"}, std::string{"--name=n"}})
+    expect_error("serve", {"--coordinator=h:1", flag},
+                 flag.substr(0, flag.find('='))
+                   + " cannot be used with --coordinator: this node serves "
+                     "only the API and pages");
+  expect_error("serve", {"--coordinator=h:1", "--config-file=" + dir + "/c.conf"},
+               "--config-file cannot be used with --coordinator");
+  expect_error("serve", {"--coordinator=h"}, "--coordinator 'h' has no port");
+  expect_error("serve", {"--coordinator="}, "--coordinator needs");
+  expect_error("serve", {"--coordinator=h:99999"}, "from 1 to 65535");
+}
+
+CAF_TEST(remote takes a node an action and its id) {
+  auto parse_remote = [&](const std::vector<std::string>& args,
+                          remote_options& opts) {
+    std::ostringstream out, err;
+    auto rc = parse_remote_args(args, opts, out, err);
+    error = err.str();
+    return rc;
+  };
+  remote_options sync;
+  CAF_CHECK(!parse_remote({"--node=127.0.0.1:4242", "sync", "--source", "stock"},
+                          sync));
+  CAF_CHECK_EQUAL(error, "");
+  CAF_CHECK_EQUAL(sync.host, "127.0.0.1");
+  CAF_CHECK_EQUAL(sync.port, 4242u);
+  CAF_CHECK_EQUAL(sync.action, "sync");
+  CAF_CHECK_EQUAL(sync.source, "stock");
+  remote_options status;
+  CAF_CHECK(!parse_remote({"status", "--node", "[::1]:1"}, status));
+  CAF_CHECK_EQUAL(status.action, "status");
+  CAF_CHECK_EQUAL(status.id, "");
+  CAF_CHECK_EQUAL(status.host, "::1");
+  remote_options by_id;
+  CAF_CHECK(!parse_remote({"--node=h:2", "status", "sync-1-ab"}, by_id));
+  CAF_CHECK_EQUAL(by_id.id, "sync-1-ab");
+  remote_options cancel;
+  CAF_CHECK(!parse_remote({"--node=h:2", "cancel", "sync-1-ab"}, cancel));
+  CAF_CHECK_EQUAL(cancel.action, "cancel");
+  CAF_CHECK_EQUAL(cancel.id, "sync-1-ab");
+  remote_options watch;
+  CAF_CHECK(!parse_remote({"--node=h:2", "watch"}, watch));
+  remote_options help;
+  CAF_CHECK_EQUAL(parse_remote({"--help"}, help).value_or(-1), 0);
+  for (auto [args, part] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+         {{"sync"}, "--node is missing"},
+         {{"--node=h", "sync"}, "--node 'h' has no port"},
+         {{"--node=h:0", "sync"}, "from 1 to 65535"},
+         {{"--node=h:1"}, "what to do is missing"},
+         {{"--node=h:1", "frobnicate"}, "unknown action 'frobnicate'"},
+         {{"--node=h:1", "cancel"}, "cancel needs exactly one sync id"},
+         {{"--node=h:1", "status", "a", "b"}, "at most one sync id"},
+         {{"--node=h:1", "watch", "x"}, "watch takes no argument"},
+         {{"--node=h:1", "sync", "stock"}, "--source=NAME"},
+         {{"--node=h:1", "watch", "--source=x"}, "--source is for sync only"},
+         {{"--node=h:1", "sync", "--frobnicate=1"}, "unknown flag --frobnicate"},
+         {{"--node=h:1", "sync", "--source"}, "--source needs a value"}}) {
+    remote_options opts;
+    CAF_CHECK_EQUAL(parse_remote(args, opts).value_or(-1), 2);
+    if (!contains(error, part))
+      CAF_FAIL("expected '" << part << "' in: " << error);
+  }
+}
+
+CAF_TEST(remote without a node to talk to exits 2 and says why) {
+  auto help = run("remote --help");
+  CAF_CHECK_EQUAL(help.code, 0);
+  CAF_CHECK(contains(help.out, "--node=HOST:PORT"));
+  CAF_CHECK(contains(help.out, "unauthenticated"));
+  auto usage = run("remote sync");
+  CAF_CHECK_EQUAL(usage.code, 2);
+  CAF_CHECK(contains(usage.err, "--node is missing"));
+  // Port 1 on loopback: nothing listens there.
+  auto refused = run("remote --node=127.0.0.1:1 status");
+  CAF_CHECK_EQUAL(refused.code, 2);
+  CAF_CHECK(contains(refused.err, "cannot connect to 127.0.0.1:1"));
+  auto top = run("--help");
+  CAF_CHECK(contains(top.out, "remote"));
+  auto serve_help = run("serve --help");
+  for (auto flag : {"--node-port", "--node-host", "--coordinator"})
+    CAF_CHECK(contains(serve_help.out, flag));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
