@@ -370,6 +370,8 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
         auto i = known.find(key);
         if (key.empty() || i == known.end() || !self->state.cfg.answer_pushed)
           return false;
+        if (i->second.finished_at)
+          i->second.finished_at = self->clock().now(); // still read: keep it
         if (keep && !head)
           respond_bytes(self, hdl, seq, "status", 200, i->second.response);
         else

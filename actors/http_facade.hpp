@@ -105,9 +105,10 @@ struct http_facade_state {
   /// stream starts with one event per source.
   std::unordered_map<std::string, std::string> latest;
   /// Statuses pushed by the coordinator, as JSON, by sync id: status reads
-  /// are answered from here without a round trip. Finished ones expire after
-  /// `known_ttl`, well before the coordinator forgets them, so this never
-  /// answers for a sync the coordinator no longer knows.
+  /// are answered from here without a round trip. A finished status never
+  /// changes again (the history keeps it after the coordinator's memory
+  /// forgets it), so finished ones stay while clients read them and expire
+  /// `known_ttl` after the last read.
   struct known_status {
     std::string json;
     /// The whole keep-alive 200 answer, ready to write.

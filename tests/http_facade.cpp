@@ -731,6 +731,16 @@ CAF_TEST(status reads agree with the statuses the coordinator pushed) {
   CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg?syncId=sync-2").body,
                   to_json(done));
   CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg").body, to_json(done));
+  // A finished status never changes: while clients keep reading it, it stays
+  // cached past known_ttl, without asking the coordinator.
+  auto asked = sc->calls.size();
+  advance(20s);
+  CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg?syncId=sync-2").body,
+                  to_json(done));
+  advance(20s);
+  CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg?syncId=sync-2").body,
+                  to_json(done));
+  CAF_CHECK_EQUAL(sc->calls.size(), asked);
   // Another sync the broker never heard of: the coordinator answers.
   CAF_CHECK_EQUAL(status_of("/api/sync-sheets-bg?syncId=sync-1").body,
                   to_json(sc->syncs["sync-1"]));
