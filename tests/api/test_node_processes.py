@@ -329,6 +329,9 @@ class TestNodes(NodesTestCase):
         self.assertEqual(code, 1, out)
 
     def test_5_remote_sync_interrupted_cancels(self):
+        # Test 4 started (and cancelled) a sync of this source moments ago:
+        # wait out its cooldown (100 ms) so this start is not refused.
+        time.sleep(0.3)
         c = Client(self.node_port, ['sync', '--source=slow'])
         self.addCleanup(c.close)
         line = c.wait_line(r'^downloading')
