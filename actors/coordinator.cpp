@@ -225,9 +225,9 @@ void spawn_stages(self_ptr self, active_sync& act) {
   job.db_path = s.cfg.db_path;
   job.fetch_timeout = s.cfg.fetch_timeout;
   job.max_bytes = s.cfg.max_bytes;
-  failure err;
-  if (src && !plan_fetch(*src, s.cfg.endpoints, job.plan, err))
-    job.plan.url = src->location; // start() checked it; keep the CSV path
+  // start() refused sources without a plan.
+  if (auto i = s.plans.find(act.source); i != s.plans.end())
+    job.plan = i->second;
   job.url = job.plan.url;
   if (src && !src->credentials.empty()) {
     if (auto i = s.cfg.tokens.find(src->credentials); i != s.cfg.tokens.end())
@@ -548,11 +548,10 @@ source_info info_of(self_ptr self, const source_spec& src) {
   auto& s = self->state;
   source_info info;
   info.name = src.name;
-  fetch_plan plan;
-  failure err;
-  if (plan_fetch(src, s.cfg.endpoints, plan, err)) {
-    info.location = plan.description;
-    info.access = plan.format == body_format::sheet_values ? "api" : "export";
+  if (auto i = s.plans.find(src.name); i != s.plans.end()) {
+    info.location = i->second.description;
+    info.access
+      = i->second.format == body_format::sheet_values ? "api" : "export";
   } else {
     info.location = redact_url(src.location);
     info.access = to_string(src.access);
@@ -585,6 +584,15 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       return caf::timespan{std::chrono::milliseconds{rng() % 1000}};
     };
   self->state.cfg = std::move(cfg);
+  // Plans depend only on the configuration: made once, not per request.
+  for (auto& src : self->state.cfg.sources) {
+    fetch_plan plan;
+    failure err;
+    if (plan_fetch(src, self->state.cfg.endpoints, plan, err))
+      self->state.plans.emplace(src.name, std::move(plan));
+    else
+      self->state.plan_errors.emplace(src.name, std::move(err));
+  }
   self->state.evictor = self->spawn<caf::linked>(
     evictor, self->state.cfg.evict_after, coordinator_actor{self});
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
@@ -609,10 +617,9 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         return unknown_source(self, source);
       if (auto err = check_start(self, *src))
         return err;
-      fetch_plan plan;
-      failure err;
-      if (!plan_fetch(*src, self->state.cfg.endpoints, plan, err))
-        return make_error(err);
+      if (auto i = self->state.plan_errors.find(src->name);
+          i != self->state.plan_errors.end())
+        return make_error(i->second);
       return enqueue(self, *src);
     },
     [=](atom::status, const std::string& id) -> caf::result<sync_status> {

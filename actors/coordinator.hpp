@@ -137,6 +137,9 @@ struct coordinator_state {
   /// When each source's last complete sync ended (Unix ms): what data pages
   /// report as synced, without waiting for the history to record it.
   std::unordered_map<std::string, int64_t> synced_ms;
+  /// Each source's fetch plan, or why it has none (start refuses those).
+  std::unordered_map<std::string, fetch_plan> plans;
+  std::unordered_map<std::string, failure> plan_errors;
   /// Listeners and the sync id each wants ("" = every sync).
   std::vector<std::pair<status_listener_actor, std::string>> subscribers;
   evictor_actor evictor;
