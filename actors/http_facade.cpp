@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 #include <rapidjson/document.h>
 
+#include "net/eager_scribe.hpp"
 #include "net/http_response.hpp"
 #include "net/status_json.hpp"
 #include "net/web_assets.hpp"
@@ -684,7 +685,7 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
   self->state.cfg = std::move(cfg);
   auto& s = self->state;
   if (s.cfg.listen) {
-    auto res = self->add_tcp_doorman(s.cfg.port, s.cfg.host.c_str(), true);
+    auto res = add_eager_tcp_doorman(self, s.cfg.port, s.cfg.host, true);
     if (!res) {
       if (s.cfg.on_listening)
         s.cfg.on_listening(0, self->system().render(res.error()));

@@ -1,0 +1,223 @@
+// The eager scribe on CAF's real multiplexer and real loopback sockets: short
+// answers leave at once, long ones fall back to the stream without bytes
+// overtaking each other, write receipts still come when asked, and a peer
+// that is gone is reported as closed.
+//
+// A tiny broker answers one-line commands: "small" (a 300-byte answer),
+// "big" (4 MiB of numbered bytes), "ack" (1 MiB with write receipts on).
+
+#define CAF_SUITE eager_scribe
+#include <caf/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/eager_scribe.hpp"
+
+using namespace sheetsync;
+using namespace std::chrono_literals;
+
+namespace {
+
+using port_atom = caf::atom_constant<caf::atom("port")>;
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+using acked_atom = caf::atom_constant<caf::atom("acked")>;
+
+constexpr size_t big_size = 4 * 1024 * 1024;
+constexpr size_t ack_size = 1024 * 1024;
+
+std::string small_answer() {
+  return std::string(299, 's') + "\n";
+}
+
+/// Bytes whose position can be told from their value, so a reordering or a
+/// lost piece shows.
+std::string numbered(size_t n, char salt) {
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; ++i)
+    out[i] = static_cast<char>((i * 7 + i / 251 + salt) & 0x7f);
+  return out;
+}
+
+struct server_state {
+  std::string pending;
+  size_t acked = 0;
+};
+
+caf::behavior server(caf::stateful_actor<server_state, caf::io::broker>* self,
+                     caf::actor observer) {
+  auto res = add_eager_tcp_doorman(self, 0, "127.0.0.1", true);
+  if (!res) {
+    self->send(observer, port_atom::value, uint16_t{0});
+    return {};
+  }
+  self->send(observer, port_atom::value, res->second);
+  return {
+    [=](const caf::io::new_connection_msg& msg) {
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(1024));
+    },
+    [=](const caf::io::new_data_msg& msg) {
+      auto& pending = self->state.pending;
+      pending.append(msg.buf.begin(), msg.buf.end());
+      for (auto nl = pending.find('\n'); nl != std::string::npos;
+           nl = pending.find('\n')) {
+        auto cmd = pending.substr(0, nl);
+        pending.erase(0, nl + 1);
+        std::string answer;
+        if (cmd == "small") {
+          answer = small_answer();
+        } else if (cmd == "big") {
+          answer = numbered(big_size, 'b');
+        } else if (cmd == "ack") {
+          self->ack_writes(msg.handle, true);
+          answer = numbered(ack_size, 'a');
+        }
+        self->write(msg.handle, answer.size(), answer.data());
+        self->flush(msg.handle);
+      }
+    },
+    [=](const caf::io::data_transferred_msg& msg) {
+      self->state.acked += msg.written;
+      if (msg.remaining == 0)
+        self->send(observer, acked_atom::value, self->state.acked);
+    },
+    [=](const caf::io::connection_closed_msg&) {
+      self->send(observer, closed_atom::value);
+    },
+  };
+}
+
+int connect_to(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    CAF_FAIL("cannot connect to the test broker: " << strerror(errno));
+  timeval tv{10, 0}; // A missing byte fails the test instead of hanging it.
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+void send_all(int fd, const std::string& x) {
+  CAF_REQUIRE_EQUAL(::send(fd, x.data(), x.size(), MSG_NOSIGNAL),
+                    static_cast<ssize_t>(x.size()));
+}
+
+std::string read_exactly(int fd, size_t n) {
+  std::string out(n, '\0');
+  size_t got = 0;
+  while (got < n) {
+    auto r = ::recv(fd, &out[got], n - got, 0);
+    if (r <= 0)
+      break;
+    got += static_cast<size_t>(r);
+  }
+  out.resize(got);
+  return out;
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  caf::scoped_actor self;
+  caf::actor broker;
+  uint16_t port = 0;
+
+  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
+    cfg.load<caf::io::middleman>();
+    cfg.set("scheduler.max-threads", 2);
+    return cfg;
+  }
+
+  fixture() : sys(init(cfg)), self(sys) {
+    broker = sys.middleman().spawn_broker(server, caf::actor{self});
+    self->receive([&](port_atom, uint16_t p) { port = p; },
+                  caf::after(10s) >> [] { CAF_FAIL("no port"); });
+    CAF_REQUIRE_NOT_EQUAL(port, 0u);
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(eager_scribe_tests, fixture)
+
+CAF_TEST(short answers leave without the stream) {
+  auto fd = connect_to(port);
+  auto before = eager_scribe::direct_sends();
+  for (int i = 0; i < 50; ++i) {
+    send_all(fd, "small\n");
+    CAF_REQUIRE_EQUAL(read_exactly(fd, 300), small_answer());
+  }
+  // Each answer went out whole from inside flush().
+  CAF_CHECK_EQUAL(eager_scribe::direct_sends() - before, 50u);
+  ::close(fd);
+}
+
+CAF_TEST(a long answer falls back to the stream and keeps the order) {
+  auto fd = connect_to(port);
+  // The client reads nothing yet: the big answer cannot fit the socket's
+  // buffers, the rest of it waits in the stream, and the small answers after
+  // it must wait behind it.
+  auto before = eager_scribe::direct_sends();
+  send_all(fd, "big\nsmall\nsmall\n");
+  std::this_thread::sleep_for(200ms);
+  auto expected = numbered(big_size, 'b') + small_answer() + small_answer();
+  auto got = read_exactly(fd, expected.size());
+  CAF_REQUIRE_EQUAL(got.size(), expected.size());
+  CAF_CHECK(got == expected);
+  CAF_CHECK_EQUAL(eager_scribe::direct_sends(), before);
+  // Once the stream has drained, answers take the short way again.
+  std::this_thread::sleep_for(50ms);
+  send_all(fd, "small\n");
+  CAF_CHECK_EQUAL(read_exactly(fd, 300), small_answer());
+  CAF_CHECK_EQUAL(eager_scribe::direct_sends() - before, 1u);
+  ::close(fd);
+}
+
+CAF_TEST(write receipts still arrive when the broker asks for them) {
+  auto fd = connect_to(port);
+  send_all(fd, "ack\n");
+  auto got = read_exactly(fd, ack_size);
+  CAF_CHECK(got == numbered(ack_size, 'a'));
+  size_t acked = 0;
+  self->receive([&](acked_atom, size_t n) { acked = n; },
+                caf::after(10s) >> [] { CAF_FAIL("no write receipt"); });
+  CAF_CHECK_EQUAL(acked, ack_size);
+  ::close(fd);
+}
+
+CAF_TEST(a peer that is gone is reported as closed) {
+  auto fd = connect_to(port);
+  // Reset instead of FIN: the next sends fail at once.
+  linger lg{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  send_all(fd, "big\n");
+  ::close(fd);
+  bool closed = false;
+  self->receive([&](closed_atom) { closed = true; },
+                caf::after(10s) >> [] { CAF_FAIL("the broker missed the reset"); });
+  CAF_CHECK(closed);
+  // The broker keeps serving others.
+  auto fd2 = connect_to(port);
+  send_all(fd2, "small\n");
+  CAF_CHECK_EQUAL(read_exactly(fd2, 300), small_answer());
+  ::close(fd2);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
