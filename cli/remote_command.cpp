@@ -159,27 +159,13 @@ int run_sync(caf::actor_system& sys, const remote_options& opts,
   return rc;
 }
 
-int run_status(caf::actor_system& sys, const remote_options& opts,
-               const coordinator_actor& coord) {
+/// `status ID` and `cancel ID`: one request, answered by one line.
+template <class Atom>
+int run_one_request(caf::actor_system& sys, const remote_options& opts,
+                    const coordinator_actor& coord, Atom what) {
   caf::scoped_actor self{sys};
   int rc = 1;
-  self->request(coord, request_timeout, atom::status_v, opts.id)
-    .receive(
-      [&](sync_status& st) {
-        std::cout << id_line(st) << std::endl;
-        rc = 0;
-      },
-      [&](caf::error& err) {
-        std::cerr << "sheetsync remote: " << error_text(err) << "\n";
-      });
-  return rc;
-}
-
-int run_cancel(caf::actor_system& sys, const remote_options& opts,
-               const coordinator_actor& coord) {
-  caf::scoped_actor self{sys};
-  int rc = 1;
-  self->request(coord, request_timeout, atom::cancel_v, opts.id)
+  self->request(coord, request_timeout, what, opts.id)
     .receive(
       [&](sync_status& st) {
         std::cout << id_line(st) << std::endl;
@@ -252,9 +238,9 @@ int run_remote_command(const std::vector<std::string>& args) {
   if (opts.action == "sync")
     return run_sync(sys, opts, *coord);
   if (opts.action == "status")
-    return run_status(sys, opts, *coord);
+    return run_one_request(sys, opts, *coord, atom::status_v);
   if (opts.action == "cancel")
-    return run_cancel(sys, opts, *coord);
+    return run_one_request(sys, opts, *coord, atom::cancel_v);
   return run_watch(sys, opts, *coord);
 }
 
