@@ -109,34 +109,25 @@ Flags
   --verbose                log requests to stderr
 """
 
-import argparse
 import base64
 import csv
 import hashlib
-import http.server
 import io
 import json
+import os
 import re
 import secrets
 import socket
-import struct
 import sys
 import threading
 import time
 import urllib.parse
 import zlib
 
-REASONS = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
-           429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway',
-           503: 'Service Unavailable', 504: 'Gateway Timeout'}
-
-SIGN_IN_PAGE = (
-    '<!doctype html><html lang="en-US" dir="ltr"><head><base href="https://accounts.google.com/v3/'
-    'signin/"><meta name="referrer" content="origin"><title>Google Sheets - Sign in</title></head>'
-    '<body><div id="initialView"><h1>Sign in</h1><p>to continue to Sheets</p>'
-    '<form action="/v3/signin/identifier"><input type="email" name="identifier"></form>'
-    '</div></body></html>\n'
-).encode('utf-8')
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also when run as python3 -P
+import fake_http_common as common  # noqa: E402
+from fake_http_common import REASONS, SIGN_IN_PAGE, google_error_page  # noqa: E402
 
 NEED_ACCESS_PAGE = (
     '<!doctype html><html lang="en-US"><head><title>Google Drive - You need access</title></head>'
@@ -171,19 +162,6 @@ SCOPES_OK = ('https://www.googleapis.com/auth/spreadsheets.readonly',
              'https://www.googleapis.com/auth/spreadsheets',
              'https://www.googleapis.com/auth/drive.readonly',
              'https://www.googleapis.com/auth/drive')
-
-
-def google_error_page(code):
-    """An error body shaped like Google's ("Error 404 (Not Found)!!1")."""
-    reason = REASONS.get(code, 'Error')
-    return (
-        '<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n'
-        '  <title>Error %d (%s)!!1</title>\n'
-        '  <a href=//www.google.com/><span id=logo aria-label=Google></span></a>\n'
-        '  <p><b>%d.</b> <ins>That\u2019s an error.</ins>\n'
-        '  <p>The requested URL was not found on this server or could not be served.'
-        '  <ins>That\u2019s all we know.</ins>\n' % (code, reason, code)
-    ).encode('utf-8')
 
 
 def api_error(code, message=None, details=None):
@@ -452,15 +430,9 @@ STATE = State()
 
 # -- the server -----------------------------------------------------------------------------------
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
+class Handler(common.Handler):
     server_version = 'GSE'
-    disable_nagle_algorithm = True
-    verbose = False
-
-    def log_message(self, fmt, *args):
-        if self.verbose:
-            sys.stderr.write('fake_google: %s\n' % (fmt % args))
+    log_name = 'fake_google'
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -516,13 +488,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def send_body(self, code, body, content_type, headers=()):
         self.record(code)
-        self.send_response(code)
-        self.send_header('Content-Type', content_type)
-        self.send_header('Content-Length', str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        super().send_body(code, body, content_type, headers)
 
     def send_json(self, code, obj, headers=()):
         self.send_body(code, (json.dumps(obj, indent=2) + '\n').encode('utf-8'),
@@ -531,9 +497,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def send_chunked(self, code, content_type, body, chunk_bytes=16384, chunk_delay=0.0):
         """Chunked, no Content-Length; gzip-encoded when the client accepts it (as Google
         does), compressed piece by piece so a slow body still trickles."""
-        accepted = [part.split(';')[0].strip().lower()
-                    for part in (self.headers.get('Accept-Encoding') or '').split(',')]
-        compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if 'gzip' in accepted else None
+        compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if self.accepts_gzip() else None
         self.record(code)
         self.send_response(code)
         self.send_header('Content-Type', content_type)
@@ -543,17 +507,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header('Cache-Control', 'no-cache, no-store, max-age=0, must-revalidate')
         self.end_headers()
         step = max(1, chunk_bytes)
-
-        def write(data):
-            if data:
-                self.wfile.write(b'%x\r\n%s\r\n' % (len(data), data))
-
         if getattr(self, 'truncate', False):
             body = body[:len(body) // 2]
         for i in range(0, len(body), step):
             piece = body[i:i + step]
-            write(compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
-                  if compressor else piece)
+            self.write_chunk(compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
+                             if compressor else piece)
             with STATE.lock:  # counts the bytes before encoding
                 key = '%s %s' % (self.route_name, self.sheet_id)
                 STATE.bytes_sent[key] = STATE.bytes_sent.get(key, 0) + len(piece)
@@ -564,12 +523,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.truncate = False
             self.wfile.flush()
             self.close_connection = True
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack('ii', 1, 0))
+            self.reset_on_close()
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         if compressor:
-            write(compressor.flush())
+            self.write_chunk(compressor.flush())
         self.wfile.write(b'0\r\n\r\n')
 
     def redirect(self, location, code=307):
@@ -626,8 +584,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.record(0)
             self.close_connection = True
             try:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack('ii', 1, 0))
+                self.reset_on_close()
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
@@ -1107,8 +1064,7 @@ def health(req, body):
 # -- main -----------------------------------------------------------------------------------------
 
 def main():
-    parser = argparse.ArgumentParser(description='fake Google (docs, sheets API, oauth2)')
-    parser.add_argument('--port', type=int, default=0)
+    parser = common.argument_parser('fake Google (docs, sheets API, oauth2)')
     parser.add_argument('--sheets', help='JSON file: id -> sheet')
     parser.add_argument('--sheet', action='append', default=[], help='ID=CSVFILE (public)')
     parser.add_argument('--public-key', action='append', default=[])
@@ -1116,8 +1072,6 @@ def main():
     parser.add_argument('--api-key', action='append', default=[])
     parser.add_argument('--token-expires-in', type=int, default=3599)
     parser.add_argument('--token-audience', action='append', default=[])
-    parser.add_argument('--exit-on-stdin-eof', action='store_true')
-    parser.add_argument('--verbose', action='store_true')
     args = parser.parse_args()
 
     if args.sheets:
@@ -1136,23 +1090,7 @@ def main():
     STATE.api_keys = set(args.api_key)
     STATE.token_expires_in = args.token_expires_in
     STATE.token_audiences = set(args.token_audience)
-    Handler.verbose = args.verbose
-
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', args.port), Handler)
-    server.daemon_threads = True
-    print('PORT %d' % server.server_address[1], flush=True)
-
-    if args.exit_on_stdin_eof:
-        def watch_stdin():
-            while sys.stdin.buffer.read(4096):
-                pass
-            server.shutdown()
-        threading.Thread(target=watch_stdin, daemon=True).start()
-    try:
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    server.server_close()
+    common.serve(Handler, args)
 
 
 if __name__ == '__main__':

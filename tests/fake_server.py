@@ -17,17 +17,19 @@ Options:
   --verbose              log requests to stderr
 """
 
-import argparse
 import gzip
-import http.server
+import os
 import re
-import socket
-import struct
 import sys
 import threading
 import time
 import urllib.parse
 import zlib
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # also when run as python3 -P
+import fake_http_common as common  # noqa: E402
+from fake_http_common import SIGN_IN_PAGE, google_error_page  # noqa: E402
 
 # A small sheet with the awkward bits: quotes, embedded comma and newline, UTF-8.
 DEFAULT_CSV = (
@@ -37,33 +39,6 @@ DEFAULT_CSV = (
     '3,Zoë,"line\nbreak",\r\n'
     '4,,empty name,-0.25\r\n'
 ).encode('utf-8')
-
-# Shaped like the sign-in page Google serves (200, text/html) for a sheet that is not shared.
-SIGN_IN_PAGE = (
-    '<!doctype html><html lang="en-US" dir="ltr"><head><base href="https://accounts.google.com/v3/'
-    'signin/"><meta name="referrer" content="origin"><title>Google Sheets - Sign in</title></head>'
-    '<body><div id="initialView"><h1>Sign in</h1><p>to continue to Sheets</p>'
-    '<form action="/v3/signin/identifier"><input type="email" name="identifier"></form>'
-    '</div></body></html>\n'
-).encode('utf-8')
-
-REASONS = {400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
-           429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway',
-           503: 'Service Unavailable'}
-
-
-def google_error_page(code):
-    """An error body shaped like Google's ("Error 404 (Not Found)!!1")."""
-    reason = REASONS.get(code, 'Error')
-    return (
-        '<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n'
-        '  <title>Error %d (%s)!!1</title>\n'
-        '  <a href=//www.google.com/><span id=logo aria-label=Google></span></a>\n'
-        '  <p><b>%d.</b> <ins>That\u2019s an error.</ins>\n'
-        '  <p>The requested URL was not found on this server or could not be served.'
-        '  <ins>That\u2019s all we know.</ins>\n' % (code, reason, code)
-    ).encode('utf-8')
-
 
 def generated_csv(size, piece_size=64 * 1024):
     """Yields exactly `size` bytes of CSV-looking data, in pieces of about `piece_size`."""
@@ -94,14 +69,10 @@ def route(pattern):
     return register
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
+class Handler(common.Handler):
     server_version = 'fake-google/0.1'
-    # Headers and body go out in separate writes; with Nagle each response would wait for a
-    # delayed ACK (~40 ms), which makes redirect chains slow.
-    disable_nagle_algorithm = True
+    log_name = 'fake_server'
     csv_body = DEFAULT_CSV
-    verbose = False
 
     def do_GET(self):
         parts = urllib.parse.urlsplit(self.path)
@@ -116,21 +87,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
         self.send_body(404, google_error_page(404), 'text/html; charset=UTF-8')
 
-    def log_message(self, fmt, *args):
-        if self.verbose:
-            sys.stderr.write('fake_server: %s\n' % (fmt % args))
-
-    # -- helpers for handlers ---------------------------------------------------------------------
-
-    def send_body(self, code, body, content_type, headers=()):
-        """A complete response with Content-Length."""
-        self.send_response(code)
-        self.send_header('Content-Type', content_type)
-        self.send_header('Content-Length', str(len(body)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+    # -- helpers for handlers (and send_body etc. of common.Handler) ------------------------------
 
     def send_close_delimited(self, code, content_type, pieces, delay=0.0):
         """A response without Content-Length whose end is the connection closing."""
@@ -154,8 +111,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         for piece in pieces:
-            if piece:
-                self.wfile.write(b'%x\r\n%s\r\n' % (len(piece), piece))
+            self.write_chunk(piece)
         self.wfile.write(b'0\r\n\r\n')
 
     def redirect(self, location, code=307):
@@ -314,7 +270,7 @@ def reset(req, query):
     req.wfile.write(b''.join(generated_csv(400)))
     req.wfile.flush()
     time.sleep(0.05)  # let the client read the body first; an RST may discard unread data
-    req.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    req.reset_on_close()
     req.connection.close()
     req.close_connection = True
 
@@ -324,9 +280,7 @@ def gzip_route(req, query):
     """The CSV (or ?bytes=N generated) gzip-encoded when Accept-Encoding allows it, else plain.
     Whole with Content-Length (of the compressed bytes), or with ?stream=1 compressed on the fly
     and chunked, so that the first bytes leave at once even for a large body."""
-    accepted = [part.split(';')[0].strip().lower()
-                for part in (req.headers.get('Accept-Encoding') or '').split(',')]
-    if 'gzip' not in accepted:
+    if not req.accepts_gzip():
         req.send_body(200, b''.join(req.csv_pieces(query)), 'text/csv')
     elif query.get('stream') == '1':
         def compressed():
@@ -359,32 +313,13 @@ def headers(req, query):
 # -- main -----------------------------------------------------------------------------------------
 
 def main():
-    parser = argparse.ArgumentParser(description='fake HTTP server for sheetsync tests')
-    parser.add_argument('--port', type=int, default=0)
+    parser = common.argument_parser('fake HTTP server for sheetsync tests')
     parser.add_argument('--csv', help='file served as the CSV body')
-    parser.add_argument('--exit-on-stdin-eof', action='store_true')
-    parser.add_argument('--verbose', action='store_true')
     args = parser.parse_args()
     if args.csv:
         with open(args.csv, 'rb') as f:
             Handler.csv_body = f.read()
-    Handler.verbose = args.verbose
-
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', args.port), Handler)
-    server.daemon_threads = True  # stalled handlers must not keep the process alive
-    print('PORT %d' % server.server_address[1], flush=True)
-
-    if args.exit_on_stdin_eof:
-        def watch_stdin():
-            while sys.stdin.buffer.read(4096):
-                pass
-            server.shutdown()
-        threading.Thread(target=watch_stdin, daemon=True).start()
-    try:
-        server.serve_forever(poll_interval=0.1)
-    except KeyboardInterrupt:
-        pass
-    server.server_close()
+    common.serve(Handler, args)
 
 
 if __name__ == '__main__':

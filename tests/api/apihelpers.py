@@ -68,24 +68,35 @@ def _read_line_with_timeout(stream, timeout, what):
     return result[0]
 
 
-class FakeSheet:
-    """tests/fake_server.py serving `csv` (default: the demo sheet)."""
+class FakeProcess:
+    """`python3 SCRIPT --exit-on-stdin-eof ARGS...`, a fake server (tests/fake_*.py), started in
+    the constructor: it prints "PORT n" first and exits when its stdin closes (stop()). With
+    keep_stderr its stderr goes to a file (see stderr_text()), else nowhere."""
 
-    def __init__(self, csv=DEMO_CSV):
+    def __init__(self, script, args=(), keep_stderr=False, stop_timeout=2):
+        self.stop_timeout = stop_timeout
+        self.stderr_file = tempfile.TemporaryFile() if keep_stderr else None
         self.proc = subprocess.Popen(
-            [sys.executable, FAKE_SERVER, '--exit-on-stdin-eof', '--csv', csv],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            [sys.executable, script, '--exit-on-stdin-eof'] + list(args),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self.stderr_file or subprocess.DEVNULL)
         _live.append(self.proc)
-        line = _read_line_with_timeout(self.proc.stdout, 10, 'fake_server.py').decode()
+        name = os.path.basename(script)
+        line = _read_line_with_timeout(self.proc.stdout, 10, name).decode()
         m = re.match(r'PORT (\d+)', line)
         if not m:
             self.proc.kill()
             self.stop()
-            raise RuntimeError('fake_server.py printed %r instead of PORT n' % line)
+            raise RuntimeError('%s printed %r instead of PORT n%s' % (
+                name, line, '; stderr: ' + self.stderr_text() if keep_stderr else ''))
         self.port = int(m.group(1))
 
     def url(self, path):
         return 'http://127.0.0.1:%d%s' % (self.port, path)
+
+    def stderr_text(self):
+        self.stderr_file.seek(0)
+        return self.stderr_file.read().decode(errors='replace')
 
     def stop(self):
         if self.proc.poll() is None:
@@ -94,11 +105,18 @@ class FakeSheet:
             except Exception:
                 pass
             try:
-                self.proc.wait(timeout=2)
+                self.proc.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stdout.close()
+
+
+class FakeSheet(FakeProcess):
+    """tests/fake_server.py serving `csv` (default: the demo sheet)."""
+
+    def __init__(self, csv=DEMO_CSV):
+        super().__init__(FAKE_SERVER, ['--csv', csv])
 
 
 class Server:
@@ -110,16 +128,22 @@ class Server:
     def __init__(self, source, db, args=(), env=None, host_check=True, start_timeout=15):
         self.source = source
         self.db = db
-        cmd = [sheetsync_binary(), 'serve', '--port=0', '--source=' + source, '--db=' + db]
-        cmd += list(args)
+        self._start(['--source=' + source, '--db=' + db] + list(args), env, start_timeout)
+
+    def _start(self, args, env=None, start_timeout=15, what='sheetsync serve'):
+        """Runs `sheetsync serve --port=0 ARGS...` (kept as .cmd) and awaits the stdout line
+        announcing the port; every line up to it goes through _start_line() first. Subclasses
+        with other flags call this instead of Server.__init__; `what` names it in errors."""
+        self.cmd = [sheetsync_binary(), 'serve', '--port=0'] + list(args)
         full_env = dict(os.environ)
         full_env.pop('SHEETSYNC_API_TOKEN', None)
         full_env.update(env or {})
         self.stderr_file = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=self.stderr_file, env=full_env)
         _live.append(self.proc)
         self.stdout_lines = []
+        self._drain = None
         deadline = time.monotonic() + start_timeout
         self.port = None
         while self.port is None:
@@ -132,21 +156,25 @@ class Server:
                 self.kill()
                 err = self.stderr_text()
                 self.close()
-                raise RuntimeError('sheetsync serve: %s; stderr: %s' % (e, err))
+                raise RuntimeError('%s: %s; stderr: %s' % (what, e, err))
             if not line:
                 rc = self.proc.wait()
                 err = self.stderr_text()
                 self.close()
-                raise RuntimeError('sheetsync serve exited (%d) before listening; stderr: %s'
-                                   % (rc, err))
+                raise RuntimeError('%s exited (%d) before listening; stderr: %s'
+                                   % (what, rc, err))
             line = line.decode(errors='replace')
             self.stdout_lines.append(line)
+            self._start_line(line)
             m = re.search(r'listening on http://[^:]+:(\d+)', line)
             if m:
                 self.port = int(m.group(1))
         # Drain stdout so the process never blocks on a full pipe.
         self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
         self._drain.start()
+
+    def _start_line(self, line):
+        """Called with each stdout line until the port is announced (for other start-up news)."""
 
     def _drain_stdout(self):
         for line in iter(self.proc.stdout.readline, b''):

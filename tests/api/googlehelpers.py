@@ -11,11 +11,8 @@ import base64
 import http.client
 import json
 import os
-import re
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 
@@ -32,48 +29,20 @@ def csv_text(rows):
     return ''.join(','.join(cell(c) for c in r) + '\r\n' for r in rows)
 
 
-class FakeGoogle:
+class FakeGoogle(h.FakeProcess):
     """tests/fake_google.py on a free loopback port."""
 
     def __init__(self, sheets=None, args=(), directory=None):
         directory = directory or tempfile.mkdtemp(prefix='fake-google-')
-        cmd = [sys.executable, FAKE_GOOGLE, '--exit-on-stdin-eof']
+        flags = []
         if sheets is not None:
             path = os.path.join(directory, 'sheets.json')
             with open(path, 'w', encoding='utf-8') as f:
                 json.dump(sheets, f)
-            cmd += ['--sheets', path]
-        cmd += list(args)
-        self.stderr_file = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.stderr_file)
-        h._live.append(self.proc)
-        line = h._read_line_with_timeout(self.proc.stdout, 10, 'fake_google.py').decode()
-        m = re.match(r'PORT (\d+)', line)
-        if not m:
-            self.stop()
-            raise RuntimeError('fake_google.py printed %r instead of PORT n; stderr: %s'
-                               % (line, self.stderr_text()))
-        self.port = int(m.group(1))
+            flags += ['--sheets', path]
+        super().__init__(FAKE_GOOGLE, flags + list(args), keep_stderr=True, stop_timeout=3)
         self.base = 'http://127.0.0.1:%d' % self.port
         self.token_uri = self.base + '/token'
-
-    def stderr_text(self):
-        self.stderr_file.seek(0)
-        return self.stderr_file.read().decode(errors='replace')
-
-    def stop(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except Exception:
-                pass
-            try:
-                self.proc.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc.stdout.close()
 
     def base_flags(self):
         return ['--docs-base-url=' + self.base, '--sheets-api-base-url=' + self.base]
@@ -222,43 +191,7 @@ class GServer(h.Server):
         self.source = None
         self.db = db
         self.responses = []
-        cmd = [h.sheetsync_binary(), 'serve', '--port=0', '--db=' + db] + list(args)
-        self.cmd = cmd
-        full_env = dict(os.environ)
-        full_env.pop('SHEETSYNC_API_TOKEN', None)
-        full_env.update(env or {})
-        self.stderr_file = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self.stderr_file, env=full_env)
-        h._live.append(self.proc)
-        self.stdout_lines = []
-        self.port = None
-        deadline = time.monotonic() + start_timeout
-        while self.port is None:
-            left = deadline - time.monotonic()
-            try:
-                if left <= 0:
-                    raise RuntimeError('no port announced within %d s' % start_timeout)
-                line = h._read_line_with_timeout(self.proc.stdout, left, 'sheetsync serve')
-            except RuntimeError as e:
-                self.kill()
-                err = self.stderr_text()
-                self.close()
-                raise RuntimeError('sheetsync serve: %s; stderr: %s' % (e, err))
-            if not line:
-                rc = self.proc.wait()
-                err = self.stderr_text()
-                self._drain = None
-                self.close()
-                raise RuntimeError('sheetsync serve exited (%d) before listening; stderr: %s'
-                                   % (rc, err))
-            line = line.decode(errors='replace')
-            self.stdout_lines.append(line)
-            m = re.search(r'listening on http://[^:]+:(\d+)', line)
-            if m:
-                self.port = int(m.group(1))
-        self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
-        self._drain.start()
+        self._start(['--db=' + db] + list(args), env, start_timeout)
 
     def request(self, method, path, headers=None, body=None, timeout=10):
         r = super().request(method, path, headers=headers, body=body, timeout=timeout)

@@ -72,44 +72,12 @@ class Node(h.Server):
         self.source = None
         self.db = None
         self.node_port = None
-        cmd = [h.sheetsync_binary(), 'serve', '--port=0'] + list(args)
-        env = dict(os.environ)
-        env.pop('SHEETSYNC_API_TOKEN', None)
-        self.stderr_file = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self.stderr_file, env=env)
-        h._live.append(self.proc)
-        self.stdout_lines = []
-        self.port = None
-        self._drain = None
-        deadline = time.monotonic() + start_timeout
-        while self.port is None:
-            left = deadline - time.monotonic()
-            try:
-                if left <= 0:
-                    raise RuntimeError('no port announced within %d s' % start_timeout)
-                line = h._read_line_with_timeout(self.proc.stdout, left, 'sheetsync serve')
-            except RuntimeError as e:
-                self.kill()
-                err = self.stderr_text()
-                self.close()
-                raise RuntimeError('sheetsync serve: %s; stderr: %s' % (e, err))
-            if not line:
-                rc = self.proc.wait()
-                err = self.stderr_text()
-                self.close()
-                raise RuntimeError('sheetsync serve %s exited (%d) before listening; stderr: %s'
-                                   % (' '.join(args), rc, err))
-            line = line.decode(errors='replace')
-            self.stdout_lines.append(line)
-            m = re.search(r'coordinator node on [^ ]+:(\d+)', line)
-            if m:
-                self.node_port = int(m.group(1))
-            m = re.search(r'listening on http://[^:]+:(\d+)', line)
-            if m:
-                self.port = int(m.group(1))
-        self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
-        self._drain.start()
+        self._start(args, start_timeout=start_timeout, what='sheetsync serve ' + ' '.join(args))
+
+    def _start_line(self, line):
+        m = re.search(r'coordinator node on [^ ]+:(\d+)', line)
+        if m:
+            self.node_port = int(m.group(1))
 
 
 class Client:
