@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,27 +19,15 @@
 #include "actors/parser.hpp"
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
+#include "tests/fake_stages.hpp"
 
 using namespace std::chrono_literals;
 using namespace sheetsync;
+using namespace sheetsync::test;
 
 namespace {
 
 // -- helpers ------------------------------------------------------------------
-
-bool starts_with(const std::string& str, const std::string& prefix) {
-  return str.compare(0, prefix.size(), prefix) == 0;
-}
-
-bool contains(const std::string& str, const std::string& part) {
-  return str.find(part) != std::string::npos;
-}
-
-/// The error of a refused request (none if it was answered with a value).
-template <class T>
-caf::error error_of(const caf::expected<T>& x) {
-  return x ? caf::error{} : x.error();
-}
 
 /// The sheetsync code of a refused request (ec::none if it succeeded).
 template <class T>
@@ -104,140 +91,6 @@ stage_report save_done(const std::string& id, uint64_t rows) {
   return saved(id, rows, true);
 }
 
-// -- fake stages --------------------------------------------------------------
-
-/// How a fake stage ended.
-struct stage_end {
-  bool down = false;
-  caf::error reason;
-};
-
-/// The fake pipeline of one sync: the job the coordinator handed to the
-/// factory, the stages, and what they lived through.
-struct fake_pipeline {
-  sync_job job;
-  pipeline stages;
-  stage_end downloader;
-  stage_end parser;
-  stage_end writer;
-  /// Commit requests the writer received.
-  size_t commits = 0;
-  /// The writer's answer to commit: rows now in the cache, or an error.
-  caf::expected<uint64_t> commit_answer = uint64_t{0};
-  /// The writer leaves the commit unanswered (a long swap).
-  bool hold_commit = false;
-};
-
-using fake_pipeline_ptr = std::shared_ptr<fake_pipeline>;
-
-/// A fake ends with the reason of an exit message, even a normal one (as the
-/// real stages end by themselves once their part is done), and records it.
-template <class Self>
-void record_end(Self* self, fake_pipeline_ptr p, stage_end fake_pipeline::*end) {
-  self->set_exit_handler([self](caf::exit_msg& msg) { self->quit(msg.reason); });
-  self->attach_functor([p, end](const caf::error& reason) {
-    (*p).*end = stage_end{true, reason};
-  });
-}
-
-downloader_actor::behavior_type
-fake_downloader(downloader_actor::pointer self, fake_pipeline_ptr p) {
-  record_end(self, p, &fake_pipeline::downloader);
-  return {
-    [](atom::step) {
-      CAF_FAIL("fake downloader: step (the test drives the download)");
-    },
-  };
-}
-
-parser_actor::behavior_type
-fake_parser(parser_actor::pointer self, fake_pipeline_ptr p) {
-  record_end(self, p, &fake_pipeline::parser);
-  return {
-    [](atom::chunk, const std::string&) -> caf::result<caf::ok_atom> {
-      CAF_FAIL("fake parser: chunk (the coordinator never sends data)");
-    },
-    [](atom::eof) {
-      CAF_FAIL("fake parser: eof (the coordinator never sends data)");
-    },
-  };
-}
-
-struct fake_writer_state {
-  static inline const char* name = "fake_writer";
-  caf::typed_response_promise<uint64_t> held_commit;
-};
-
-cache_writer_actor::behavior_type
-fake_writer(cache_writer_actor::stateful_pointer<fake_writer_state> self,
-            fake_pipeline_ptr p) {
-  record_end(self, p, &fake_pipeline::writer);
-  return {
-    [](atom::batch, const row_batch&) -> caf::result<caf::ok_atom> {
-      CAF_FAIL("fake writer: batch (the coordinator never sends data)");
-    },
-    [](atom::eof) {
-      CAF_FAIL("fake writer: eof (the coordinator never sends data)");
-    },
-    [=](atom::commit) -> caf::result<uint64_t> {
-      ++p->commits;
-      if (p->hold_commit) {
-        self->state.held_commit = self->make_response_promise<uint64_t>();
-        return self->state.held_commit;
-      }
-      // Like the real writer: answer, then end.
-      self->quit();
-      if (p->commit_answer)
-        return *p->commit_answer;
-      return p->commit_answer.error();
-    },
-  };
-}
-
-status_listener_actor::behavior_type
-status_listener(std::shared_ptr<std::vector<sync_status>> seen) {
-  return {
-    [=](const sync_status& st) { seen->push_back(st); },
-  };
-}
-
-/// The history as a map: what the coordinator recorded, answered back.
-using recorded_map = std::map<std::string, sync_status>;
-
-history_actor::behavior_type fake_history(std::shared_ptr<recorded_map> rec) {
-  auto newest_first = [=](const std::string& source) {
-    std::vector<sync_status> xs;
-    for (auto& [id, st] : *rec)
-      if (source.empty() || st.source == source)
-        xs.push_back(st);
-    std::sort(xs.begin(), xs.end(), [](auto& x, auto& y) {
-      return x.started_ms > y.started_ms;
-    });
-    return xs;
-  };
-  return {
-    [=](caf::put_atom, const sync_status& st) { (*rec)[st.id] = st; },
-    [=](atom::last, const std::string& source) -> sync_status {
-      for (auto& st : newest_first(source))
-        if (st.state == sync_state::complete)
-          return st;
-      return {};
-    },
-    [=](atom::status, const std::string& id) -> caf::result<sync_status> {
-      if (auto i = rec->find(id); i != rec->end())
-        return i->second;
-      return sheetsync::make_error(ec::unknown_sync, "not recorded");
-    },
-    [=](atom::history, const std::string& source,
-        uint64_t limit) -> std::vector<sync_status> {
-      auto xs = newest_first(source);
-      if (xs.size() > limit)
-        xs.resize(limit);
-      return xs;
-    },
-  };
-}
-
 // -- coordinator fixture -------------------------------------------------------
 
 constexpr int64_t start_wall_ms = 1'700'000'000'000;
@@ -272,18 +125,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     conf.cooldown = 3s;
     conf.max_duration = 5min;
     conf.evict_after = 5min;
-    conf.make_pipeline = [made = pipelines](caf::local_actor* self,
-                                            const sync_job& job,
-                                            coordinator_actor) {
-      auto p = std::make_shared<fake_pipeline>();
-      p->job = job;
-      auto& sys = self->system();
-      p->stages.downloader = sys.spawn(fake_downloader, p);
-      p->stages.parser = sys.spawn(fake_parser, p);
-      p->stages.writer = sys.spawn(fake_writer, p);
-      made->push_back(p);
-      return p->stages;
-    };
+    conf.make_pipeline = make_fake_pipelines(pipelines);
     conf.wall_clock_ms = [w = wall] { return *w; };
     if (with_history) {
       history = sys.spawn(fake_history, recorded);
@@ -296,11 +138,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   }
 
   ~fixture() override {
-    for (auto& p : *pipelines) {
-      caf::anon_send_exit(p->stages.downloader, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(p->stages.parser, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(p->stages.writer, caf::exit_reason::user_shutdown);
-    }
+    stop_stages(*pipelines);
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
     if (history)
@@ -353,21 +191,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
 
   /// The current (latest) attempt's pipeline of a sync.
   fake_pipeline& pipeline_of(const std::string& id) {
-    for (auto i = pipelines->rbegin(); i != pipelines->rend(); ++i)
-      if ((*i)->job.id == id)
-        return **i;
-    CAF_FAIL("no pipeline was made for " << id);
-  }
-
-  caf::strong_actor_ptr stage_actor(const fake_pipeline& p, stage which) {
-    switch (which) {
-      case stage::download:
-        return caf::actor_cast<caf::strong_actor_ptr>(p.stages.downloader);
-      case stage::parse:
-        return caf::actor_cast<caf::strong_actor_ptr>(p.stages.parser);
-      default:
-        return caf::actor_cast<caf::strong_actor_ptr>(p.stages.writer);
-    }
+    return latest_pipeline(*pipelines, id);
   }
 
   /// The stage named in the report tells the coordinator about its progress.
@@ -412,11 +236,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   }
 
   std::vector<sync_status> published_for(const std::string& id) {
-    std::vector<sync_status> result;
-    for (auto& st : *published)
-      if (st.id == id)
-        result.push_back(st);
-    return result;
+    return statuses_for(*published, id);
   }
 
   /// All three stages of the sync ended with `reason`.

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -27,27 +26,15 @@
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
 #include "messages/vocabulary.hpp"
+#include "tests/fake_stages.hpp"
 
 using namespace std::chrono_literals;
 using namespace sheetsync;
+using namespace sheetsync::test;
 
 namespace {
 
 // -- helpers ------------------------------------------------------------------
-
-bool starts_with(const std::string& str, const std::string& prefix) {
-  return str.compare(0, prefix.size(), prefix) == 0;
-}
-
-bool contains(const std::string& str, const std::string& part) {
-  return str.find(part) != std::string::npos;
-}
-
-/// The error of a refused request (none if it was answered with a value).
-template <class T>
-caf::error error_of(const caf::expected<T>& x) {
-  return x ? caf::error{} : x.error();
-}
 
 stage_report report_of(const std::string& id, stage from, uint64_t bytes,
                        uint64_t rows, bool finished,
@@ -63,111 +50,6 @@ stage_report report_of(const std::string& id, stage from, uint64_t bytes,
 }
 
 // -- fakes on earth --------------------------------------------------------------
-
-/// The fake pipeline of one sync: the job and the stages.
-struct fake_pipeline {
-  sync_job job;
-  pipeline stages;
-  /// Commit requests the writer received.
-  size_t commits = 0;
-  /// Rows the writer answers to commit.
-  uint64_t rows = 10;
-};
-
-using fake_pipeline_ptr = std::shared_ptr<fake_pipeline>;
-
-/// Fakes end with the reason of any exit message, even a normal one (as the
-/// real stages end by themselves once their part is done).
-template <class Self>
-void end_on_exit(Self* self) {
-  self->set_exit_handler([self](caf::exit_msg& msg) { self->quit(msg.reason); });
-}
-
-downloader_actor::behavior_type fake_downloader(downloader_actor::pointer self) {
-  end_on_exit(self);
-  return {
-    [](atom::step) {
-      CAF_FAIL("fake downloader: step (the test drives the download)");
-    },
-  };
-}
-
-parser_actor::behavior_type fake_parser(parser_actor::pointer self) {
-  end_on_exit(self);
-  return {
-    [](atom::chunk, const std::string&) -> caf::result<caf::ok_atom> {
-      CAF_FAIL("fake parser: chunk (the coordinator never sends data)");
-    },
-    [](atom::eof) {
-      CAF_FAIL("fake parser: eof (the coordinator never sends data)");
-    },
-  };
-}
-
-cache_writer_actor::behavior_type
-fake_writer(cache_writer_actor::pointer self, fake_pipeline_ptr p) {
-  end_on_exit(self);
-  return {
-    [](atom::batch, const row_batch&) -> caf::result<caf::ok_atom> {
-      CAF_FAIL("fake writer: batch (the coordinator never sends data)");
-    },
-    [](atom::eof) {
-      CAF_FAIL("fake writer: eof (the coordinator never sends data)");
-    },
-    [=](atom::commit) -> uint64_t {
-      // Like the real writer: answer, then end.
-      ++p->commits;
-      self->quit();
-      return p->rows;
-    },
-  };
-}
-
-using seen_ptr = std::shared_ptr<std::vector<sync_status>>;
-
-/// Records every status it hears about.
-status_listener_actor::behavior_type status_listener(seen_ptr seen) {
-  return {
-    [=](const sync_status& st) { seen->push_back(st); },
-  };
-}
-
-/// The history as a map: what the coordinator recorded, answered back.
-using recorded_map = std::map<std::string, sync_status>;
-
-history_actor::behavior_type fake_history(std::shared_ptr<recorded_map> rec) {
-  auto newest_first = [=](const std::string& source) {
-    std::vector<sync_status> xs;
-    for (auto& [id, st] : *rec)
-      if (source.empty() || st.source == source)
-        xs.push_back(st);
-    std::sort(xs.begin(), xs.end(), [](auto& x, auto& y) {
-      return x.started_ms > y.started_ms;
-    });
-    return xs;
-  };
-  return {
-    [=](caf::put_atom, const sync_status& st) { (*rec)[st.id] = st; },
-    [=](atom::last, const std::string& source) -> sync_status {
-      for (auto& st : newest_first(source))
-        if (st.state == sync_state::complete)
-          return st;
-      return {};
-    },
-    [=](atom::status, const std::string& id) -> caf::result<sync_status> {
-      if (auto i = rec->find(id); i != rec->end())
-        return i->second;
-      return sheetsync::make_error(ec::unknown_sync, "not recorded");
-    },
-    [=](atom::history, const std::string& source,
-        uint64_t limit) -> std::vector<sync_status> {
-      auto xs = newest_first(source);
-      if (xs.size() > limit)
-        xs.resize(limit);
-      return xs;
-    },
-  };
-}
 
 /// A page that shows what was asked: the arguments cross the wire too.
 data_page page_for(const std::string& source, uint64_t limit, uint64_t offset) {
@@ -245,18 +127,8 @@ struct fixture : point_to_point_fixture<node_fixture> {
     conf.jitter = [] { return caf::timespan{0}; };
     conf.db_path = "/nonexistent/cache.db"; // the fakes never open it
     conf.cooldown = 3s;
-    conf.make_pipeline = [made = pipelines](caf::local_actor* self,
-                                            const sync_job& job,
-                                            coordinator_actor) {
-      auto p = std::make_shared<fake_pipeline>();
-      p->job = job;
-      auto& sys = self->system();
-      p->stages.downloader = sys.spawn(fake_downloader);
-      p->stages.parser = sys.spawn(fake_parser);
-      p->stages.writer = sys.spawn(fake_writer, p);
-      made->push_back(p);
-      return p->stages;
-    };
+    // Writers answer a commit with 10 rows unless complete() says otherwise.
+    conf.make_pipeline = make_fake_pipelines(pipelines, 10);
     conf.wall_clock_ms = [w = wall] { return *w; };
     history = earth.sys.spawn(fake_history, recorded);
     conf.history = history;
@@ -277,11 +149,7 @@ struct fixture : point_to_point_fixture<node_fixture> {
     // reconnecting), so the base fixtures' run() ends.
     for (auto& x : mars_actors)
       caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
-    for (auto& p : *pipelines) {
-      caf::anon_send_exit(p->stages.downloader, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(p->stages.parser, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(p->stages.writer, caf::exit_reason::user_shutdown);
-    }
+    stop_stages(*pipelines);
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(earth_listener, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(history, caf::exit_reason::user_shutdown);
@@ -436,21 +304,7 @@ struct fixture : point_to_point_fixture<node_fixture> {
   // -- acting as the stages on earth -------------------------------------------------
 
   fake_pipeline& pipeline_of(const std::string& id) {
-    for (auto i = pipelines->rbegin(); i != pipelines->rend(); ++i)
-      if ((*i)->job.id == id)
-        return **i;
-    CAF_FAIL("no pipeline was made for " << id);
-  }
-
-  caf::actor stage_actor(const fake_pipeline& p, stage which) {
-    switch (which) {
-      case stage::download:
-        return caf::actor_cast<caf::actor>(p.stages.downloader);
-      case stage::parse:
-        return caf::actor_cast<caf::actor>(p.stages.parser);
-      default:
-        return caf::actor_cast<caf::actor>(p.stages.writer);
-    }
+    return latest_pipeline(*pipelines, id);
   }
 
   /// The stage named in the report tells the coordinator (on earth).
@@ -471,7 +325,7 @@ struct fixture : point_to_point_fixture<node_fixture> {
   void complete(const std::string& id, uint64_t bytes = 1000,
                 uint64_t rows = 10) {
     auto& p = pipeline_of(id);
-    p.rows = rows;
+    p.commit_answer = rows;
     report(report_of(id, stage::download, bytes, 0, true, bytes));
     end(p.stages.downloader);
     report(report_of(id, stage::parse, bytes, rows, true));
@@ -482,11 +336,7 @@ struct fixture : point_to_point_fixture<node_fixture> {
 
   /// Statuses earth published for one sync id.
   std::vector<sync_status> published_for(const std::string& id) {
-    std::vector<sync_status> result;
-    for (auto& st : *earth_seen)
-      if (st.id == id)
-        result.push_back(st);
-    return result;
+    return statuses_for(*earth_seen, id);
   }
 };
 

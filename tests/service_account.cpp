@@ -9,81 +9,30 @@
 
 #include "sources/jwt.hpp"
 #include "sources/service_account.hpp"
+#include "tests/check_msg.hpp"
+#include "tests/test_credentials.hpp"
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <openssl/bio.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <unistd.h>
-
 using namespace sheetsync;
+using namespace sheetsync::test;
 using caf::term; // for CAF_CHECK_PASSED / CAF_CHECK_FAILED
 
 namespace {
 
-/// CAF_CHECK that shows `msg` when `cond` fails.
-#define CHECK_MSG(cond, msg)                                                   \
-  do {                                                                         \
-    if (cond)                                                                  \
-      CAF_CHECK_PASSED(#cond);                                                 \
-    else                                                                       \
-      CAF_CHECK_FAILED(#cond << " -- " << msg);                                \
-  } while (false)
-
 bool contains(const std::string& str, const std::string& part) {
   return str.find(part) != std::string::npos;
-}
-
-using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  auto n = BIO_get_mem_data(bio, &data);
-  return {data, static_cast<size_t>(n)};
-}
-
-/// A test key pair, generated once per test run.
-struct key_pair {
-  pkey_ptr key{nullptr, &EVP_PKEY_free};
-  /// PKCS#8 ("-----BEGIN PRIVATE KEY-----"), like Google's files.
-  std::string private_pem;
-  /// SubjectPublicKeyInfo ("-----BEGIN PUBLIC KEY-----").
-  std::string public_pem;
-
-  static key_pair generate(bool rsa = true) {
-    key_pair result;
-    result.key.reset(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
-    if (!result.key)
-      CAF_FAIL("cannot generate a test key");
-    std::unique_ptr<BIO, decltype(&BIO_free)> priv{BIO_new(BIO_s_mem()), &BIO_free};
-    std::unique_ptr<BIO, decltype(&BIO_free)> pub{BIO_new(BIO_s_mem()), &BIO_free};
-    if (PEM_write_bio_PrivateKey(priv.get(), result.key.get(), nullptr, nullptr, 0,
-                                 nullptr, nullptr)
-          != 1
-        || PEM_write_bio_PUBKEY(pub.get(), result.key.get()) != 1)
-      CAF_FAIL("cannot write the test key as PEM");
-    result.private_pem = bio_text(priv.get());
-    result.public_pem = bio_text(pub.get());
-    return result;
-  }
-};
-
-const key_pair& test_key() {
-  static key_pair kp = key_pair::generate();
-  return kp;
 }
 
 /// Pieces of the private key's base64 body: none may show up in a text.
@@ -156,31 +105,8 @@ std::string credentials_json(const std::vector<std::pair<std::string, std::strin
   return json + "\n}\n";
 }
 
-/// A temporary directory for credentials files, removed afterwards.
-struct temp_dir {
-  std::filesystem::path path;
-
-  temp_dir() {
-    path = std::filesystem::temp_directory_path()
-           / ("sheetsync-sa-test-" + std::to_string(getpid()));
-    std::filesystem::create_directories(path);
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-
-  std::string write(const std::string& name, const std::string& text) {
-    auto file = (path / name).string();
-    std::ofstream out{file, std::ios::binary};
-    out << text;
-    return file;
-  }
-};
-
 struct fixture {
-  temp_dir dir;
+  temp_dir dir{"sheetsync-sa-test-"};
 
   /// Loads `text` from a file; returns the failure (code none on success).
   failure load(const std::string& text, service_account* out = nullptr) {

@@ -3,6 +3,7 @@
 
 #include "store/sheet_store.hpp"
 #include "store/content_hasher.hpp"
+#include "tests/check_msg.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -33,15 +34,6 @@ using rows_t = std::vector<std::vector<std::string>>;
     if (!(call))                                                               \
       CAF_FAIL(#call << " failed: " << to_string(err.code) << ": "             \
                      << err.text);                                             \
-  } while (false)
-
-/// CAF_CHECK that shows `msg` when `cond` fails.
-#define CHECK_MSG(cond, msg)                                                   \
-  do {                                                                         \
-    if (cond)                                                                  \
-      CAF_CHECK_PASSED(#cond);                                                 \
-    else                                                                       \
-      CAF_CHECK_FAILED(#cond << " -- " << msg);                                \
   } while (false)
 
 std::string code(const failure& err) {

@@ -21,8 +21,6 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -37,9 +35,6 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include <rapidjson/document.h>
 
@@ -49,23 +44,18 @@
 #include "sources/jwt.hpp"
 #include "sources/service_account.hpp"
 #include "sources/token_exchange.hpp"
+#include "tests/check_msg.hpp"
 #include "tests/fake_server.hpp"
+#include "tests/test_credentials.hpp"
 
 using namespace std::chrono_literals;
 using namespace sheetsync;
+using namespace sheetsync::test;
 using caf::term; // for CAF_CHECK_PASSED / CAF_CHECK_FAILED
 
 namespace {
 
 // -- helpers ------------------------------------------------------------------
-
-#define CHECK_MSG(cond, msg)                                                   \
-  do {                                                                         \
-    if (cond)                                                                  \
-      CAF_CHECK_PASSED(#cond);                                                 \
-    else                                                                       \
-      CAF_CHECK_FAILED(#cond << " -- " << msg);                                \
-  } while (false)
 
 bool contains(const std::string& str, const std::string& part) {
   return !part.empty() && str.find(part) != std::string::npos;
@@ -73,64 +63,11 @@ bool contains(const std::string& str, const std::string& part) {
 
 const std::string client_email = "syncer@sheetsync-test.iam.gserviceaccount.com";
 
-/// A test key pair (never committed): the private half as PKCS#8 PEM, the
-/// public half as SubjectPublicKeyInfo PEM.
-struct key_pair {
-  std::string private_pem;
-  std::string public_pem;
-
-  static key_pair generate() {
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{EVP_RSA_gen(2048),
-                                                           &EVP_PKEY_free};
-    std::unique_ptr<BIO, decltype(&BIO_free)> priv{BIO_new(BIO_s_mem()), &BIO_free};
-    std::unique_ptr<BIO, decltype(&BIO_free)> pub{BIO_new(BIO_s_mem()), &BIO_free};
-    if (!key
-        || PEM_write_bio_PrivateKey(priv.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                    nullptr)
-             != 1
-        || PEM_write_bio_PUBKEY(pub.get(), key.get()) != 1)
-      CAF_FAIL("cannot generate a test key pair");
-    auto text = [](BIO* bio) {
-      char* data = nullptr;
-      auto n = BIO_get_mem_data(bio, &data);
-      return std::string{data, static_cast<size_t>(n)};
-    };
-    return {text(priv.get()), text(pub.get())};
-  }
-};
-
-const key_pair& test_key() {
-  static key_pair kp = key_pair::generate();
-  return kp;
-}
-
 /// A key the fake does not know: its signatures fail with invalid_grant.
 const key_pair& unknown_key() {
   static key_pair kp = key_pair::generate();
   return kp;
 }
-
-struct temp_dir {
-  std::filesystem::path path;
-
-  temp_dir() {
-    path = std::filesystem::temp_directory_path()
-           / ("sheetsync-token-test-" + std::to_string(getpid()));
-    std::filesystem::create_directories(path);
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-
-  std::string write(const std::string& name, const std::string& text) {
-    auto file = (path / name).string();
-    std::ofstream out{file, std::ios::binary};
-    out << text;
-    return file;
-  }
-};
 
 size_t append_body(char* data, size_t size, size_t count, void* out) {
   static_cast<std::string*>(out)->append(data, size * count);
@@ -291,7 +228,7 @@ int64_t wall_now() {
 // -- fixture --------------------------------------------------------------------
 
 struct fixture : test_coordinator_fixture<sheetsync::system_config> {
-  temp_dir dir;
+  temp_dir dir{"sheetsync-token-test-"};
   test::fake_server google;
   /// The wall time the provider signs with (real time: the fake checks it).
   int64_t wall = wall_now();
