@@ -41,6 +41,10 @@ void schedule_connect(self_ptr self) {
 
 /// What a failed connect means for people.
 std::string connect_failure(self_ptr self, const caf::error& err) {
+  if (err == caf::sec::request_timeout)
+    return "cannot connect to " + where(self) + ": no answer within "
+           + std::to_string(connect_timeout / std::chrono::seconds{1})
+           + " s (is it the coordinator's serve --node-port?)";
   if (err == caf::sec::incompatible_application_ids)
     return "the node at " + where(self)
            + " runs another sheetsync message vocabulary (ours: "
@@ -56,7 +60,7 @@ void connect(self_ptr self) {
     return;
   s.connecting = true;
   auto mm = self->system().middleman().actor_handle();
-  self->request(mm, caf::infinite, caf::connect_atom::value, s.host, s.port)
+  self->request(mm, connect_timeout, caf::connect_atom::value, s.host, s.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& ptr,
           const std::set<std::string>& ifs) {

@@ -28,6 +28,10 @@ struct remote_coordinator_state {
   std::string last_error = "not connected yet";
 };
 
+/// How long one connection attempt (TCP and CAF's handshake) may take: a peer
+/// that accepts but never answers would otherwise hold the stand-in forever.
+constexpr caf::timespan connect_timeout = std::chrono::seconds{10};
+
 /// Longest wait between two connection attempts.
 constexpr caf::timespan max_reconnect_delay = std::chrono::seconds{5};
 

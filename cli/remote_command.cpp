@@ -1,7 +1,10 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <set>
+#include <string>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -36,6 +39,13 @@ public:
   }
 };
 
+/// 10 s, 1.5 s, 0.25 s.
+std::string seconds_text(std::chrono::milliseconds x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", x.count() / 1000.0);
+  return buf;
+}
+
 /// What a failed connect means for people.
 std::string connect_failure(const remote_options& opts, const caf::error& err,
                             caf::actor_system& sys) {
@@ -51,11 +61,39 @@ std::string connect_failure(const remote_options& opts, const caf::error& err,
   if (err == caf::sec::no_actor_published_at_port)
     return "nothing is published at " + where
            + " (is it the coordinator's serve --node-port?)";
+  if (err == caf::sec::request_timeout)
+    return "cannot connect to " + where + ": no answer within "
+           + seconds_text(opts.connect_timeout) + " s (--connect-timeout); is it the coordinator's serve "
+             "--node-port, and does no firewall drop the packets?";
   if (err == caf::sec::cannot_connect_to_node)
     return "cannot connect to " + where
            + ": connection refused or host unreachable (is `sheetsync serve "
              "--node-port` running there, and is the port reachable?)";
   return "cannot connect to " + where + ": " + sys.render(err);
+}
+
+/// `middleman().remote_actor`, with a time-out: CAF 0.17's own waits for the
+/// operating system's (minutes, when packets are dropped) and forever for a
+/// peer that accepts but never answers the handshake.
+caf::expected<coordinator_actor>
+connect_to_coordinator(caf::actor_system& sys, const remote_options& opts) {
+  caf::scoped_actor self{sys};
+  caf::expected<coordinator_actor> result{caf::sec::request_timeout};
+  self
+    ->request(sys.middleman().actor_handle(), opts.connect_timeout,
+              caf::connect_atom::value, opts.host, opts.port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+          const std::set<std::string>& ifs) {
+        if (!ptr)
+          result = caf::sec::no_actor_published_at_port;
+        else if (ifs != sys.message_types<coordinator_actor>())
+          result = caf::sec::unexpected_actor_messaging_interface;
+        else
+          result = caf::actor_cast<coordinator_actor>(std::move(ptr));
+      },
+      [&](caf::error& err) { result = std::move(err); });
+  return result;
 }
 
 /// One line for a status: its id, then the same columns as `sheetsync sync`.
@@ -224,15 +262,20 @@ int run_remote_command(const std::vector<std::string>& args) {
     return *rc;
   remote_config cfg;
   caf::actor_system sys{cfg};
-  auto coord = sys.middleman().remote_actor<coordinator_actor>(opts.host,
-                                                              opts.port);
+  auto coord = connect_to_coordinator(sys, opts);
   if (!coord) {
     std::cerr << "sheetsync remote: "
               << connect_failure(opts, coord.error(), sys) << "\n";
+    if (coord.error() == caf::sec::request_timeout) {
+      // The middleman may still be stuck in the operating system's connect,
+      // and the actor system would wait for it on the way out.
+      std::cout.flush();
+      std::_Exit(2);
+    }
     return 2;
   }
-  // Only now: Ctrl-C must still end a connect that hangs (CAF 0.17 has no
-  // connect timeout), and from here on it cancels or stops cleanly.
+  // Only now: Ctrl-C must still end a connect that hangs, and from here on it
+  // cancels or stops cleanly.
   std::signal(SIGINT, on_remote_signal);
   std::signal(SIGTERM, on_remote_signal);
   if (opts.action == "sync")

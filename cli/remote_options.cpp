@@ -1,5 +1,8 @@
 #include "cli/remote_options.hpp"
 
+#include <cstdint>
+#include <string>
+
 #include "cli/args.hpp"
 #include "cli/command_line.hpp"
 
@@ -22,14 +25,44 @@ const char* remote_usage
     " Ctrl-C\n"
     "  cancel  cancels a running sync and prints its final status\n"
     "Flags:\n"
-    "  --node=HOST:PORT  the coordinator node (its --node-port); IPv6 as"
+    "  --node=HOST:PORT     the coordinator node (its --node-port); IPv6 as"
     " [::1]:4242\n"
-    "  --source=NAME     the source to sync (sync only)\n"
+    "  --source=NAME        the source to sync (sync only)\n"
+    "  --connect-timeout=T  how long reaching the node may take (default: 10s;"
+    " also\n                       500ms, 1.5s, 1min)\n"
     "Exit codes: 0 done (sync: complete), 1 the sync or the request failed or"
     " the node\nwent away, 2 bad arguments or no connection, 130 interrupted"
     " (sync: cancelled).\n"
     "The node port is unauthenticated: reach it only inside a trusted"
     " network.\n";
+
+namespace {
+
+/// "500ms", "10s", "1.5s", "1min" (the duration forms of serve's flags).
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& x) {
+  size_t used = 0;
+  double n = 0;
+  try {
+    n = std::stod(x, &used);
+  } catch (...) {
+    return std::nullopt;
+  }
+  auto unit = x.substr(used);
+  double ms = 0;
+  if (unit == "ms")
+    ms = n;
+  else if (unit == "s")
+    ms = n * 1000;
+  else if (unit == "min")
+    ms = n * 60'000;
+  else
+    return std::nullopt;
+  if (!(ms >= 1 && ms <= 3'600'000))
+    return std::nullopt;
+  return std::chrono::milliseconds{static_cast<int64_t>(ms)};
+}
+
+} // namespace
 
 std::optional<int> parse_remote_args(const std::vector<std::string>& raw,
                                      remote_options& opts, std::ostream& out,
@@ -59,6 +92,16 @@ std::optional<int> parse_remote_args(const std::vector<std::string>& raw,
     auto eq = arg.find('=');
     auto name = arg.substr(2, eq == std::string::npos ? std::string::npos
                                                       : eq - 2);
+    if (name == "connect-timeout") {
+      std::optional<std::chrono::milliseconds> value;
+      if (eq != std::string::npos)
+        value = parse_duration(arg.substr(eq + 1));
+      if (!value)
+        return fail("--connect-timeout needs a duration from 1ms to 1h, e.g. "
+                    "--connect-timeout=5s");
+      opts.connect_timeout = *value;
+      continue;
+    }
     if (name == "node" || name == "source") {
       if (eq == std::string::npos)
         return fail("--" + name + " needs a value");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -20,6 +21,8 @@ struct remote_options {
   std::string id;
   /// The source of sync ("" = the coordinator's default).
   std::string source;
+  /// How long the connect and CAF's handshake may take.
+  std::chrono::milliseconds connect_timeout{10'000};
 };
 
 /// The usage text of `sheetsync remote` (--help).

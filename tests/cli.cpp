@@ -3,12 +3,19 @@
 #define CAF_SUITE cli
 #include <caf/test/unit_test.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -733,6 +740,13 @@ CAF_TEST(remote takes a node an action and its id) {
   CAF_CHECK_EQUAL(cancel.id, "sync-1-ab");
   remote_options watch;
   CAF_CHECK(!parse_remote({"--node=h:2", "watch"}, watch));
+  CAF_CHECK_EQUAL(watch.connect_timeout, std::chrono::seconds{10});
+  for (auto [text, ms] : {std::pair{"500ms", 500}, {"1.5s", 1500}, {"2min", 120000}}) {
+    remote_options timed;
+    CAF_CHECK(!parse_remote({"--node=h:2", "watch", "--connect-timeout", text},
+                            timed));
+    CAF_CHECK_EQUAL(timed.connect_timeout.count(), ms);
+  }
   remote_options help;
   CAF_CHECK_EQUAL(parse_remote({"--help"}, help).value_or(-1), 0);
   for (auto [args, part] :
@@ -748,7 +762,11 @@ CAF_TEST(remote takes a node an action and its id) {
          {{"--node=h:1", "sync", "stock"}, "--source=NAME"},
          {{"--node=h:1", "watch", "--source=x"}, "--source is for sync only"},
          {{"--node=h:1", "sync", "--frobnicate=1"}, "unknown flag --frobnicate"},
-         {{"--node=h:1", "sync", "--source"}, "--source needs a value"}}) {
+         {{"--node=h:1", "sync", "--source"}, "--source needs a value"},
+         {{"--node=h:1", "watch", "--connect-timeout=5"}, "e.g. --connect-timeout=5s"},
+         {{"--node=h:1", "watch", "--connect-timeout=0s"}, "from 1ms to 1h"},
+         {{"--node=h:1", "watch", "--connect-timeout=2h"}, "from 1ms to 1h"},
+         {{"--node=h:1", "watch", "--connect-timeout"}, "needs a duration"}}) {
     remote_options opts;
     CAF_CHECK_EQUAL(parse_remote(args, opts).value_or(-1), 2);
     if (!contains(error, part))
@@ -768,6 +786,29 @@ CAF_TEST(remote without a node to talk to exits 2 and says why) {
   auto refused = run("remote --node=127.0.0.1:1 status");
   CAF_CHECK_EQUAL(refused.code, 2);
   CAF_CHECK(contains(refused.err, "cannot connect to 127.0.0.1:1"));
+  // A listener that never accepts: the first client completes TCP but never
+  // gets CAF's handshake; with the queue full, the next one's SYN is dropped.
+  // Both give up after the time-out instead of waiting for the kernel's.
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  CAF_REQUIRE_EQUAL(::bind(listener, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  CAF_REQUIRE_EQUAL(::listen(listener, 0), 0);
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  auto silent = "remote --node=127.0.0.1:" + std::to_string(ntohs(addr.sin_port))
+                + " --connect-timeout=500ms status";
+  for (int i = 0; i < 2; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto hung = run(silent);
+    auto took = std::chrono::steady_clock::now() - t0;
+    CAF_CHECK_EQUAL(hung.code, 2);
+    CAF_CHECK(contains(hung.err, "no answer within 0.5 s (--connect-timeout)"));
+    // Generous: the point is not minutes.
+    CAF_CHECK_LESS(took, std::chrono::seconds{20});
+  }
+  ::close(listener);
   auto top = run("--help");
   CAF_CHECK(contains(top.out, "remote"));
   auto serve_help = run("serve --help");
