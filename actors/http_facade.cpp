@@ -100,11 +100,22 @@ void fill_reply(self_ptr self, connection_handle hdl, uint64_t seq,
   flush_replies(self, hdl);
 }
 
+/// Whether reply slot `seq` answers a HEAD request.
+bool answers_head(self_ptr self, connection_handle hdl, uint64_t seq) {
+  auto i = self->state.conns.find(hdl);
+  if (i == self->state.conns.end())
+    return false;
+  auto& c = i->second;
+  return seq >= c.first_seq && seq - c.first_seq < c.replies.size()
+         && c.replies[seq - c.first_seq].head;
+}
+
 void respond(self_ptr self, connection_handle hdl, uint64_t seq,
-             const char* route, const http_response& r, bool keep_alive,
-             bool head_only = false) {
+             const char* route, const http_response& r, bool keep_alive) {
   self->state.metrics.count_request(route, r.status);
-  fill_reply(self, hdl, seq, serialize(r, keep_alive, head_only), !keep_alive);
+  fill_reply(self, hdl, seq,
+             serialize(r, keep_alive, answers_head(self, hdl, seq)),
+             !keep_alive);
 }
 
 /// Fills a reply slot with a ready keep-alive answer (the hot path).
@@ -244,8 +255,8 @@ void learn_sources(self_ptr self, const std::vector<source_info>& xs) {
 /// them yet; if it cannot tell, `next` runs and the coordinator judges.
 template <class F>
 void with_source(self_ptr self, connection_handle hdl, uint64_t seq,
-                 const char* route, bool keep, bool head,
-                 const std::string& source, F next) {
+                 const char* route, bool keep, const std::string& source,
+                 F next) {
   auto decide = [=] {
     auto& names = self->state.sources;
     if (source.empty() || names.empty()
@@ -254,8 +265,7 @@ void with_source(self_ptr self, connection_handle hdl, uint64_t seq,
       return;
     }
     respond(self, hdl, seq, route,
-            json_response(404, unknown_source_json(source, names)), keep,
-            head);
+            json_response(404, unknown_source_json(source, names)), keep);
   };
   auto& s = self->state;
   if (source.empty() || !s.sources.empty()) {
@@ -309,6 +319,7 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
   auto& c = s.conns[hdl];
   auto seq = c.next_seq++;
   c.replies.emplace_back();
+  c.replies.back().head = req.method == "HEAD";
   auto keep = req.keep_alive;
   if (!keep)
     c.closing = true;
@@ -347,7 +358,7 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
                 error_response(400, "invalid_argument", problem), keep);
         return;
       }
-      with_source(self, hdl, seq, "sync", keep, false, source, [=] {
+      with_source(self, hdl, seq, "sync", keep, source, [=] {
         self->request(coord, timeout, atom::start_v, source)
           .then(
             [=](const std::string& new_id) {
@@ -377,7 +388,7 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
           respond_bytes(self, hdl, seq, "status", 200, i->second.response);
         else
           respond(self, hdl, seq, "status", json_response(200, i->second.json),
-                  keep, head);
+                  keep);
         return true;
       };
       if (!id.empty()) {
@@ -388,15 +399,15 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
           .then(
             [=](const sync_status& st) {
               respond(self, hdl, seq, "status",
-                      json_response(200, to_json(st)), keep, head);
+                      json_response(200, to_json(st)), keep);
             },
             [=](caf::error& err) {
-              respond(self, hdl, seq, "status", from_error(err), keep, head);
+              respond(self, hdl, seq, "status", from_error(err), keep);
             });
         return;
       }
       // No id: the source's running sync, else its latest, else idle.
-      with_source(self, hdl, seq, "status", keep, head, source, [=] {
+      with_source(self, hdl, seq, "status", keep, source, [=] {
         auto& s = self->state;
         auto name = source.empty() ? s.default_source() : source;
         if (auto i = s.running.find(name);
@@ -409,10 +420,10 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
                 st.source = source.empty() ? self->state.default_source()
                                            : source;
               respond(self, hdl, seq, "status",
-                      json_response(200, to_json(st)), keep, head);
+                      json_response(200, to_json(st)), keep);
             },
             [=](caf::error& err) {
-              respond(self, hdl, seq, "status", from_error(err), keep, head);
+              respond(self, hdl, seq, "status", from_error(err), keep);
             });
       });
     } else if (method == "DELETE") {
@@ -440,7 +451,7 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
         return;
       }
       // The source's running (or queued) sync, as the coordinator sees it.
-      with_source(self, hdl, seq, "cancel", keep, false, source, [=] {
+      with_source(self, hdl, seq, "cancel", keep, source, [=] {
         self->request(coord, timeout, atom::last_v, source)
           .then(
             [=](const sync_status& st) {
@@ -466,42 +477,40 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
   if (path == "/api/sources") {
     if (method != "GET" && method != "HEAD")
       return not_allowed("sources", "GET, HEAD");
-    bool head = method == "HEAD";
     self->request(coord, timeout, caf::get_atom_v, atom::sources_v)
       .then(
         [=](const std::vector<source_info>& xs) {
           learn_sources(self, xs);
           respond(self, hdl, seq, "sources", json_response(200, to_json(xs)),
-                  keep, head);
+                  keep);
         },
         [=](caf::error& err) {
-          respond(self, hdl, seq, "sources", from_error(err), keep, head);
+          respond(self, hdl, seq, "sources", from_error(err), keep);
         });
     return;
   }
   if (path == "/api/sync-history") {
     if (method != "GET" && method != "HEAD")
       return not_allowed("history", "GET, HEAD");
-    bool head = method == "HEAD";
     uint64_t limit = 0;
     if (!parse_count(req.query_param("limit"), 20, 1000, limit) || limit == 0) {
       respond(self, hdl, seq, "history",
               error_response(400, "invalid_argument",
                              "limit must be a whole number from 1 to 1000"),
-              keep, head);
+              keep);
       return;
     }
     auto source = req.query_param("source").value_or("");
-    with_source(self, hdl, seq, "history", keep, head, source, [=] {
+    with_source(self, hdl, seq, "history", keep, source, [=] {
       self->request(coord, timeout, caf::get_atom_v, atom::history_v, source,
                     limit)
         .then(
           [=](const std::vector<sync_status>& syncs) {
             respond(self, hdl, seq, "history",
-                    json_response(200, history_json(syncs)), keep, head);
+                    json_response(200, history_json(syncs)), keep);
           },
           [=](caf::error& err) {
-            respond(self, hdl, seq, "history", from_error(err), keep, head);
+            respond(self, hdl, seq, "history", from_error(err), keep);
           });
     });
     return;
@@ -513,8 +522,8 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
     return;
   }
   if (path == "/api/data") {
-    if (method != "GET")
-      return not_allowed("data", "GET");
+    if (method != "GET" && method != "HEAD")
+      return not_allowed("data", "GET, HEAD");
     uint64_t limit = 0;
     uint64_t offset = 0;
     if (!parse_count(req.query_param("limit"), 50, 1000, limit) || limit == 0
@@ -527,7 +536,7 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
       return;
     }
     auto source = req.query_param("source").value_or("");
-    with_source(self, hdl, seq, "data", keep, false, source, [=] {
+    with_source(self, hdl, seq, "data", keep, source, [=] {
       self->request(coord, timeout, caf::get_atom_v, atom::data_v, source,
                     limit, offset)
         .then(
@@ -545,12 +554,12 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
     if (method != "GET" && method != "HEAD")
       return not_allowed("healthz", "GET, HEAD");
     respond(self, hdl, seq, "healthz",
-            json_response(200, R"({"status":"ok"})"), keep, method == "HEAD");
+            json_response(200, R"({"status":"ok"})"), keep);
     return;
   }
   if (path == "/metrics") {
-    if (method != "GET")
-      return not_allowed("metrics", "GET");
+    if (method != "GET" && method != "HEAD")
+      return not_allowed("metrics", "GET, HEAD");
     http_response r;
     r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
     r.body = s.metrics.render(s.conns.size());
@@ -564,7 +573,7 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
     r.headers.emplace_back("Content-Type", std::string{asset->content_type});
     r.headers.emplace_back("Cache-Control", "no-cache");
     r.body = std::string{asset->body};
-    respond(self, hdl, seq, "page", r, keep, method == "HEAD");
+    respond(self, hdl, seq, "page", r, keep);
     return;
   }
   respond(self, hdl, seq, "not_found",
@@ -584,10 +593,12 @@ void on_data(self_ptr self, caf::io::new_data_msg& msg) {
                               requests);
   for (auto& req : requests)
     c.queued.push_back(std::move(req));
-  // A request that trickles in byte by byte must still end in time.
+  // A request that trickles in byte by byte must still end in time. Its
+  // clock starts with its own first byte: after a request completed in this
+  // read, the unfinished one began here.
   if (c.parser.pending_bytes() == 0)
     c.partial_since.reset();
-  else if (!c.partial_since)
+  else if (!requests.empty() || !c.partial_since)
     c.partial_since = c.last_active;
   if (status != 0) {
     // Answered after the requests before it, then the connection closes.
@@ -640,6 +651,9 @@ void pump(self_ptr self, connection_handle hdl) {
         self->ack_writes(hdl, true);
       } else if (!blocked && c.halted && !c.closing) {
         c.halted = false;
+        // The client could not send while we did not read.
+        if (c.partial_since)
+          c.partial_since = self->clock().now();
         self->trigger(hdl);
       }
       return;
@@ -651,6 +665,22 @@ void pump(self_ptr self, connection_handle hdl) {
     else
       handle(self, hdl, req);
   }
+}
+
+/// Whether a connection has been quiet too long: no request for the idle
+/// time, or an unfinished request past its deadline. Not while it still has
+/// answers to give or requests to answer (a client that pipelined a lot and
+/// reads slowly is busy, not idle), unless it has read nothing of them for
+/// the idle time.
+bool expired(const http_connection& c, caf::actor_clock::time_point now,
+             const facade_config& cfg) {
+  if (c.stream)
+    return false; // Streams end when their reader falls behind.
+  auto quiet = now - c.last_active;
+  if (c.halted || !c.replies.empty() || !c.queued.empty())
+    return c.halted && quiet >= cfg.idle_timeout;
+  return quiet >= cfg.idle_timeout
+         || (c.partial_since && now - *c.partial_since >= cfg.request_deadline);
 }
 
 /// Sends an event to every open stream; drops streams that cannot keep up.
@@ -742,6 +772,7 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
       if (i == self->state.conns.end())
         return;
       i->second.backlog = msg.remaining;
+      i->second.last_active = self->clock().now(); // The client reads.
       if (!i->second.stream)
         pump(self, msg.handle);
     },
@@ -793,10 +824,7 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
       std::vector<connection_handle> idle;
       auto& cfg = self->state.cfg;
       for (auto& [hdl, c] : self->state.conns)
-        if (!c.stream && c.replies.empty()
-            && (now - c.last_active >= cfg.idle_timeout
-                || (c.partial_since
-                    && now - *c.partial_since >= cfg.request_deadline)))
+        if (expired(c, now, cfg))
           idle.push_back(hdl);
       for (auto hdl : idle) {
         self->close(hdl);

@@ -55,6 +55,8 @@ struct pending_reply {
   bool close = false;
   /// The response opens an event stream on this connection.
   bool stream = false;
+  /// Answers a HEAD request: headers only, whatever the status.
+  bool head = false;
 };
 
 struct http_connection {

@@ -903,11 +903,109 @@ CAF_TEST(a wrong method: 405 with Allow) {
   CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD");
   r = exchange(req("POST", "/api/data"));
   CAF_CHECK_EQUAL(r.status, 405);
-  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET");
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD");
   r = exchange(req("DELETE", "/api/sync-sheets-bg/events"));
   CAF_CHECK_EQUAL(r.status, 405);
   CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET");
   CAF_CHECK_EQUAL(coordinator_calls(), calls);
+}
+
+CAF_TEST(HEAD answers carry headers only whatever the status) {
+  start();
+  auto conn = connect();
+  // Pipelined: a body after any of the HEAD answers would be read as the
+  // start of the next answer.
+  send(conn, req("HEAD", "/nope") + req("HEAD", "/api/data")
+               + req("HEAD", "/metrics")
+               + req("HEAD", "/api/sync-sheets-bg/events")
+               + req("HEAD", "/api/sync-sheets-bg?syncId=sync-nope")
+               + get("/healthz"));
+  auto out = output(conn);
+  std::vector<int> statuses;
+  std::vector<std::string> lengths;
+  size_t pos = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto end = out.find("\r\n\r\n", pos);
+    CAF_REQUIRE(end != std::string::npos);
+    auto head = out.substr(pos, end - pos);
+    statuses.push_back(std::atoi(head.c_str() + 9));
+    auto cl = lower(head).find("content-length: ");
+    lengths.push_back(cl == std::string::npos
+                        ? ""
+                        : head.substr(cl + 16, head.find('\r', cl) - cl - 16));
+    pos = end + 4;
+    CAF_CHECK(starts_with(out.substr(pos), "HTTP/1.1 "));
+  }
+  CAF_CHECK_EQUAL(statuses, std::vector<int>({404, 200, 200, 405, 404}));
+  auto last = parse_responses(out.substr(pos));
+  CAF_REQUIRE_EQUAL(last.size(), 1u);
+  CAF_CHECK_EQUAL(last[0].body, R"({"status":"ok"})");
+  // The length a HEAD announces is the one GET sends.
+  CAF_CHECK_EQUAL(lengths[1],
+                  std::to_string(exchange(get("/api/data")).body.size()));
+  CAF_CHECK_EQUAL(lengths[0],
+                  std::to_string(exchange(get("/nope")).body.size()));
+}
+
+CAF_TEST(a pipelined request cut by a read gets its own deadline) {
+  fcfg.request_deadline = 30s;
+  start();
+  auto conn = connect();
+  auto one = get("/healthz");
+  // Every read ends inside a request, as 8 KiB reads of a long pipeline do;
+  // each request still arrives whole within 30 s of its own first byte.
+  send(conn, one + one.substr(0, 10));
+  advance(20s);
+  send(conn, one.substr(10) + one + one.substr(0, 10));
+  advance(20s);
+  CAF_CHECK(!closed(conn));
+  send(conn, one.substr(10));
+  auto rs = parse_responses(output(conn));
+  CAF_CHECK_EQUAL(rs.size(), 4u);
+  for (auto& r : rs)
+    CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(!closed(conn));
+}
+
+CAF_TEST(a slow reader is not closed while its answers wait) {
+  fcfg.request_deadline = 30s;
+  start();
+  auto conn = connect();
+  size_t n = 20;
+  std::string burst;
+  for (size_t i = 0; i < n; ++i)
+    burst += get("/assets/sync-client.js");
+  auto last = get("/healthz");
+  send(conn, burst + last.substr(0, 10));
+  CAF_REQUIRE(mpx->passive_mode(conn));
+  // Past the request deadline: the unfinished request waits on us, not on
+  // the client, which cannot send while we do not read.
+  advance(45s);
+  CAF_CHECK(!closed(conn));
+  // The client reads what was sent so far, then the rest.
+  auto read_all = [&] {
+    auto bytes = output(conn);
+    self->send(broker, caf::io::data_transferred_msg{conn, bytes.size(), 0});
+    pump();
+    return bytes;
+  };
+  auto got = read_all();
+  advance(20s); // 65 s after the last request byte, 20 s after a read.
+  CAF_CHECK(!closed(conn));
+  got += read_all();
+  send(conn, last.substr(10));
+  got += read_all();
+  auto rs = parse_responses(got);
+  CAF_REQUIRE_EQUAL(rs.size(), n + 1);
+  CAF_CHECK_EQUAL(rs.back().body, R"({"status":"ok"})");
+  // A client that stops reading for the idle time is closed all the same.
+  auto stuck = connect();
+  send(stuck, burst);
+  CAF_REQUIRE(mpx->passive_mode(stuck));
+  advance(59s);
+  CAF_CHECK(!closed(stuck));
+  advance(1s);
+  CAF_CHECK(closed(stuck));
 }
 
 // -- API token ----------------------------------------------------------------
