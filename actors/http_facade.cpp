@@ -642,6 +642,11 @@ void pump(self_ptr self, connection_handle hdl) {
     auto& c = i->second;
     if (c.stream)
       return;
+    if (c.peer_done && c.queued.empty() && c.replies.empty()) {
+      self->close(hdl); // Everything it asked is answered.
+      self->state.conns.erase(i);
+      return;
+    }
     if (c.queued.empty() || c.closing || !has_room(c)) {
       bool blocked = !c.queued.empty() && !c.closing;
       if (blocked && !c.halted) {
@@ -649,7 +654,7 @@ void pump(self_ptr self, connection_handle hdl) {
         self->halt(hdl);
         // Tell us when the client has read, to resume.
         self->ack_writes(hdl, true);
-      } else if (!blocked && c.halted && !c.closing) {
+      } else if (!blocked && c.halted && !c.closing && !c.peer_done) {
         c.halted = false;
         // The client could not send while we did not read.
         if (c.partial_since)
@@ -767,6 +772,20 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(8192));
     },
     [=](caf::io::new_data_msg& msg) { on_data(self, msg); },
+    [=](atom::eof, connection_handle hdl) {
+      // From the eager scribe: the client half-closed.
+      auto i = self->state.conns.find(hdl);
+      if (i == self->state.conns.end() || i->second.peer_done)
+        return;
+      if (i->second.stream) {
+        // An event stream's reader that stops sending has gone.
+        self->close(hdl);
+        self->state.conns.erase(i);
+        return;
+      }
+      i->second.peer_done = true;
+      pump(self, hdl);
+    },
     [=](const caf::io::data_transferred_msg& msg) {
       auto i = self->state.conns.find(msg.handle);
       if (i == self->state.conns.end())

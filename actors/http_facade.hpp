@@ -76,6 +76,9 @@ struct http_connection {
   size_t backlog = 0;
   /// Reading from the socket is suspended (backpressure).
   bool halted = false;
+  /// The client has sent all it will send (half-close): what it asked is
+  /// answered, then the connection closes.
+  bool peer_done = false;
   caf::actor_clock::time_point last_active;
   /// When the first byte of a still unfinished request arrived.
   std::optional<caf::actor_clock::time_point> partial_since;

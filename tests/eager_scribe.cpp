@@ -7,6 +7,7 @@
 // "big" (4 MiB of numbered bytes), "ack" (1 MiB with write receipts on),
 // "count" (the process's direct sends so far, read on the broker's thread
 // after everything before it was flushed: the client cannot read it sooner).
+// When the client half-closes, it answers "bye" and closes.
 
 #define CAF_SUITE eager_scribe
 #include <caf/test/unit_test.hpp>
@@ -24,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "messages/type_ids.hpp"
 #include "net/eager_scribe.hpp"
 
 using namespace sheetsync;
@@ -97,6 +99,12 @@ caf::behavior server(caf::stateful_actor<server_state, caf::io::broker>* self,
     },
     [=](const caf::io::connection_closed_msg&) {
       self->send(observer, closed_atom::value);
+    },
+    [=](atom::eof, caf::io::connection_handle hdl) {
+      std::string bye = "bye\n";
+      self->write(hdl, bye.size(), bye.data());
+      self->flush(hdl);
+      self->close(hdl);
     },
   };
 }
@@ -239,6 +247,17 @@ CAF_TEST(a peer that is gone is reported as closed) {
   send_all(fd2, "small\n");
   CAF_CHECK_EQUAL(read_exactly(fd2, 300), small_answer());
   ::close(fd2);
+}
+
+CAF_TEST(a client that half closes still gets its answers) {
+  auto fd = connect_to(port);
+  send_all(fd, "small\nbig\n");
+  ::shutdown(fd, SHUT_WR);
+  auto expected = small_answer() + numbered(big_size, 'b') + "bye\n";
+  auto got = read_exactly(fd, expected.size() + 1); // + 1: the end, not more
+  CAF_CHECK_EQUAL(got.size(), expected.size());
+  CAF_CHECK(got == expected);
+  ::close(fd);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -642,6 +642,40 @@ CAF_TEST(three pipelined requests answered out of order go out in order) {
   CAF_CHECK_EQUAL(rs[2].body, R"({"status":"ok"})");
 }
 
+CAF_TEST(a client that half closes gets every answer and then the close) {
+  start();
+  sc->hold = true;
+  auto conn = connect();
+  send(conn, get("/healthz") + get("/api/sync-sheets-bg?syncId=sync-1"));
+  // The eager scribe's word for the client's FIN, after the data before it.
+  self->send(broker, atom::eof_v, conn);
+  pump();
+  // The coordinator's answer is still owed: the connection stays.
+  CAF_CHECK(!closed(conn));
+  CAF_REQUIRE_EQUAL(sc->held.size(), 1u);
+  sc->held[0].second.deliver(sc->syncs["sync-1"]);
+  pump();
+  auto rs = parse_responses(output(conn));
+  CAF_REQUIRE_EQUAL(rs.size(), 2u);
+  CAF_CHECK_EQUAL(rs[0].body, R"({"status":"ok"})");
+  CAF_CHECK_EQUAL(rs[1].body, to_json(sc->syncs["sync-1"]));
+  CAF_CHECK(closed(conn));
+  CAF_CHECK(!tracked(conn));
+  // Nothing owed: closed at once. An event stream's reader: gone.
+  auto idle = connect();
+  self->send(broker, atom::eof_v, idle);
+  pump();
+  CAF_CHECK(closed(idle));
+  CAF_CHECK(!tracked(idle));
+  auto events = connect();
+  send(events, get("/api/sync-sheets-bg/events"));
+  CAF_REQUIRE(tracked(events));
+  self->send(broker, atom::eof_v, events);
+  pump();
+  CAF_CHECK(closed(events));
+  CAF_CHECK(!tracked(events));
+}
+
 CAF_TEST(pipelined requests after Connection close are not served) {
   start();
   auto conn = connect();
