@@ -338,8 +338,11 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
     auto auth = req.header("authorization");
     auto has_scheme = auth && auth->size() > 7
                       && strncasecmp(auth->c_str(), "bearer ", 7) == 0;
-    if (!has_scheme
-        || !constant_time_equal(auth->substr(7), s.cfg.api_token)) {
+    // One or more spaces after the scheme (RFC 9110).
+    auto token_at = has_scheme ? auth->find_first_not_of(' ', 7)
+                               : std::string::npos;
+    if (token_at == std::string::npos
+        || !constant_time_equal(auth->substr(token_at), s.cfg.api_token)) {
       auto r = error_response(401, "unauthorized",
                               "this service needs an API token: send "
                               "'Authorization: Bearer <token>'");

@@ -1,6 +1,9 @@
 #include "cli/command_line.hpp"
 
 #include <cstdlib>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <iostream>
 #include <sstream>
 
@@ -151,7 +154,20 @@ std::string parse_host_port(const std::string& text, const std::string& flag,
 }
 
 bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost")
+    return true;
+  // Addresses only: a name such as 127.example.com may resolve anywhere.
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6))
+      return true;
+    if (IN6_IS_ADDR_V4MAPPED(&v6))
+      return v6.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 const std::set<std::string>& facade_flags() {
@@ -205,6 +221,11 @@ std::optional<int> parse_command_line(command_config& cfg,
                 + " unexpected argument(s) without a flag: flags are written "
                   "--flag=value or --flag value\n(see "
                 + prog + " --help)");
+  // An IPv6 address may come bracketed as in URLs ([::1]); binding wants it
+  // bare.
+  for (auto host : {&cfg.opts.host, &cfg.opts.node_host})
+    if (host->size() > 2 && host->front() == '[' && host->back() == ']')
+      *host = host->substr(1, host->size() - 2);
   if (cfg.serve() && cfg.given.count("coordinator")) {
     // The facade alone: the other node has the sources, cache and schedule.
     std::string host;

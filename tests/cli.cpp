@@ -710,6 +710,24 @@ CAF_TEST(serve with a coordinator runs the facade alone) {
   expect_error("serve", {"--coordinator=h:99999"}, "from 1 to 65535");
 }
 
+CAF_TEST(loopback means a loopback address and not a name that looks like one) {
+  for (auto host : {"localhost", "127.0.0.1", "127.1.2.3", "::1",
+                    "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"}) {
+    CAF_MESSAGE("loopback: " << host);
+    CAF_CHECK(is_loopback_host(host));
+  }
+  for (auto host : {"127.example.com", "0.0.0.0", "10.0.0.1", "::",
+                    "::ffff:10.0.0.1", "128.0.0.1", ""}) {
+    CAF_MESSAGE("not loopback: " << host);
+    CAF_CHECK(!is_loopback_host(host));
+  }
+  // A bracketed IPv6 address is taken as the address.
+  command_config cfg{"serve"};
+  CAF_CHECK(!parse(cfg, {"--host=[::1]", "--source=file:///x.csv", "--db=x.db"}));
+  CAF_CHECK_EQUAL(error, "");
+  CAF_CHECK_EQUAL(cfg.opts.host, "::1");
+}
+
 CAF_TEST(remote takes a node an action and its id) {
   auto parse_remote = [&](const std::vector<std::string>& args,
                           remote_options& opts) {

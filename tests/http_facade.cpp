@@ -1110,7 +1110,12 @@ CAF_TEST(the API token guards api but not health and pages) {
                   200);
   CAF_CHECK_EQUAL(ask(get("/api/data", "Authorization: Bearer S3CRET\r\n")).status,
                   401);
-  CAF_CHECK_EQUAL(coordinator_calls(), calls + 4);
+  // One or more spaces after the scheme (RFC 9110); spaces alone are no token.
+  CAF_CHECK_EQUAL(ask(get("/api/data", "Authorization: Bearer   s3cret\r\n")).status,
+                  200);
+  CAF_CHECK_EQUAL(ask(get("/api/data", "Authorization: Bearer    \r\n")).status,
+                  401);
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 5);
   // No token needed for health, pages and metrics.
   CAF_CHECK_EQUAL(ask(get("/healthz")).status, 200);
   r = ask(get("/"));
