@@ -481,7 +481,7 @@ bool sheet_store::drop_leftover_staging(failure& err) {
         auto table = name.substr(9 + std::to_string(pid).size() + 1);
         if (live.count(lower(table)) == 0)
           leftovers.push_back(std::move(name));
-      } else if (kill(static_cast<pid_t>(pid), 0) == -1 && errno == ESRCH) {
+      } else if (!process_alive(pid, {})) {
         leftovers.push_back(std::move(name));
       }
     }
@@ -758,12 +758,13 @@ bool sheet_store::append(const row_batch& batch, failure& err) {
   if (rows > 0)
     min_row_ = batch.first_row + rows;
   hash_.add(batch);
+  // Counted once accepted, whether written now or held back.
+  rows_written_ += rows;
   if (deferring_) {
     auto size = batch_bytes(batch);
     if (deferred_bytes_ + size <= defer_limit_) {
       deferred_.push_back(batch);
       deferred_bytes_ += size;
-      rows_written_ += rows;
       return true;
     }
     // Too big to hold back: write what was held back, and from now on
@@ -773,17 +774,9 @@ bool sheet_store::append(const row_batch& batch, failure& err) {
       return false;
     }
   }
-  auto ok = write_batch(batch, err);
+  auto ok = insert_rows(batch, err);
   if (!ok)
     abort();
-  return ok;
-}
-
-bool sheet_store::write_batch(const row_batch& batch, failure& err) {
-  // insert_rows counts the rows it writes; held back ones were counted.
-  auto before = rows_written_;
-  auto ok = insert_rows(batch, err);
-  rows_written_ = before + batch.rows();
   return ok;
 }
 
@@ -792,14 +785,9 @@ bool sheet_store::flush_deferred(failure& err) {
   auto held = std::move(deferred_);
   deferred_.clear();
   deferred_bytes_ = 0;
-  for (auto& batch : held) {
-    auto before = rows_written_;
-    // These rows were counted when held back.
-    rows_written_ -= batch.rows();
+  for (auto& batch : held)
     if (!insert_rows(batch, err))
       return false;
-    rows_written_ = before;
-  }
   return true;
 }
 
@@ -849,7 +837,6 @@ bool sheet_store::insert_rows(const row_batch& batch, failure& err) {
   const auto cols = columns_.size();
   const auto rows = batch.rows();
   const char* data = batch.data.data();
-  const auto size = batch.data.size();
   size_t cell = 0;
   uint32_t prev = 0;
   size_t in_txn = 0;
@@ -867,14 +854,8 @@ bool sheet_store::insert_rows(const row_batch& batch, failure& err) {
         sqlite3_bind_int64(stmt, index++, static_cast<sqlite3_int64>(
                                             batch.first_row + row + i));
       for (size_t c = 0; c < cols; ++c) {
+        // Cell ends were checked by append().
         auto end = batch.ends[cell++];
-        if (end < prev || end > size) {
-          err = failure{ec::invalid_argument,
-                        "malformed row batch: cell end " + std::to_string(end)
-                          + " out of order or beyond "
-                          + std::to_string(size)};
-          return fail(false);
-        }
         // STATIC: the batch outlives the step; no copy of the cell.
         sqlite3_bind_text(stmt, index++, data + prev,
                           static_cast<int>(end - prev), SQLITE_STATIC);
@@ -886,7 +867,6 @@ bool sheet_store::insert_rows(const row_batch& batch, failure& err) {
     sqlite3_reset(stmt);
     row += n;
     in_txn += n;
-    rows_written_ += n;
     next_row_ = batch.first_row + row;
     if (in_txn >= sheet_store::chunk_rows && row < rows) {
       // Let waiting writers (the history) in between chunks.

@@ -185,7 +185,6 @@ private:
   bool migrate(failure& err);
   bool drop_leftover_staging(failure& err);
   bool flush_deferred(failure& err);
-  bool write_batch(const row_batch& batch, failure& err);
   bool ensure_columns(const std::vector<std::string>& columns, failure& err);
   bool prepare_inserts(failure& err);
   bool insert_rows(const row_batch& batch, failure& err);
