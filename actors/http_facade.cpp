@@ -54,6 +54,12 @@ std::string sse_event(uint64_t id, const std::string& json) {
 
 void pump(self_ptr self, connection_handle hdl);
 
+/// Closes a connection (queued bytes are still sent) and forgets it.
+void drop(self_ptr self, connection_handle hdl) {
+  self->close(hdl);
+  self->state.conns.erase(hdl);
+}
+
 /// Writes the replies that are ready, in request order.
 void flush_replies(self_ptr self, connection_handle hdl) {
   auto i = self->state.conns.find(hdl);
@@ -73,8 +79,7 @@ void flush_replies(self_ptr self, connection_handle hdl) {
     }
     if (reply.close) {
       self->flush(hdl);
-      self->close(hdl); // Queued bytes are still sent.
-      self->state.conns.erase(i);
+      drop(self, hdl);
       return;
     }
   }
@@ -157,6 +162,26 @@ http_response from_error(const caf::error& err) {
     default:
       return error_response(500, to_string(code_of(err)), error_text(err));
   }
+}
+
+http_response status_200(const sync_status& st) {
+  return json_response(200, to_json(st));
+}
+
+/// Asks the coordinator and answers reply slot `seq` with `render(answer)`,
+/// or with the error the coordinator gave.
+template <class Answer, class Render, class... Ts>
+void ask_and_answer(self_ptr self, connection_handle hdl, uint64_t seq,
+                    const char* route, bool keep, Render render, Ts... xs) {
+  auto& s = self->state;
+  self->request(s.cfg.coordinator, s.cfg.request_timeout, xs...)
+    .then(
+      [=](const Answer& x) {
+        respond(self, hdl, seq, route, render(x), keep);
+      },
+      [=](caf::error& err) {
+        respond(self, hdl, seq, route, from_error(err), keep);
+      });
 }
 
 // -- routes -------------------------------------------------------------------
@@ -398,15 +423,8 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
         // The sync's id says everything: `source` is not needed.
         if (answer_known(id))
           return;
-        self->request(coord, timeout, atom::status_v, id)
-          .then(
-            [=](const sync_status& st) {
-              respond(self, hdl, seq, "status",
-                      json_response(200, to_json(st)), keep);
-            },
-            [=](caf::error& err) {
-              respond(self, hdl, seq, "status", from_error(err), keep);
-            });
+        ask_and_answer<sync_status>(self, hdl, seq, "status", keep, status_200,
+                                    atom::status_v, id);
         return;
       }
       // No id: the source's running sync, else its latest, else idle.
@@ -431,15 +449,8 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
       });
     } else if (method == "DELETE") {
       auto cancel = [=](const std::string& sync_id) {
-        self->request(coord, timeout, atom::cancel_v, sync_id)
-          .then(
-            [=](const sync_status& st) {
-              respond(self, hdl, seq, "cancel",
-                      json_response(200, to_json(st)), keep);
-            },
-            [=](caf::error& err) {
-              respond(self, hdl, seq, "cancel", from_error(err), keep);
-            });
+        ask_and_answer<sync_status>(self, hdl, seq, "cancel", keep, status_200,
+                                    atom::cancel_v, sync_id);
       };
       if (!id.empty()) {
         cancel(id);
@@ -480,16 +491,13 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
   if (path == "/api/sources") {
     if (method != "GET" && method != "HEAD")
       return not_allowed("sources", "GET, HEAD");
-    self->request(coord, timeout, caf::get_atom_v, atom::sources_v)
-      .then(
-        [=](const std::vector<source_info>& xs) {
-          learn_sources(self, xs);
-          respond(self, hdl, seq, "sources", json_response(200, to_json(xs)),
-                  keep);
-        },
-        [=](caf::error& err) {
-          respond(self, hdl, seq, "sources", from_error(err), keep);
-        });
+    ask_and_answer<std::vector<source_info>>(
+      self, hdl, seq, "sources", keep,
+      [=](const std::vector<source_info>& xs) {
+        learn_sources(self, xs);
+        return json_response(200, to_json(xs));
+      },
+      caf::get_atom_v, atom::sources_v);
     return;
   }
   if (path == "/api/sync-history") {
@@ -505,16 +513,12 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
     }
     auto source = req.query_param("source").value_or("");
     with_source(self, hdl, seq, "history", keep, source, [=] {
-      self->request(coord, timeout, caf::get_atom_v, atom::history_v, source,
-                    limit)
-        .then(
-          [=](const std::vector<sync_status>& syncs) {
-            respond(self, hdl, seq, "history",
-                    json_response(200, history_json(syncs)), keep);
-          },
-          [=](caf::error& err) {
-            respond(self, hdl, seq, "history", from_error(err), keep);
-          });
+      ask_and_answer<std::vector<sync_status>>(
+        self, hdl, seq, "history", keep,
+        [](const std::vector<sync_status>& syncs) {
+          return json_response(200, history_json(syncs));
+        },
+        caf::get_atom_v, atom::history_v, source, limit);
     });
     return;
   }
@@ -540,16 +544,10 @@ void handle(self_ptr self, connection_handle hdl, const http_request& req) {
     }
     auto source = req.query_param("source").value_or("");
     with_source(self, hdl, seq, "data", keep, source, [=] {
-      self->request(coord, timeout, caf::get_atom_v, atom::data_v, source,
-                    limit, offset)
-        .then(
-          [=](const data_page& page) {
-            respond(self, hdl, seq, "data", json_response(200, to_json(page)),
-                    keep);
-          },
-          [=](caf::error& err) {
-            respond(self, hdl, seq, "data", from_error(err), keep);
-          });
+      ask_and_answer<data_page>(
+        self, hdl, seq, "data", keep,
+        [](const data_page& page) { return json_response(200, to_json(page)); },
+        caf::get_atom_v, atom::data_v, source, limit, offset);
     });
     return;
   }
@@ -646,8 +644,7 @@ void pump(self_ptr self, connection_handle hdl) {
     if (c.stream)
       return;
     if (c.peer_done && c.queued.empty() && c.replies.empty()) {
-      self->close(hdl); // Everything it asked is answered.
-      self->state.conns.erase(i);
+      drop(self, hdl); // Everything it asked is answered.
       return;
     }
     if (c.queued.empty() || c.closing || !has_room(c)) {
@@ -712,8 +709,7 @@ void broadcast(self_ptr self, const std::string& bytes) {
     self->flush(hdl);
   }
   for (auto hdl : slow) {
-    self->close(hdl);
-    self->state.conns.erase(hdl);
+    drop(self, hdl);
   }
 }
 
@@ -782,8 +778,7 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
         return;
       if (i->second.stream) {
         // An event stream's reader that stops sending has gone.
-        self->close(hdl);
-        self->state.conns.erase(i);
+        drop(self, hdl);
         return;
       }
       i->second.peer_done = true;
@@ -849,8 +844,7 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
         if (expired(c, now, cfg))
           idle.push_back(hdl);
       for (auto hdl : idle) {
-        self->close(hdl);
-        self->state.conns.erase(hdl);
+        drop(self, hdl);
       }
     },
   };
