@@ -72,12 +72,8 @@ std::string parse_error_text(const caf::error& err,
                       ? " (e.g. 500ms, 90s, 5min)"
                       : "");
   }
-  switch (static_cast<caf::pec>(err.code())) {
-    default:
-      return (flag.empty() ? std::string{"invalid flag"}
-                           : "invalid flag " + flag)
-             + " (" + caf::to_string(static_cast<caf::pec>(err.code())) + ")";
-  }
+  return (flag.empty() ? std::string{"invalid flag"} : "invalid flag " + flag)
+         + " (" + caf::to_string(static_cast<caf::pec>(err.code())) + ")";
 }
 
 } // namespace
@@ -228,10 +224,9 @@ std::optional<int> parse_command_line(command_config& cfg,
       *host = host->substr(1, host->size() - 2);
   if (cfg.serve() && cfg.given.count("coordinator")) {
     // The facade alone: the other node has the sources, cache and schedule.
-    std::string host;
-    uint16_t port = 0;
-    if (auto msg = parse_host_port(cfg.opts.coordinator, "--coordinator", host,
-                                   port);
+    if (auto msg = parse_host_port(cfg.opts.coordinator, "--coordinator",
+                                   cfg.opts.coordinator_host,
+                                   cfg.opts.coordinator_port);
         !msg.empty())
       return fail(msg);
     for (auto& flag : cfg.given)

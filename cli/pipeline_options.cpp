@@ -10,6 +10,7 @@
 #include <caf/deep_to_string.hpp>
 
 #include "actors/pipeline.hpp"
+#include "net/join.hpp"
 #include "net/redact.hpp"
 #include "store/sheet_store.hpp"
 
@@ -44,23 +45,6 @@ std::string shown(const std::string& location) {
   if (query != std::string::npos)
     return location.substr(0, query) + "***";
   return location;
-}
-
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (auto& x : xs) {
-    if (!result.empty())
-      result += ", ";
-    result += x;
-  }
-  return result;
-}
-
-std::vector<std::string> names_of(const std::vector<source_spec>& sources) {
-  std::vector<std::string> result;
-  for (auto& src : sources)
-    result.push_back(src.name);
-  return result;
 }
 
 const char* valid_name_rule = "use letters, digits, '_' and '-' (at most 64, "
@@ -199,6 +183,13 @@ std::string read_source(const std::string& name, const config_node& node,
 }
 
 } // namespace
+
+std::vector<std::string> names_of(const std::vector<source_spec>& sources) {
+  std::vector<std::string> result;
+  for (auto& src : sources)
+    result.push_back(src.name);
+  return result;
+}
 
 // -- flags ----------------------------------------------------------------------
 

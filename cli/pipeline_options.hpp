@@ -56,6 +56,10 @@ struct pipeline_options {
   std::string node_host = "127.0.0.1";
   /// HOST:PORT of another node's coordinator: serve runs only the facade.
   std::string coordinator;
+  /// `coordinator` read by parse_command_line: the host (unbracketed) and
+  /// the node port.
+  std::string coordinator_host;
+  uint16_t coordinator_port = 0;
 
   // -- resolved -----------------------------------------------------------------
 
@@ -73,6 +77,9 @@ struct pipeline_options {
   /// reader or token providers yet: the command spawns them).
   coordinator_config to_coordinator_config() const;
 };
+
+/// The names of `sources`, in order.
+std::vector<std::string> names_of(const std::vector<source_spec>& sources);
 
 /// Flags that take no value (for normalize_args).
 const std::set<std::string>& switch_flags();

@@ -1,6 +1,7 @@
 #include "cli/progress_view.hpp"
 
 #include <cinttypes>
+#include <iostream>
 #include <unistd.h>
 
 namespace sheetsync {
@@ -52,6 +53,20 @@ void progress_view::close() {
     std::fflush(out_);
     open_ = false;
   }
+}
+
+int report_final(progress_view& view, const sync_status& st, const char* prog) {
+  view.close();
+  if (st.state == sync_state::complete) {
+    std::cout << st.message << std::endl;
+    return 0;
+  }
+  if (st.state == sync_state::cancelled) {
+    std::cerr << prog << ": " << st.message << "\n";
+    return 130;
+  }
+  std::cerr << prog << ": sync failed: " << st.error << "\n";
+  return 1;
 }
 
 } // namespace sheetsync

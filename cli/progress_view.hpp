@@ -29,4 +29,11 @@ private:
   std::string last_;
 };
 
+/// Reports the final status of a sync once `view` showed it: closes `view`,
+/// then prints the message to stdout when complete, else `prog: message`
+/// (cancelled) or `prog: sync failed: error` to stderr. Returns the exit
+/// code: 0 complete, 130 cancelled, 1 failed.
+/// @param prog The program prefix, e.g. "sheetsync sync".
+int report_final(progress_view& view, const sync_status& st, const char* prog);
+
 } // namespace sheetsync

@@ -135,19 +135,6 @@ int run_sync(caf::actor_system& sys, const remote_options& opts,
              caf::actor_cast<status_listener_actor>(self), id);
   progress_view view{stdout};
   bool cancel_sent = false;
-  auto finish = [&](const sync_status& st) {
-    view.close();
-    if (st.state == sync_state::complete) {
-      std::cout << st.message << std::endl;
-      return 0;
-    }
-    if (st.state == sync_state::cancelled) {
-      std::cerr << "sheetsync remote: " << st.message << "\n";
-      return 130;
-    }
-    std::cerr << "sheetsync remote: sync failed: " << st.error << "\n";
-    return 1;
-  };
   for (bool done = false; !done;) {
     self->receive(
       [&](sync_status& st) {
@@ -156,7 +143,7 @@ int run_sync(caf::actor_system& sys, const remote_options& opts,
         view.show(st);
         if (finished(st.state)) {
           done = true;
-          rc = finish(st);
+          rc = report_final(view, st, "sheetsync remote");
         }
       },
       [&](caf::down_msg& dm) {
@@ -179,7 +166,7 @@ int run_sync(caf::actor_system& sys, const remote_options& opts,
               view.show(st);
               if (finished(st.state)) {
                 done = true;
-                rc = finish(st);
+                rc = report_final(view, st, "sheetsync remote");
               }
             },
             [&](caf::error& err) {

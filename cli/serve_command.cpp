@@ -16,6 +16,7 @@
 #include "actors/scheduler.hpp"
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
+#include "net/join.hpp"
 
 namespace sheetsync {
 
@@ -47,13 +48,6 @@ const char* serve_usage
     "\ncoordinator published at HOST:PORT (503 while it is unreachable);"
     " flags of the\nlocal coordinator (--source, --db, --config-file, ...) are"
     " refused then.\n";
-
-std::string source_names(const std::vector<source_spec>& sources) {
-  std::string result;
-  for (auto& src : sources)
-    result += (result.empty() ? "" : ", ") + src.name;
-  return result;
-}
 
 std::string bracketed(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -98,10 +92,9 @@ void wait_for_stop_signal() {
 /// disturbs neither the coordinator nor its syncs.
 int run_facade_only(command_config& cfg) {
   auto& opts = cfg.opts;
-  std::string host;
-  uint16_t node_port = 0;
-  // Checked by parse_command_line already.
-  parse_host_port(opts.coordinator, "--coordinator", host, node_port);
+  // Read and checked by parse_command_line.
+  const auto& host = opts.coordinator_host;
+  auto node_port = opts.coordinator_port;
   caf::actor_system sys{cfg};
   auto remote = sys.spawn(remote_coordinator, host, node_port);
   auto fcfg = make_facade_config(opts);
@@ -203,7 +196,7 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
     std::cout << "sheetsync: listening on http://" << bracketed(opts.host)
               << ":" << port << " ("
               << (opts.sources.size() == 1 ? "source " : "sources ")
-              << source_names(opts.sources) << ", cache " << opts.db << ")"
+              << join(names_of(opts.sources)) << ", cache " << opts.db << ")"
               << std::endl;
     wait_for_stop_signal();
     // No new scheduled starts from here on.

@@ -69,17 +69,7 @@ int run_sync_command(const std::vector<std::string>& raw_args) {
         if (!finished(st.state))
           return;
         done = true;
-        view.close();
-        if (st.state == sync_state::complete) {
-          std::cout << st.message << "\n";
-          rc = 0;
-        } else if (st.state == sync_state::cancelled) {
-          std::cerr << "sheetsync sync: " << st.message << "\n";
-          rc = 130;
-        } else {
-          std::cerr << "sheetsync sync: sync failed: " << st.error << "\n";
-          rc = 1;
-        }
+        rc = report_final(view, st, "sheetsync sync");
       },
       caf::after(std::chrono::milliseconds(100)) >> [&] {
         if (interrupted != 0 && !cancel_sent) {

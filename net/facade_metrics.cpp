@@ -35,7 +35,6 @@ void facade_metrics::count_request(const char* route, int status) {
 void facade_metrics::observe(const sync_status& st) {
   if (!finished(st.state) || !counted_.insert(st.id).second)
     return;
-  ++syncs_[to_string(st.state)];
   auto& src = sources_[st.source];
   ++src.syncs[to_string(st.state)];
   if (st.state == sync_state::complete) {
@@ -56,10 +55,13 @@ std::string facade_metrics::render(size_t open_connections) const {
   out += "# HELP sheetsync_syncs_total Finished syncs by outcome.\n"
          "# TYPE sheetsync_syncs_total counter\n";
   for (auto outcome : outcomes) {
-    auto i = syncs_.find(outcome);
+    uint64_t total = 0;
+    for (auto& [name, counts] : sources_)
+      if (auto i = counts.syncs.find(outcome); i != counts.syncs.end())
+        total += i->second;
     std::snprintf(buf, sizeof(buf),
                   "sheetsync_syncs_total{outcome=\"%s\"} %" PRIu64 "\n",
-                  outcome, i == syncs_.end() ? uint64_t{0} : i->second);
+                  outcome, total);
     out += buf;
   }
   std::snprintf(buf, sizeof(buf),

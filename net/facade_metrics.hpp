@@ -39,8 +39,8 @@ private:
 
   /// Keyed by the route literal: no allocation per request.
   std::map<std::pair<std::string_view, int>, uint64_t> requests_;
-  std::map<std::string, uint64_t> syncs_;
-  /// By source name (operator-configured: a bounded label set).
+  /// By source name (operator-configured: a bounded label set); the totals
+  /// by outcome are their sums.
   std::map<std::string, source_counts> sources_;
   std::unordered_set<std::string> counted_;
   double last_duration_ = 0;

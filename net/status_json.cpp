@@ -7,6 +7,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "net/join.hpp"
+
 namespace sheetsync {
 
 namespace {
@@ -149,12 +151,7 @@ std::string error_json(const std::string& code, const std::string& message) {
 
 std::string unknown_source_json(const std::string& name,
                                 const std::vector<std::string>& known) {
-  std::string list;
-  for (auto& x : known) {
-    if (!list.empty())
-      list += ", ";
-    list += x;
-  }
+  auto list = join(known);
   rapidjson::StringBuffer buf;
   json_writer w{buf};
   w.StartObject();
