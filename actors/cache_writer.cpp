@@ -13,7 +13,10 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
     r.from = stage::save;
     r.finished = finished;
     r.rows = self->state.store ? self->state.store->rows_written() : 0;
-    r.unchanged = finished && self->state.unchanged;
+    // Only the finished report (at eof) says whether the content is the
+    // cached one's.
+    r.unchanged = finished && self->state.store
+                  && self->state.store->unchanged();
     self->send(coordinator, atom::progress::value, std::move(r));
   };
   auto fail = [=](const failure& f) {
@@ -46,10 +49,7 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
       report(false);
       return caf::ok_atom::value;
     },
-    [=](atom::eof) {
-      self->state.unchanged = self->state.store->unchanged();
-      report(true);
-    },
+    [=](atom::eof) { report(true); },
     [=](atom::commit) -> caf::result<uint64_t> {
       failure err;
       auto& store = *self->state.store;

@@ -15,10 +15,6 @@ struct cache_writer_state {
   /// Open while the sync writes; destroying it drops whatever was written
   /// aside and not swapped in, so a failed or cancelled sync loses nothing.
   std::unique_ptr<sheet_store> store;
-
-  /// At eof: the content equals the cached table's (same hash), so the
-  /// commit will keep the table as it is.
-  bool unchanged = false;
 };
 
 /// Writes the rows of one sync aside in the SQLite cache and swaps them in

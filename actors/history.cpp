@@ -1,10 +1,11 @@
 #include "actors/history.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 
 #include <caf/all.hpp>
+
+#include "actors/coordinator.hpp"
 
 namespace sheetsync {
 
@@ -55,12 +56,8 @@ history(history_actor::stateful_pointer<history_state> self,
   } else {
     // Syncs that were running in a process that is gone never finish: say
     // so. Live processes' syncs (a serve next to this CLI) stay as they are.
-    using namespace std::chrono;
-    auto now = duration_cast<milliseconds>(
-                 system_clock::now().time_since_epoch())
-                 .count();
     failure rerr;
-    self->state.store->recover_interrupted(now, rerr);
+    self->state.store->recover_interrupted(system_wall_clock_ms(), rerr);
     if (rerr)
       std::fprintf(stderr, "sheetsync: %s\n", rerr.text.c_str());
   }

@@ -79,14 +79,6 @@ std::string shown(std::string_view location) {
   return '"' + str + '"';
 }
 
-bool fail(failure& err, ec code, std::string text) {
-  err.code = code;
-  err.text = std::move(text);
-  err.http_status = 0;
-  err.retry_after = 0;
-  return false;
-}
-
 /// The parts of an absolute URL.
 struct url_parts {
   std::string scheme; // lower case
@@ -225,7 +217,12 @@ bool under_base(const url_parts& url, std::string_view base,
   return true;
 }
 
-/// Normalises a gid: digits, no leading zeros. False if it is none.
+std::string tab_text(const std::string& gid) {
+  return gid.empty() ? "first tab" : "tab gid " + gid;
+}
+
+} // namespace
+
 bool normal_gid(std::string_view gid, std::string& out) {
   if (!all_digits(gid) || gid.size() > max_gid_digits + 8)
     return false;
@@ -236,12 +233,6 @@ bool normal_gid(std::string_view gid, std::string& out) {
   out = std::string{gid};
   return true;
 }
-
-std::string tab_text(const std::string& gid) {
-  return gid.empty() ? "first tab" : "tab gid " + gid;
-}
-
-} // namespace
 
 std::string percent_encode(const std::string& str) {
   static constexpr char hex[] = "0123456789ABCDEF";
@@ -264,9 +255,11 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
                 fetch_plan& out, failure& err) {
   out = fetch_plan{};
   auto loc = trim(src.location);
-  if (loc.empty())
-    return fail(err, ec::invalid_argument,
-                "the source has no location: " + std::string{accepted_forms});
+  if (loc.empty()) {
+    err = failure{ec::invalid_argument,
+                  "the source has no location: " + std::string{accepted_forms}};
+    return false;
+  }
   // -- what the location is ---------------------------------------------------
   std::string with_scheme; // owns a location completed with "https://"
   if (loc.find("://") == std::string_view::npos) {
@@ -282,19 +275,25 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
   bool has_url_gid = false;
   if (loc.find("://") != std::string_view::npos) {
     url_parts url;
-    if (!split_url(loc, url))
-      return fail(err, ec::invalid_argument,
-                  "the source " + shown(loc) + " is not a URL I can read: "
-                    + accepted_forms);
-    if (url.scheme != "http" && url.scheme != "https" && url.scheme != "file")
-      return fail(err, ec::invalid_argument,
-                  "the source " + shown(loc) + " uses the unsupported scheme "
-                    + url.scheme + "://: " + accepted_forms);
+    if (!split_url(loc, url)) {
+      err = failure{ec::invalid_argument,
+                    "the source " + shown(loc) + " is not a URL I can read: "
+                      + accepted_forms};
+      return false;
+    }
+    if (url.scheme != "http" && url.scheme != "https" && url.scheme != "file") {
+      err = failure{ec::invalid_argument,
+                    "the source " + shown(loc) + " uses the unsupported scheme "
+                      + url.scheme + "://: " + accepted_forms};
+      return false;
+    }
     if (url.scheme != "file") {
-      if (url.authority.empty())
-        return fail(err, ec::invalid_argument,
-                    "the source " + shown(loc) + " names no host: "
-                      + accepted_forms);
+      if (url.authority.empty()) {
+        err = failure{ec::invalid_argument,
+                      "the source " + shown(loc) + " names no host: "
+                        + accepted_forms};
+        return false;
+      }
       auto host = host_of(url.authority);
       std::string_view path;
       bool google = false;
@@ -317,45 +316,52 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
           has_url_gid = true;
         }
       } else if (host == "docs.google.com") {
-        return fail(err, ec::invalid_argument,
-                    "the source " + shown(loc)
-                      + " is a docs.google.com address but no spreadsheet's: "
-                      + accepted_forms);
+        err = failure{ec::invalid_argument,
+                      "the source " + shown(loc)
+                        + " is a docs.google.com address but no spreadsheet's: "
+                        + accepted_forms};
+        return false;
       }
     }
-    if (sheet.kind != source_kind::url && !is_id(sheet.id))
-      return fail(err, ec::invalid_argument,
-                  "the source " + shown(loc)
-                    + " holds no valid spreadsheet id or publish key (letters, "
-                      "digits, '-' and '_' after /d/ or /d/e/): "
-                    + accepted_forms);
+    if (sheet.kind != source_kind::url && !is_id(sheet.id)) {
+      err = failure{ec::invalid_argument,
+                    "the source " + shown(loc)
+                      + " holds no valid spreadsheet id or publish key (letters, "
+                        "digits, '-' and '_' after /d/ or /d/e/): "
+                      + accepted_forms};
+      return false;
+    }
   } else if (is_id(loc) && loc.size() >= min_id_length) {
     // Publish keys ("2PACX-...") cannot be spreadsheet ids (those start "1").
     sheet.kind = loc.rfind("2PACX-", 0) == 0 ? source_kind::published
                                              : source_kind::spreadsheet;
     sheet.id = loc;
   } else {
-    return fail(err, ec::invalid_argument,
-                "the source " + shown(loc)
-                  + " is neither a URL nor a spreadsheet id: "
-                  + accepted_forms);
+    err = failure{ec::invalid_argument,
+                  "the source " + shown(loc)
+                    + " is neither a URL nor a spreadsheet id: "
+                    + accepted_forms};
+    return false;
   }
   // -- which tab ----------------------------------------------------------------
   std::string gid;
   if (!src.gid.empty()) {
-    if (!normal_gid(trim(src.gid), gid))
-      return fail(err, ec::invalid_argument,
-                  "the gid \"" + src.gid.substr(0, 40)
-                    + "\" is not a number: the gid is the number after "
-                      "#gid= in the sheet's browser URL (0 for the first tab "
-                      "of a new sheet)");
+    if (!normal_gid(trim(src.gid), gid)) {
+      err = failure{ec::invalid_argument,
+                    "the gid \"" + src.gid.substr(0, 40)
+                      + "\" is not a number: the gid is the number after "
+                        "#gid= in the sheet's browser URL (0 for the first tab "
+                        "of a new sheet)"};
+      return false;
+    }
   } else if (has_url_gid && !url_gid.empty()) {
     if (!normal_gid(url_gid, gid)) {
-      return fail(err, ec::invalid_argument,
-                  "the gid \"" + std::string{url_gid.substr(0, 40)}
-                    + "\" in the source " + shown(loc)
-                    + " is not a number: copy the sheet's URL again from the "
-                      "browser, or give the tab with --gid");
+      err = failure{ec::invalid_argument,
+                    "the gid \"" + std::string{url_gid.substr(0, 40)}
+                      + "\" in the source " + shown(loc)
+                      + " is not a number: copy the sheet's URL again from the "
+                        "browser, or give the tab with --gid"};
+      return false;
     }
   }
   // -- how to read it -----------------------------------------------------------
@@ -370,39 +376,47 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
   out.gid = gid;
   switch (sheet.kind) {
     case source_kind::url: {
-      if (mode == access_mode::api)
-        return fail(err, ec::invalid_argument,
-                    "the Sheets API (--access=api) needs a spreadsheet, but "
-                    "the source "
-                      + shown(loc)
-                      + " is a plain CSV URL: give the sheet's Google URL or "
-                        "id, or use --access=export");
-      if (token)
-        return fail(err, ec::invalid_argument,
-                    "credentials only serve Google Sheets, and a token is "
-                    "never sent to other hosts, but the source "
-                      + shown(loc)
-                      + " is a plain CSV URL: give the sheet's Google URL or "
-                        "id, or drop the credentials");
-      if (!src.gid.empty())
-        return fail(err, ec::invalid_argument,
-                    "a gid only selects a tab of a Google Sheet, but the "
-                    "source "
-                      + shown(loc)
-                      + " is a plain CSV URL: give the sheet's Google URL or "
-                        "id, or drop the gid");
+      if (mode == access_mode::api) {
+        err = failure{ec::invalid_argument,
+                      "the Sheets API (--access=api) needs a spreadsheet, but "
+                      "the source "
+                        + shown(loc)
+                        + " is a plain CSV URL: give the sheet's Google URL or "
+                          "id, or use --access=export"};
+        return false;
+      }
+      if (token) {
+        err = failure{ec::invalid_argument,
+                      "credentials only serve Google Sheets, and a token is "
+                      "never sent to other hosts, but the source "
+                        + shown(loc)
+                        + " is a plain CSV URL: give the sheet's Google URL or "
+                          "id, or drop the credentials"};
+        return false;
+      }
+      if (!src.gid.empty()) {
+        err = failure{ec::invalid_argument,
+                      "a gid only selects a tab of a Google Sheet, but the "
+                      "source "
+                        + shown(loc)
+                        + " is a plain CSV URL: give the sheet's Google URL or "
+                          "id, or drop the gid"};
+        return false;
+      }
       out.url = std::string{loc};
       out.description = redact_url(out.url);
       return true;
     }
     case source_kind::published: {
-      if (mode == access_mode::api)
-        return fail(err, ec::invalid_argument,
-                    "the Sheets API (--access=api) cannot read a "
-                    "published-to-web sheet (publish key "
-                      + std::string{sheet.id}
-                      + "): give the spreadsheet's own URL or id, or use "
-                        "--access=export");
+      if (mode == access_mode::api) {
+        err = failure{ec::invalid_argument,
+                      "the Sheets API (--access=api) cannot read a "
+                      "published-to-web sheet (publish key "
+                        + std::string{sheet.id}
+                        + "): give the spreadsheet's own URL or id, or use "
+                          "--access=export"};
+        return false;
+      }
       out.publish_key = std::string{sheet.id};
       out.url = docs + "/spreadsheets/d/e/" + out.publish_key
                 + "/pub?gid=" + (gid.empty() ? "0" : gid)
@@ -426,12 +440,14 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
                       + (token ? " (export, service account)" : " (export)");
     return true;
   }
-  if (!token && src.api_key.empty())
-    return fail(err, ec::invalid_argument,
-                "the Sheets API (--access=api) needs an API key (--api-key, "
-                "for sheets anyone with the link can view) or a service "
-                "account (--credentials) for spreadsheet "
-                  + out.spreadsheet_id);
+  if (!token && src.api_key.empty()) {
+    err = failure{ec::invalid_argument,
+                  "the Sheets API (--access=api) needs an API key (--api-key, "
+                  "for sheets anyone with the link can view) or a service "
+                  "account (--credentials) for spreadsheet "
+                    + out.spreadsheet_id};
+    return false;
+  }
   out.format = body_format::sheet_values;
   out.api_base = std::string{trim_slashes(ep.sheets_api_base)};
   // With a token the key adds nothing but one more secret in the URL.

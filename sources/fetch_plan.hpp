@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "messages/ec.hpp"
 #include "sources/source_spec.hpp"
@@ -86,5 +87,10 @@ std::string describe(const source_spec& src);
 
 /// Percent-encodes every byte but the unreserved ones (A-Z a-z 0-9 - . _ ~).
 std::string percent_encode(const std::string& str);
+
+/// Normalises a gid: digits only, without leading zeros ("007" -> "7",
+/// "000" -> "0"), at most 18 digits after the zeros (26 with them). False,
+/// `out` untouched, if `gid` is none.
+bool normal_gid(std::string_view gid, std::string& out);
 
 } // namespace sheetsync

@@ -18,14 +18,6 @@ namespace {
 constexpr const char* not_understood
   = "the Sheets API answer was not understood: ";
 
-bool fail(failure& err, ec code, std::string text) {
-  err.code = code;
-  err.text = std::move(text);
-  err.http_status = 0;
-  err.retry_after = 0;
-  return false;
-}
-
 bool needs_quotes(std::string_view cell) {
   for (auto c : cell)
     if (c == ',' || c == '"' || c == '\r' || c == '\n')
@@ -297,9 +289,10 @@ bool run_pass(const std::string& json, values_handler& handler, failure& err) {
     std::string what = !handler.error().empty()
                          ? handler.error()
                          : std::string{rapidjson::GetParseError_En(res.Code())};
-    return fail(err, ec::invalid_csv,
-                not_understood + what + " (at byte "
-                  + std::to_string(res.Offset()) + ")");
+    err = failure{ec::invalid_csv,
+                  not_understood + what + " (at byte "
+                    + std::to_string(res.Offset()) + ")"};
+    return false;
   }
   return true;
 }
@@ -328,18 +321,6 @@ void scrub(std::string& text, const std::string& secret) {
     text.replace(pos, secret.size(), "***");
 }
 
-/// The digits of a gid without leading zeros; false if it is no number.
-bool normal_gid(const std::string& gid, std::string& out) {
-  if (gid.empty() || gid.size() > 40)
-    return false;
-  for (auto c : gid)
-    if (!std::isdigit(static_cast<unsigned char>(c)))
-      return false;
-  auto first = gid.find_first_not_of('0');
-  out = first == std::string::npos ? "0" : gid.substr(first);
-  return true;
-}
-
 } // namespace
 
 bool values_to_csv(const std::string& json, std::string& csv, failure& err) {
@@ -365,41 +346,55 @@ bool tab_title_for_gid(const std::string& json, const std::string& gid,
   auto in_sheet = spreadsheet_id.empty() ? std::string{"the spreadsheet"}
                                          : "spreadsheet " + spreadsheet_id;
   std::string want;
-  if (!gid.empty() && !normal_gid(gid, want))
-    return fail(err, ec::invalid_argument,
-                "the gid \"" + one_line(gid, 40)
-                  + "\" is not a number: the gid is the number after #gid= "
-                    "in the sheet's browser URL");
+  if (!gid.empty() && !normal_gid(gid, want)) {
+    err = failure{ec::invalid_argument,
+                  "the gid \"" + one_line(gid, 40)
+                    + "\" is not a number: the gid is the number after #gid= "
+                      "in the sheet's browser URL"};
+    return false;
+  }
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
-  if (doc.HasParseError())
-    return fail(err, ec::invalid_csv,
-                std::string{not_understood}
-                  + rapidjson::GetParseError_En(doc.GetParseError())
-                  + " (at byte " + std::to_string(doc.GetErrorOffset())
-                  + ")");
-  if (!doc.IsObject())
-    return fail(err, ec::invalid_csv,
-                std::string{not_understood} + "the answer is not an object");
+  if (doc.HasParseError()) {
+    err = failure{ec::invalid_csv,
+                  std::string{not_understood}
+                    + rapidjson::GetParseError_En(doc.GetParseError())
+                    + " (at byte " + std::to_string(doc.GetErrorOffset())
+                    + ")"};
+    return false;
+  }
+  if (!doc.IsObject()) {
+    err = failure{ec::invalid_csv,
+                  std::string{not_understood} + "the answer is not an object"};
+    return false;
+  }
   auto sheets = doc.FindMember("sheets");
   if (sheets == doc.MemberEnd() || !sheets->value.IsArray()
-      || sheets->value.Empty())
-    return fail(err, ec::invalid_csv,
-                std::string{not_understood} + "no tabs listed for " + in_sheet);
+      || sheets->value.Empty()) {
+    err = failure{ec::invalid_csv,
+                  std::string{not_understood} + "no tabs listed for " + in_sheet};
+    return false;
+  }
   std::string tabs; // for the unknown-gid message
   size_t listed = 0;
   for (auto& sheet : sheets->value.GetArray()) {
-    if (!sheet.IsObject())
-      return fail(err, ec::invalid_csv,
-                  std::string{not_understood} + "a tab is not an object");
+    if (!sheet.IsObject()) {
+      err = failure{ec::invalid_csv,
+                    std::string{not_understood} + "a tab is not an object"};
+      return false;
+    }
     auto props = sheet.FindMember("properties");
-    if (props == sheet.MemberEnd() || !props->value.IsObject())
-      return fail(err, ec::invalid_csv,
-                  std::string{not_understood} + "a tab has no properties");
+    if (props == sheet.MemberEnd() || !props->value.IsObject()) {
+      err = failure{ec::invalid_csv,
+                    std::string{not_understood} + "a tab has no properties"};
+      return false;
+    }
     auto t = props->value.FindMember("title");
-    if (t == props->value.MemberEnd() || !t->value.IsString())
-      return fail(err, ec::invalid_csv,
-                  std::string{not_understood} + "a tab has no title");
+    if (t == props->value.MemberEnd() || !t->value.IsString()) {
+      err = failure{ec::invalid_csv,
+                    std::string{not_understood} + "a tab has no title"};
+      return false;
+    }
     // Google's JSON may leave out fields at their default: no sheetId is 0.
     std::string id = "0";
     auto sid = props->value.FindMember("sheetId");
@@ -408,10 +403,12 @@ bool tab_title_for_gid(const std::string& json, const std::string& gid,
         id = std::to_string(sid->value.GetUint64());
       else if (sid->value.IsInt64())
         id = std::to_string(sid->value.GetInt64());
-      else
-        return fail(err, ec::invalid_csv,
-                    std::string{not_understood} + "a tab's sheetId is not a "
-                                                  "number");
+      else {
+        err = failure{ec::invalid_csv,
+                      std::string{not_understood} + "a tab's sheetId is not a "
+                                                    "number"};
+        return false;
+      }
     }
     std::string_view name{t->value.GetString(), t->value.GetStringLength()};
     if (want.empty() || id == want) {
@@ -426,11 +423,12 @@ bool tab_title_for_gid(const std::string& json, const std::string& gid,
     }
     ++listed;
   }
-  return fail(err, ec::invalid_argument,
-              "no tab with gid " + want + " in " + in_sheet
-                + "; check the gid (the number after #gid= in the tab's "
-                  "browser URL); the tabs are: "
-                + tabs);
+  err = failure{ec::invalid_argument,
+                "no tab with gid " + want + " in " + in_sheet
+                  + "; check the gid (the number after #gid= in the tab's "
+                    "browser URL); the tabs are: "
+                  + tabs};
+  return false;
 }
 
 std::string google_error_detail(const std::string& body) {

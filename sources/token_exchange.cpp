@@ -10,6 +10,7 @@
 #include <rapidjson/document.h>
 
 #include "net/redact.hpp"
+#include "sources/fetch_plan.hpp"
 
 namespace sheetsync {
 
@@ -127,13 +128,9 @@ bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
   std::string form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
                      "&assertion=";
   {
-    std::unique_ptr<char, decltype(&curl_free)> escaped{
-      curl_easy_escape(easy.get(), assertion.data(), static_cast<int>(assertion.size())),
-      &curl_free};
-    if (!escaped)
-      return fail("libcurl could not encode the token request for " + where);
-    form += escaped.get();
-    OPENSSL_cleanse(escaped.get(), std::char_traits<char>::length(escaped.get()));
+    auto escaped = percent_encode(assertion);
+    form += escaped;
+    OPENSSL_cleanse(escaped.data(), escaped.size());
   }
   std::unique_ptr<curl_slist, slist_deleter> headers;
   for (auto* line : {"Accept: application/json",
