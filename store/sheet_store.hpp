@@ -1,225 +1,40 @@
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "messages/ec.hpp"
-#include "messages/row_batch.hpp"
-#include "store/content_hasher.hpp"
-#include "store/sync_record.hpp"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "store/database.hpp"
+#include "store/run_history.hpp"
+#include "store/table_reader.hpp"
+#include "store/table_writer.hpp"
 
 namespace sheetsync {
 
-namespace detail {
-
-/// State shared by all sheet_store objects of this process that opened the
-/// same database file (see sheet_store.cpp).
-struct store_file;
-
-} // namespace detail
-
-/// The SQLite cache: one table per source, rewritten aside and swapped in
-/// atomically, plus the sync history.
-///
-/// Each source's table has the header as column names (all TEXT NOT NULL
-/// DEFAULT '') plus `_row INTEGER PRIMARY KEY`, the 1-based sheet row. A new
-/// version is written into `_staging_<table>` and renamed over the old table
-/// by commit() in one transaction, together with the content's hash in
-/// `sync_meta` (so table and hash never disagree). A sync whose content equals
-/// the cached one (same hash) leaves the table untouched.
-///
-/// Staging tables are named `_staging_<pid>_<table>`, so that processes
-/// sharing the file never drop each other's.
-///
-/// Every append() is its own write transaction (split every `chunk_rows`
-/// rows), so the write lock is never held between calls (e.g. while the next
-/// batch is being downloaded) and other connections can write sync_runs in
-/// between. Within this process, all stores of one file take turns for their
-/// write transactions first come, first served, so a history write waits for
-/// at most one chunk instead of polling for a gap it may never hit.
+/// The SQLite cache through one connection: one table per source, written
+/// aside and swapped in atomically (table_writer), the sync history
+/// (run_history) and pages of the tables (table_reader). Each part lives in
+/// its own file; this class only opens the connection for all of them.
 ///
 /// One object is one connection: use it from one thread at a time. Any
 /// number of objects (in any threads) may share a file.
-class sheet_store {
+class sheet_store : public table_writer,
+                    public run_history,
+                    public table_reader {
 public:
-  /// Rows per write transaction within one append(); about 40 ms of work.
-  static constexpr size_t chunk_rows = 50000;
-
-  /// Bytes of batches that begin() may hold back in memory instead of writing
-  /// them aside while the content may still turn out unchanged. Small, so a
-  /// re-sync of a large sheet (and several in parallel) stays within the
-  /// memory bench/run measures; larger sheets are written aside and dropped
-  /// at commit when unchanged.
-  static constexpr size_t default_defer_bytes = size_t{8} << 20;
-
-  /// Opens or creates the database file (WAL mode, busy timeout 5 s),
-  /// creates or migrates sync_runs and sync_meta, and drops staging tables
-  /// left by a process that died mid-sync (not those of live processes, nor
-  /// those that a live store of this process is writing).
+  /// Opens or creates the database file (see database::open) and drops
+  /// staging tables left by a process that died mid-sync (see
+  /// table_writer::drop_leftovers).
   static std::unique_ptr<sheet_store> open(const std::string& path,
                                            failure& err);
 
-  /// Aborts an unfinished staging.
-  ~sheet_store();
-
-  sheet_store(const sheet_store&) = delete;
-  sheet_store& operator=(const sheet_store&) = delete;
-
-  /// Whether `name` may be a source/table name: [A-Za-z0-9][A-Za-z0-9_-]{0,63},
-  /// neither "sync_runs", "sync_meta" nor starting with "sqlite_" (all
-  /// compared ignoring case, as SQLite does).
-  static bool valid_table_name(const std::string& name);
-
-  // -- writing a new version of a table ---------------------------------------
-
-  /// Starts writing a new version of `table` aside. When the table exists
-  /// with a content hash, batches are held back in memory (up to
-  /// defer_bytes()) and written aside only once they exceed that or commit()
-  /// finds the content changed: an unchanged sync writes nothing. Fails with
-  /// ec::invalid_argument for an invalid name or while already staging, and
-  /// with ec::cache_failed while another store of this process stages the
-  /// same table.
-  bool begin(const std::string& table, failure& err);
-
-  /// Writes rows in sheet order (`_row` = batch.first_row + i; rows never go
-  /// back) and adds them to the content hash. A batch whose columns extend
-  /// the previous ones adds columns; any other header change fails. The
-  /// first batch's header creates the table, so a header-only sheet is one
-  /// batch without rows. On failure the staging is aborted.
-  bool append(const row_batch& batch, failure& err);
-
-  /// The hex SHA-256 of what was appended since begin() (see content_hasher).
-  std::string content_hash() const;
-
-  /// Whether the table being staged exists and holds exactly what was
-  /// appended (its stored hash equals content_hash()). False when not
-  /// staging, without a header, or when reading fails.
-  bool unchanged();
-
-  /// Swaps the new rows in and stores their hash, in one transaction:
-  /// readers see the old or the new table, never a mix. If unchanged() (asked
-  /// again here), drops the staging instead and leaves the table untouched;
-  /// kept() then says so. Fails if no batch with a header was appended. On
-  /// failure the staging is aborted and the old table stays as it was.
-  bool commit(failure& err);
-
-  /// Whether the last commit() kept the table because it was unchanged.
-  bool kept() const;
-
-  /// Drops what was written aside; the old table stays exactly as it was.
-  /// A no-op when not staging.
-  void abort();
-
-  /// Whether begin() was called and neither commit(), abort() nor a failure
-  /// ended the staging yet.
-  bool staging() const;
-
-  /// Rows appended since the last begin(), held back ones included (still
-  /// valid after commit(); equals the table's rows after a kept commit).
-  uint64_t rows_written() const;
-
-  /// How many bytes of batches a begin() may hold back (0: write at once).
-  void defer_bytes(size_t n);
-  size_t defer_bytes() const;
-
-  /// The hash stored with `table` by its last commit(), "" if none (never
-  /// synced, synced before hashes were kept, or reading fails).
-  std::string stored_hash(const std::string& table);
-
-  // -- history ----------------------------------------------------------------
-
-  /// Inserts `r`, or replaces the record with the same id. The record is
-  /// marked as written by this process (columns owner_pid, owner_start).
-  bool put_run(const sync_record& r, failure& err);
-
-  /// Marks every record in a running state (idle, downloading, processing,
-  /// saving) whose writing process is gone (no such pid, or the pid now
-  /// belongs to another process) as status "error", error "interrupted by
-  /// restart", message "Sync failed: interrupted by restart", finished_ms =
-  /// updated_ms = now_ms. Records of live processes (this one included) stay.
-  /// Returns how many it marked; on failure 0 with `err` set.
-  size_t recover_interrupted(int64_t now_ms, failure& err);
-
-  /// The record with this id, if any (also none if reading fails).
-  std::optional<sync_record> get_run(const std::string& id);
-
-  /// The `limit` newest records of `source` (all sources if empty), newest
-  /// (highest started_ms) first.
-  std::vector<sync_record> runs(const std::string& source, size_t limit);
-
-  /// The newest record of `source` with status "complete".
-  std::optional<sync_record> last_complete(const std::string& source);
-
-  // -- reading the cache --------------------------------------------------------
-
-  struct page {
-    /// Column names without `_row`.
-    std::vector<std::string> columns;
-    /// Rows in sheet order.
-    std::vector<std::vector<std::string>> rows;
-    /// Rows in the whole table.
-    uint64_t total = 0;
-  };
-
-  /// Reads `limit` rows from `offset` on, in sheet order, from one snapshot.
-  /// Fails with ec::invalid_argument for an invalid name and with
-  /// ec::no_data if the table does not exist (never synced).
-  bool read(const std::string& table, uint64_t limit, uint64_t offset,
-            page& out, failure& err);
+  /// See database::valid_table_name.
+  static bool valid_table_name(const std::string& name) {
+    return database::valid_table_name(name);
+  }
 
 private:
-  sheet_store(sqlite3* db, std::string path,
-              std::shared_ptr<detail::store_file> file);
-
-  bool exec(const char* sql, const std::string& what, failure& err);
-  bool prepare(const std::string& sql, sqlite3_stmt*& out,
-               const std::string& what, failure& err);
-  bool fail_sql(failure& err, const std::string& what);
-  bool migrate(failure& err);
-  bool drop_leftover_staging(failure& err);
-  bool flush_deferred(failure& err);
-  bool ensure_columns(const std::vector<std::string>& columns, failure& err);
-  bool prepare_inserts(failure& err);
-  bool insert_rows(const row_batch& batch, failure& err);
-  void finalize_inserts();
-  void end_staging();
-  std::string staging_name() const;
-
-  sqlite3* db_;
-  std::string path_;
-  std::shared_ptr<detail::store_file> file_;
-  /// The table being staged; empty when not staging.
-  std::string table_;
-  /// The header as received so far (the content's header).
-  std::vector<std::string> header_;
-  /// Header of the staging table as received, and the SQL column names
-  /// (made unique: see sheet_store.cpp).
-  std::vector<std::string> columns_;
-  std::vector<std::string> sql_columns_;
-  /// INSERT of multi_rows_ rows, and of one row for the remainder.
-  sqlite3_stmt* insert_multi_ = nullptr;
-  sqlite3_stmt* insert_one_ = nullptr;
-  size_t multi_rows_ = 0;
-  uint64_t rows_written_ = 0;
-  /// The _row that SQLite would assign next (the staging table only grows).
-  uint64_t next_row_ = 1;
-  /// The row the next batch may start at, at least (rows only go forward).
-  uint64_t min_row_ = 1;
-  /// Hash of the rows appended since begin().
-  content_hasher hash_;
-  /// Batches held back while the content may be unchanged, and their size.
-  std::vector<row_batch> deferred_;
-  size_t deferred_bytes_ = 0;
-  bool deferring_ = false;
-  size_t defer_limit_ = default_defer_bytes;
-  bool kept_ = false;
+  explicit sheet_store(const std::shared_ptr<database>& db);
 };
 
 } // namespace sheetsync

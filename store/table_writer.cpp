@@ -1,0 +1,572 @@
+#include "store/table_writer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include <sqlite3.h>
+
+#include "store/process_identity.hpp"
+
+namespace sheetsync {
+
+namespace {
+
+using sql::bind_string;
+using sql::column_string;
+using sql::lower;
+using sql::quote_id;
+using sql::stmt_guard;
+
+constexpr const char* staging_prefix = "_staging_";
+
+/// Rows per multi-row INSERT. Measured (instructions per row): one row per
+/// statement costs twice as much; 16 is 3% worse, 64 only 2% better.
+constexpr size_t insert_rows_per_stmt = 32;
+
+
+/// SQL column names for a header. SQLite rejects duplicate column names
+/// (ignoring ASCII case) and `_row` is ours, so colliding names get "_2",
+/// "_3", ...; an empty cell becomes "column_<n>" (1-based position), and NUL
+/// bytes (which would cut the SQL text) become '_'. Each name depends only on
+/// the names before it, so a grown header maps its old columns the same way.
+std::vector<std::string> sql_names(const std::vector<std::string>& header) {
+  std::vector<std::string> out;
+  out.reserve(header.size());
+  std::set<std::string> taken{"_row"};
+  for (size_t i = 0; i < header.size(); ++i) {
+    auto name = header[i];
+    std::replace(name.begin(), name.end(), '\0', '_');
+    if (name.empty())
+      name = "column_" + std::to_string(i + 1);
+    auto candidate = name;
+    for (int n = 2; taken.count(lower(candidate)) > 0; ++n)
+      candidate = name + "_" + std::to_string(n);
+    taken.insert(lower(candidate));
+    out.push_back(std::move(candidate));
+  }
+  return out;
+}
+
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// Memory a held back batch costs, roughly.
+size_t batch_bytes(const row_batch& b) {
+  size_t n = b.data.size() + b.ends.size() * sizeof(uint32_t);
+  for (auto& c : b.columns)
+    n += c.size() + sizeof(std::string);
+  return n;
+}
+
+/// The pid in a staging table's name "_staging_<pid>_<table>", 0 if the name
+/// has none (written by an older version).
+int64_t staging_pid(const std::string& name) {
+  size_t pos = 9;
+  int64_t pid = 0;
+  while (pos < name.size() && name[pos] >= '0' && name[pos] <= '9'
+         && pid < (int64_t{1} << 40))
+    pid = pid * 10 + (name[pos++] - '0');
+  if (pos == 9 || pos >= name.size() || name[pos] != '_')
+    return 0;
+  return pid;
+}
+} // namespace
+
+table_writer::table_writer(std::shared_ptr<database> db) : db_(std::move(db)) {
+  // nop
+}
+
+table_writer::~table_writer() {
+  abort();
+  finalize_inserts();
+}
+
+bool table_writer::drop_leftovers(database& db, failure& err) {
+  // Holding the write turn, so no staging table of this process is created
+  // between reading `staging` and dropping (begin() registers a table there
+  // before it takes a turn to create it).
+  write_turn turn{db.file()};
+  std::set<std::string> live;
+  {
+    std::lock_guard<std::mutex> guard{db.file().mtx};
+    live = db.file().staging;
+  }
+  std::vector<std::string> leftovers;
+  {
+    stmt_guard list;
+    if (!db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                    "substr(name, 1, 9) = '_staging_'",
+                    list.stmt, "list the tables in the cache", err))
+      return false;
+    int rc;
+    while ((rc = sqlite3_step(list.stmt)) == SQLITE_ROW) {
+      auto name = column_string(list.stmt, 0);
+      auto pid = staging_pid(name);
+      if (pid == 0) {
+        // An older version's "_staging_<table>": ours if live here.
+        if (live.count(lower(name.substr(9))) == 0)
+          leftovers.push_back(std::move(name));
+      } else if (pid == own_pid()) {
+        // Ours if live, else left by an earlier process with our pid.
+        auto table = name.substr(9 + std::to_string(pid).size() + 1);
+        if (live.count(lower(table)) == 0)
+          leftovers.push_back(std::move(name));
+      } else if (!process_alive(pid, {})) {
+        leftovers.push_back(std::move(name));
+      }
+    }
+    if (rc != SQLITE_DONE)
+      return db.fail_sql(err, "list the tables in the cache");
+  }
+  for (auto& name : leftovers) {
+    auto sql = "DROP TABLE IF EXISTS " + quote_id(name);
+    if (!db.exec(sql.c_str(),
+                 "drop the unfinished table " + name + " in the cache", err))
+      return false;
+  }
+  return true;
+}
+
+std::string table_writer::staging_name() const {
+  return staging_prefix + std::to_string(own_pid()) + "_" + table_;
+}
+
+// -- writing ------------------------------------------------------------------
+
+bool table_writer::staging() const {
+  return !table_.empty();
+}
+
+uint64_t table_writer::rows_written() const {
+  return rows_written_;
+}
+
+void table_writer::defer_bytes(size_t n) {
+  defer_limit_ = n;
+}
+
+size_t table_writer::defer_bytes() const {
+  return defer_limit_;
+}
+
+bool table_writer::kept() const {
+  return kept_;
+}
+
+std::string table_writer::content_hash() const {
+  return hash_.digest(header_);
+}
+
+bool table_writer::begin(const std::string& table, failure& err) {
+  if (!database::valid_table_name(table)) {
+    err = failure{ec::invalid_argument,
+                  "invalid source name \"" + table
+                    + "\": use 1 to 64 letters, digits, '_' or '-', starting "
+                      "with a letter or digit (not sync_runs, sync_meta or "
+                      "sqlite_*)"};
+    return false;
+  }
+  if (staging()) {
+    err = failure{ec::invalid_argument, "cannot begin writing table " + table
+                                          + ": still writing table " + table_};
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> guard{db_->file().mtx};
+    if (!db_->file().staging.insert(lower(table)).second) {
+      err = failure{ec::cache_failed, "cannot write table " + table
+                                        + " in the cache " + db_->path()
+                                        + ": another sync is writing it"};
+      return false;
+    }
+  }
+  table_ = table;
+  header_.clear();
+  columns_.clear();
+  sql_columns_.clear();
+  rows_written_ = 0;
+  next_row_ = 1;
+  min_row_ = 1;
+  hash_.reset();
+  deferred_.clear();
+  deferred_bytes_ = 0;
+  kept_ = false;
+  // Only worth it when the content may turn out the same as the cached one.
+  deferring_ = defer_limit_ > 0 && !stored_hash(table).empty();
+  bool ok;
+  {
+    // A staging table of this name can only be a leftover (e.g. an abort()
+    // whose DROP failed).
+    write_turn turn{db_->file()};
+    auto sql = "DROP TABLE IF EXISTS " + quote_id(staging_name());
+    ok = db_->exec(sql.c_str(),
+                   "prepare writing table " + table + " in the cache", err);
+  }
+  if (!ok)
+    end_staging();
+  return ok;
+}
+
+bool table_writer::ensure_columns(const std::vector<std::string>& columns,
+                                 failure& err) {
+  if (columns == columns_)
+    return true;
+  auto what = "write table " + table_ + " in the cache";
+  auto max_columns = sqlite3_limit(db_->handle(), SQLITE_LIMIT_COLUMN, -1) - 1;
+  if (columns.size() > static_cast<size_t>(max_columns)) {
+    err = failure{ec::cache_failed,
+                  "cannot " + what + " " + db_->path() + ": the sheet has "
+                    + std::to_string(columns.size())
+                    + " columns, the cache holds at most "
+                    + std::to_string(max_columns)};
+    return false;
+  }
+  auto names = sql_names(columns);
+  if (columns_.empty()) {
+    // DEFAULT '' on all columns, so the schema depends only on the final
+    // header, not on where in the sheet it grew.
+    auto sql = "CREATE TABLE " + quote_id(staging_name())
+               + "(\"_row\" INTEGER PRIMARY KEY";
+    for (auto& name : names)
+      sql += ", " + quote_id(name) + " TEXT NOT NULL DEFAULT ''";
+    sql += ")";
+    if (!db_->exec(sql.c_str(), what, err))
+      return false;
+  } else {
+    if (columns.size() <= columns_.size()
+        || !std::equal(columns_.begin(), columns_.end(), columns.begin())) {
+      err = failure{ec::cache_failed,
+                    "cannot " + what + " " + db_->path()
+                      + ": the header changed during the sync (columns may "
+                        "only be added at the end)"};
+      return false;
+    }
+    finalize_inserts();
+    for (auto i = columns_.size(); i < names.size(); ++i) {
+      auto sql = "ALTER TABLE " + quote_id(staging_name()) + " ADD COLUMN "
+                 + quote_id(names[i]) + " TEXT NOT NULL DEFAULT ''";
+      if (!db_->exec(sql.c_str(), what, err))
+        return false;
+    }
+  }
+  columns_ = columns;
+  sql_columns_ = std::move(names);
+  return prepare_inserts(err);
+}
+
+bool table_writer::prepare_inserts(failure& err) {
+  finalize_inserts();
+  auto cols = sql_columns_.size() + 1;
+  auto max_vars = static_cast<size_t>(
+    sqlite3_limit(db_->handle(), SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+  multi_rows_ = std::max<size_t>(1, std::min(insert_rows_per_stmt,
+                                             max_vars / cols));
+  auto head = "INSERT INTO " + quote_id(staging_name()) + "(\"_row\"";
+  for (auto& name : sql_columns_)
+    head += ", " + quote_id(name);
+  head += ") VALUES ";
+  std::string tuple = "(?";
+  for (size_t i = 1; i < cols; ++i)
+    tuple += ",?";
+  tuple += ")";
+  auto one = head + tuple;
+  auto multi = std::move(head);
+  for (size_t i = 0; i < multi_rows_; ++i) {
+    if (i > 0)
+      multi += ',';
+    multi += tuple;
+  }
+  auto what = "write table " + table_ + " in the cache";
+  return db_->prepare(one, insert_one_, what, err)
+         && db_->prepare(multi, insert_multi_, what, err);
+}
+
+void table_writer::finalize_inserts() {
+  sqlite3_finalize(insert_one_);
+  sqlite3_finalize(insert_multi_);
+  insert_one_ = nullptr;
+  insert_multi_ = nullptr;
+}
+
+bool table_writer::append(const row_batch& batch, failure& err) {
+  if (!staging()) {
+    err = failure{ec::invalid_argument, "append() without begin()"};
+    return false;
+  }
+  auto cols = batch.columns.size();
+  if (cols == 0 ? !batch.ends.empty() : batch.ends.size() % cols != 0) {
+    err = failure{ec::invalid_argument,
+                  "malformed row batch: " + std::to_string(batch.ends.size())
+                    + " cells for " + std::to_string(cols) + " columns"};
+    abort();
+    return false;
+  }
+  if (cols == 0)
+    return true;
+  auto what = "write table " + table_ + " in the cache";
+  // Checked before hashing or holding the batch back (SQLite would catch
+  // neither then).
+  uint32_t prev = 0;
+  for (auto end : batch.ends) {
+    if (end < prev || end > batch.data.size()) {
+      err = failure{ec::invalid_argument,
+                    "malformed row batch: cell end " + std::to_string(end)
+                      + " out of order or beyond "
+                      + std::to_string(batch.data.size())};
+      abort();
+      return false;
+    }
+    prev = end;
+  }
+  if (!header_.empty() && batch.columns != header_
+      && (batch.columns.size() <= header_.size()
+          || !std::equal(header_.begin(), header_.end(),
+                         batch.columns.begin()))) {
+    err = failure{ec::cache_failed,
+                  "cannot " + what + " " + db_->path()
+                    + ": the header changed during the sync (columns may "
+                      "only be added at the end)"};
+    abort();
+    return false;
+  }
+  auto rows = batch.rows();
+  if (rows > 0 && batch.first_row < min_row_) {
+    err = failure{ec::cache_failed,
+                  "cannot " + what + " " + db_->path() + ": row "
+                    + std::to_string(batch.first_row) + " comes after row "
+                    + std::to_string(min_row_ - 1)
+                    + " (rows must be in sheet order)"};
+    abort();
+    return false;
+  }
+  header_ = batch.columns;
+  if (rows > 0)
+    min_row_ = batch.first_row + rows;
+  hash_.add(batch);
+  // Counted once accepted, whether written now or held back.
+  rows_written_ += rows;
+  if (deferring_) {
+    auto size = batch_bytes(batch);
+    if (deferred_bytes_ + size <= defer_limit_) {
+      deferred_.push_back(batch);
+      deferred_bytes_ += size;
+      return true;
+    }
+    // Too big to hold back: write what was held back, and from now on
+    // write at once.
+    if (!flush_deferred(err)) {
+      abort();
+      return false;
+    }
+  }
+  auto ok = insert_rows(batch, err);
+  if (!ok)
+    abort();
+  return ok;
+}
+
+bool table_writer::flush_deferred(failure& err) {
+  deferring_ = false;
+  auto held = std::move(deferred_);
+  deferred_.clear();
+  deferred_bytes_ = 0;
+  for (auto& batch : held)
+    if (!insert_rows(batch, err))
+      return false;
+  return true;
+}
+
+std::string table_writer::stored_hash(const std::string& table) {
+  failure err;
+  stmt_guard stmt;
+  // One statement, one snapshot: the hash only counts with its table.
+  if (!db_->prepare("SELECT \"content_hash\" FROM \"sync_meta\" WHERE "
+                    "\"name\" = ?1 AND EXISTS (SELECT 1 FROM sqlite_master "
+                    "WHERE type = 'table' AND name = ?2 COLLATE NOCASE)",
+                    stmt.stmt, "read the content hashes of the cache", err))
+    return {};
+  auto key = lower(table);
+  bind_string(stmt.stmt, 1, key);
+  bind_string(stmt.stmt, 2, table);
+  if (sqlite3_step(stmt.stmt) != SQLITE_ROW)
+    return {};
+  return column_string(stmt.stmt, 0);
+}
+
+bool table_writer::unchanged() {
+  if (!staging() || header_.empty())
+    return false;
+  auto stored = stored_hash(table_);
+  return !stored.empty() && stored == content_hash();
+}
+
+bool table_writer::insert_rows(const row_batch& batch, failure& err) {
+  auto what = "write table " + table_ + " in the cache";
+  write_turn turn{db_->file()};
+  // Rolls back and reports; errmsg must be read before the ROLLBACK.
+  auto fail = [&](bool sql_error) {
+    if (sql_error)
+      db_->fail_sql(err, what);
+    if (insert_one_)
+      sqlite3_reset(insert_one_);
+    if (insert_multi_)
+      sqlite3_reset(insert_multi_);
+    if (!sqlite3_get_autocommit(db_->handle()))
+      sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    return false;
+  };
+  if (!db_->exec("BEGIN IMMEDIATE", what, err))
+    return false;
+  if (!ensure_columns(batch.columns, err))
+    return fail(false);
+  const auto cols = columns_.size();
+  const auto rows = batch.rows();
+  const char* data = batch.data.data();
+  size_t cell = 0;
+  uint32_t prev = 0;
+  size_t in_txn = 0;
+  // Rows that continue the previous ones get _row from SQLite (max + 1, the
+  // same number): that saves a uniqueness seek per row (~20% of the time).
+  const bool auto_row = batch.first_row == next_row_;
+  for (size_t row = 0; row < rows;) {
+    auto* stmt = rows - row >= multi_rows_ ? insert_multi_ : insert_one_;
+    auto n = stmt == insert_multi_ ? multi_rows_ : 1;
+    int index = 1;
+    for (size_t i = 0; i < n; ++i) {
+      if (auto_row)
+        sqlite3_bind_null(stmt, index++);
+      else
+        sqlite3_bind_int64(stmt, index++, static_cast<sqlite3_int64>(
+                                            batch.first_row + row + i));
+      for (size_t c = 0; c < cols; ++c) {
+        // Cell ends were checked by append().
+        auto end = batch.ends[cell++];
+        // STATIC: the batch outlives the step; no copy of the cell.
+        sqlite3_bind_text(stmt, index++, data + prev,
+                          static_cast<int>(end - prev), SQLITE_STATIC);
+        prev = end;
+      }
+    }
+    if (sqlite3_step(stmt) != SQLITE_DONE)
+      return fail(true);
+    sqlite3_reset(stmt);
+    row += n;
+    in_txn += n;
+    next_row_ = batch.first_row + row;
+    if (in_txn >= table_writer::chunk_rows && row < rows) {
+      // Let waiting writers (the history) in between chunks.
+      if (!db_->exec("COMMIT", what, err))
+        return fail(false);
+      turn.release();
+      turn.acquire();
+      if (!db_->exec("BEGIN IMMEDIATE", what, err))
+        return false;
+      in_txn = 0;
+    }
+  }
+  // The statements keep pointers into the batch, but are never stepped
+  // again before all parameters are bound anew.
+  if (!db_->exec("COMMIT", what, err))
+    return fail(false);
+  return true;
+}
+
+bool table_writer::commit(failure& err) {
+  if (!staging()) {
+    err = failure{ec::invalid_argument, "commit() without begin()"};
+    return false;
+  }
+  auto what = "replace table " + table_ + " in the cache";
+  if (header_.empty()) {
+    err = failure{ec::cache_failed,
+                  "cannot " + what + " " + db_->path()
+                    + ": no rows and no header were written"};
+    abort();
+    return false;
+  }
+  auto hash = content_hash();
+  auto stored = stored_hash(table_);
+  if (!stored.empty() && stored == hash) {
+    // The same content: the table stays as it is, not even touched.
+    abort();
+    kept_ = true;
+    return true;
+  }
+  if (deferring_ && !flush_deferred(err)) {
+    abort();
+    return false;
+  }
+  // Renaming the table would expire them anyway.
+  finalize_inserts();
+  bool ok;
+  {
+    write_turn turn{db_->file()};
+    auto swap = "DROP TABLE IF EXISTS " + quote_id(table_) + "; ALTER TABLE "
+                + quote_id(staging_name()) + " RENAME TO " + quote_id(table_)
+                + ";";
+    ok = db_->exec("BEGIN IMMEDIATE", what, err)
+         && db_->exec(swap.c_str(), what, err);
+    if (ok) {
+      // The hash in the same transaction: table and hash never disagree.
+      stmt_guard meta;
+      ok = db_->prepare("INSERT OR REPLACE INTO \"sync_meta\"(\"name\", "
+                        "\"content_hash\", \"rows\", \"updated_ms\") "
+                        "VALUES (?, ?, ?, ?)",
+                        meta.stmt, what, err);
+      if (ok) {
+        auto key = lower(table_);
+        bind_string(meta.stmt, 1, key);
+        bind_string(meta.stmt, 2, hash);
+        sqlite3_bind_int64(meta.stmt, 3,
+                           static_cast<sqlite3_int64>(rows_written_));
+        sqlite3_bind_int64(meta.stmt, 4, unix_ms());
+        ok = sqlite3_step(meta.stmt) == SQLITE_DONE || db_->fail_sql(err, what);
+      }
+    }
+    ok = ok && db_->exec("COMMIT", what, err);
+    if (!ok && !sqlite3_get_autocommit(db_->handle()))
+      sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  if (ok)
+    end_staging();
+  else
+    abort();
+  return ok;
+}
+
+void table_writer::abort() {
+  if (!staging())
+    return;
+  finalize_inserts();
+  // Nothing was written aside while all batches were held back.
+  if (!columns_.empty()) {
+    write_turn turn{db_->file()};
+    // Best effort: if this fails (disk full), begin() or the next open()
+    // drops the table.
+    auto sql = "DROP TABLE IF EXISTS " + quote_id(staging_name());
+    sqlite3_exec(db_->handle(), sql.c_str(), nullptr, nullptr, nullptr);
+  }
+  end_staging();
+}
+
+void table_writer::end_staging() {
+  finalize_inserts();
+  {
+    std::lock_guard<std::mutex> guard{db_->file().mtx};
+    db_->file().staging.erase(lower(table_));
+  }
+  table_.clear();
+  columns_.clear();
+  sql_columns_.clear();
+  deferred_.clear();
+  deferred_bytes_ = 0;
+  deferring_ = false;
+}
+
+} // namespace sheetsync
