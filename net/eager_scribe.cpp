@@ -91,8 +91,32 @@ std::vector<char>& eager_scribe::rd_buf() {
 }
 
 void eager_scribe::graceful_shutdown() {
+  if (lingering_) {
+    // The broker's second close: the time is up.
+    stream_.passivate();
+    detach(&stream_.backend(), false);
+    return;
+  }
   stream_.graceful_shutdown();
+  if (launched_ && !input_ended_) {
+    // Stay attached (and reading) until the peer closes or the broker closes
+    // again; the broker forgets the handle meanwhile.
+    lingering_ = true;
+    return;
+  }
   detach(&stream_.backend(), false);
+}
+
+bool eager_scribe::consume(caf::execution_unit* ctx, const void* buf,
+                           size_t num_bytes) {
+  if (!lingering_)
+    return scribe::consume(ctx, buf, num_bytes);
+  drained_ += num_bytes;
+  if (drained_ <= max_drain)
+    return true; // Discarded.
+  // Returning false stops the reading; the socket closes.
+  detach(ctx, false);
+  return false;
 }
 
 void eager_scribe::flush() {
@@ -149,6 +173,12 @@ void eager_scribe::data_transferred(caf::execution_unit* ctx, size_t written,
 void eager_scribe::end_of_input() {
   // Level-triggered epoll would report the end again and again: read no more.
   stream_.passivate();
+  input_ended_ = true;
+  if (lingering_) {
+    // Both sides are done: the socket closes once our FIN is out.
+    detach(&stream_.backend(), false);
+    return;
+  }
   if (detached())
     return;
   // Through the mailbox, not from inside the multiplexer's read: the broker

@@ -57,6 +57,14 @@ struct half_close_tcp {
 ///   it with the answers still owed; this scribe stops reading, keeps the
 ///   sending side, and tells the broker `(atom::eof, handle)`. The broker
 ///   closes the connection once it has answered.
+///
+/// - Closing lingers, as nginx's lingering close does: the FIN goes out after
+///   the queued answer, then what the client still sends is read and
+///   discarded until it closes too. Closing a socket with unread input makes
+///   the kernel send a reset, which can destroy our answer (a 503 at the
+///   connection cap, say) before the client reads it. The lingering ends at
+///   the client's FIN or reset, after `max_drain` bytes, or when the broker
+///   closes the handle a second time (its time bound).
 class eager_scribe : public caf::io::scribe {
 public:
   eager_scribe(caf::io::network::default_multiplexer& mpx,
@@ -89,6 +97,12 @@ public:
   void data_transferred(caf::execution_unit* ctx, size_t written,
                         size_t remaining) override;
 
+  bool consume(caf::execution_unit* ctx, const void* buf,
+               size_t num_bytes) override;
+
+  /// Bytes read and discarded while lingering at most.
+  static constexpr size_t max_drain = 256 * 1024;
+
   /// Called by the policy when the peer has sent all it will send.
   void end_of_input();
 
@@ -103,6 +117,12 @@ private:
   bool acks_wanted_ = false;
   /// Bytes were handed to the stream and it has not reported them all sent.
   bool stream_busy_ = false;
+  /// The peer sent its FIN: nothing is read any more.
+  bool input_ended_ = false;
+  /// Closed by the broker; still reading (and discarding) until the peer
+  /// closes.
+  bool lingering_ = false;
+  size_t drained_ = 0;
   caf::io::network::stream_impl<half_close_tcp> stream_;
 };
 

@@ -68,6 +68,15 @@ size_t head_size_hint(const http_response& r) {
 
 } // namespace
 
+http_response json_response(int status, std::string body) {
+  http_response r;
+  r.status = status;
+  r.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.body = std::move(body);
+  return r;
+}
+
 const char* reason_phrase(int status) {
   switch (status) {
     case 100: return "Continue";

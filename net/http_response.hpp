@@ -17,6 +17,9 @@ struct http_response {
   std::string body;
 };
 
+/// A JSON answer that no cache keeps (every API answer).
+http_response json_response(int status, std::string body);
+
 /// "OK", "Not Found", ... for every status the service uses (200 202 204 304 400 401 404 405
 /// 409 413 429 431 500 501 503 505) and the other common ones; "Unknown" otherwise.
 const char* reason_phrase(int status);

@@ -473,7 +473,7 @@ struct fixture : test_coordinator_fixture<test_config> {
 
   /// The broker still keeps state for the connection.
   bool tracked(connection_handle conn) {
-    return state().conns.count(conn) > 0;
+    return state().conns->find(conn) != nullptr;
   }
 
   /// Two sources before start(): a (the default, on demand) and b (every
@@ -517,8 +517,8 @@ CAF_TEST(the broker subscribes and asks the current status at start) {
   CAF_CHECK_EQUAL(sc->calls[1], "sources");
   CAF_CHECK_EQUAL(caf::actor_cast<caf::actor>(sc->listener), broker);
   CAF_CHECK_EQUAL(state().sources, std::vector<std::string>{"default"});
-  CAF_CHECK_EQUAL(state().latest.size(), 1u);
-  CAF_CHECK_EQUAL(state().latest["default"], to_json(idle_of("default")));
+  CAF_CHECK_EQUAL(state().events.sources_known(), 1u);
+  CAF_CHECK_EQUAL(state().events.latest("default"), to_json(idle_of("default")));
 }
 
 CAF_TEST(GET healthz answers 200 JSON and keeps the connection) {
@@ -781,7 +781,7 @@ CAF_TEST(status reads agree with the statuses the coordinator pushed) {
   // Once the coordinator forgot the finished sync, the broker must not claim
   // it still exists (its copy lives for known_ttl at most).
   sc->syncs.erase("sync-2");
-  advance(std::chrono::duration_cast<caf::timespan>(http_facade_state::known_ttl)
+  advance(std::chrono::duration_cast<caf::timespan>(status_cache::finished_ttl)
           + 1s);
   CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?syncId=sync-2")).status,
                   404);
@@ -1274,6 +1274,70 @@ CAF_TEST(event stream: a reader that falls behind is dropped) {
   CAF_CHECK(!tracked(s1));
 }
 
+// -- bounded growth -----------------------------------------------------------
+
+CAF_TEST(what is kept per sync and per connection stays bounded) {
+  start();
+  // Many syncs end: each is counted once, a few ids are remembered.
+  for (int i = 0; i < 300; ++i) {
+    auto id = "sync-" + std::to_string(1000 + i);
+    self->send(sc->listener, make_status(id, sync_state::downloading, 10));
+    self->send(sc->listener, make_status(id, sync_state::complete, 100));
+  }
+  pump();
+  auto& metrics = state().metrics;
+  CAF_CHECK_EQUAL(metrics.remembered_ids(), facade_metrics::remembered_per_source);
+  auto counted = R"(sheetsync_syncs_total{outcome="complete"} 300)";
+  CAF_CHECK(contains(metrics.render(0), counted));
+  // A final status told again (a reconnect's snapshot) is not counted again.
+  self->send(sc->listener, make_status("sync-1299", sync_state::complete, 100));
+  pump();
+  CAF_CHECK(contains(metrics.render(0), counted));
+  // Syncs whose final status never came (missed while disconnected).
+  for (int i = 0; i < 300; ++i)
+    self->send(sc->listener, make_status("lost-" + std::to_string(i),
+                                         sync_state::downloading, 10));
+  pump();
+  CAF_CHECK_EQUAL(state().statuses.size(), 600u);
+  CAF_CHECK(state().statuses.running("default") != nullptr);
+  // Finished ones go once nobody reads them; the lost ones once they are
+  // older than any sync may run without a change.
+  advance(std::chrono::duration_cast<caf::timespan>(status_cache::finished_ttl));
+  CAF_CHECK_EQUAL(state().statuses.size(), 300u);
+  advance(std::chrono::duration_cast<caf::timespan>(status_cache::unfinished_ttl));
+  CAF_CHECK_EQUAL(state().statuses.size(), 0u);
+  CAF_CHECK(state().statuses.running("default") == nullptr);
+  // A status read then asks the coordinator.
+  auto calls = coordinator_calls();
+  auto r = exchange(get("/api/sync-sheets-bg?syncId=lost-7"));
+  CAF_CHECK_EQUAL(r.status, 404);
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 1);
+  // Connections come and go: nothing of them stays.
+  auto open = state().conns->size();
+  for (int i = 0; i < 200; ++i) {
+    auto conn = connect();
+    send(conn, get("/healthz"));
+    CAF_CHECK_EQUAL(one_response(conn).status, 200);
+    mpx->impl_ptr(conn)->io_failure(mpx, caf::io::network::operation::read);
+    pump();
+  }
+  CAF_CHECK_EQUAL(state().conns->size(), open);
+}
+
+// A late snapshot (a reconnect's) must not turn a finished sync back.
+CAF_TEST(an unfinished status of a finished sync is ignored) {
+  start();
+  auto running = make_status("sync-7", sync_state::downloading, 40);
+  auto done = make_status("sync-7", sync_state::complete, 100);
+  self->send(sc->listener, running);
+  self->send(sc->listener, done);
+  self->send(sc->listener, running);
+  pump();
+  auto r = exchange(get("/api/sync-sheets-bg?syncId=sync-7"));
+  CAF_CHECK_EQUAL(r.body, to_json(done));
+  CAF_CHECK_EQUAL(state().events.latest("default"), to_json(done));
+}
+
 // -- connection limits --------------------------------------------------------
 
 CAF_TEST(an idle keep-alive connection is closed after 60 s but not at 59 s) {
@@ -1330,6 +1394,48 @@ CAF_TEST(a third connection over a cap of 2 gets 503 and is closed) {
   CAF_CHECK_EQUAL(one_response(d).status, 200);
 }
 
+// -- connection identity ------------------------------------------------------
+
+// Connection handles are socket numbers, which the kernel hands out again once
+// a socket is closed. An answer that arrives after its client has gone must
+// not reach the next client on the same number.
+CAF_TEST(a late answer never reaches the next client on the same socket number) {
+  start();
+  sc->hold = true;
+  auto a = connect();
+  send(a, get("/api/sync-sheets-bg?syncId=sync-x"));
+  CAF_REQUIRE_EQUAL(sc->held.size(), 1u);
+  CAF_CHECK_EQUAL(sc->held[0].first, "status sync-x");
+  // Client A resets its connection while the coordinator is still thinking.
+  mpx->impl_ptr(a)->io_failure(mpx, caf::io::network::operation::read);
+  pump();
+  CAF_REQUIRE(!tracked(a));
+  // Client B gets the same socket number.
+  mpx->stopped_reading(a) = false;
+  mpx->passive_mode(a) = false;
+  output(a);
+  mpx->add_pending_connect(acceptor, a);
+  mpx->accept_connection(acceptor);
+  pump();
+  CAF_REQUIRE(tracked(a));
+  send(a, get("/api/sources"));
+  CAF_REQUIRE_EQUAL(sc->held.size(), 2u);
+  CAF_CHECK_EQUAL(sc->held[1].first, "sources");
+  // A's answer arrives: it is for nobody now.
+  sc->held[0].second.deliver(
+    sheetsync::make_error(ec::unknown_sync, "no sync with id sync-x"));
+  pump();
+  CAF_CHECK_EQUAL(output(a), "");
+  // B's own answer is B's.
+  sc->held[1].second.deliver(sc->sources);
+  pump();
+  auto r = one_response(a);
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(contains(r.body, "\"sources\""));
+  send(a, get("/healthz"));
+  CAF_CHECK_EQUAL(one_response(a).status, 200);
+}
+
 CAF_TEST(a request that trickles in must end within the request deadline) {
   fcfg.request_deadline = 30s;
   start();
@@ -1359,7 +1465,7 @@ CAF_TEST(a connection pipelining without end stops being read) {
   start();
   sc->hold = true;
   auto conn = connect();
-  auto max = http_facade_state::max_in_flight;
+  auto max = http_connections::max_in_flight;
   auto n = max + 8;
   auto id = [](size_t i) { return "sync-" + std::to_string(i); };
   std::string burst;
@@ -1408,7 +1514,7 @@ CAF_TEST(a client that does not read stops being read) {
   // The answers pile up unsent (nobody reads the output buffer) until the
   // limit; then the broker stops reading and answering.
   auto unsent = mpx->output_buffer(conn).size();
-  CAF_CHECK_GREATER_OR_EQUAL(unsent, http_facade_state::max_unsent);
+  CAF_CHECK_GREATER_OR_EQUAL(unsent, http_connections::max_unsent);
   CAF_CHECK(mpx->passive_mode(conn));
   std::string first_part = output(conn);
   std::string rest;
@@ -1542,7 +1648,7 @@ CAF_TEST(sources unknown at start-up: learnt when a request names one) {
   CAF_REQUIRE_EQUAL(sc->calls.size(), 3u);
   CAF_CHECK_EQUAL(sc->calls[1], "sources");
   CAF_CHECK_EQUAL(sc->calls[2], "status ");
-  CAF_CHECK_EQUAL(state().latest["default"], to_json(sc->current));
+  CAF_CHECK_EQUAL(state().events.latest("default"), to_json(sc->current));
   CAF_CHECK(state().sources.empty());
   // Still unknown: the coordinator judges (400 for a name it does not know).
   auto r = exchange(get("/api/data?source=zz"));
@@ -1650,7 +1756,8 @@ CAF_TEST(a queued sync counts as in progress) {
   CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?source=b")).body,
                   to_json(queued));
   CAF_CHECK_EQUAL(coordinator_calls(), calls);
-  CAF_CHECK_EQUAL(state().running["b"], "sync-b2");
+  CAF_REQUIRE(state().statuses.running("b") != nullptr);
+  CAF_CHECK_EQUAL(*state().statuses.running("b"), "sync-b2");
   // DELETE by source cancels it.
   sc->syncs["sync-b2"] = queued;
   sc->last["b"] = queued;

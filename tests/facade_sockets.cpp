@@ -1,0 +1,401 @@
+// The HTTP facade on CAF's real multiplexer and real loopback sockets, for
+// what only real sockets show: the kernel handing a closed connection's
+// socket number to the next client, and resets at the connection cap.
+//
+// A fake coordinator holds every answer back and tells the test what it
+// holds; the test releases them one by one, so every step is ordered without
+// waiting on the clock. The facade and the test share one process, so the
+// test can tell which socket number the facade's end of a connection has.
+
+#define CAF_SUITE facade_sockets
+#include <caf/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "actors/http_facade.hpp"
+#include "messages/actors.hpp"
+#include "messages/error.hpp"
+#include "messages/system_config.hpp"
+
+using namespace sheetsync;
+using namespace std::chrono_literals;
+
+namespace {
+
+using port_atom = caf::atom_constant<caf::atom("port")>;
+using held_atom = caf::atom_constant<caf::atom("held")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// The coordinator's interface, plus: answer the oldest held request.
+using held_coordinator_actor
+  = coordinator_actor::extend<caf::reacts_to<release_atom>>;
+
+struct held_state {
+  static inline const char* name = "held_coordinator";
+  /// Deliveries of the held answers, oldest first.
+  std::deque<std::function<void()>> held;
+};
+
+/// Holds every request, tells `observer` `(held, what)`, and answers the
+/// oldest on `release`: a status with unknown_sync, the sources with one
+/// source "default".
+held_coordinator_actor::behavior_type
+held_coordinator(held_coordinator_actor::stateful_pointer<held_state> self,
+                 caf::actor observer) {
+  auto hold = [=](std::string what, std::function<void()> deliver) {
+    self->state.held.push_back(std::move(deliver));
+    caf::anon_send(observer, held_atom::value, std::move(what));
+  };
+  auto unavailable = [] {
+    return sheetsync::make_error(ec::unavailable, "not in this test");
+  };
+  return {
+    [=](atom::start, const std::string&) -> caf::result<std::string> {
+      return unavailable();
+    },
+    [=](atom::status, const std::string& id) -> caf::result<sync_status> {
+      auto rp = self->make_response_promise<sync_status>();
+      hold("status " + id, [rp, id]() mutable {
+        rp.deliver(sheetsync::make_error(ec::unknown_sync, "no sync " + id));
+      });
+      return rp;
+    },
+    [=](atom::cancel, const std::string&) -> caf::result<sync_status> {
+      return unavailable();
+    },
+    [=](atom::last, const std::string&) -> caf::result<sync_status> {
+      return unavailable();
+    },
+    [=](atom::subscribe, status_listener_actor) {
+      // nop
+    },
+    [=](atom::subscribe, status_listener_actor, const std::string&) {
+      // nop
+    },
+    [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
+      auto rp = self->make_response_promise<std::vector<source_info>>();
+      hold("sources", [rp]() mutable {
+        source_info def;
+        def.name = "default";
+        rp.deliver(std::vector<source_info>{def});
+      });
+      return rp;
+    },
+    [=](caf::get_atom, atom::history, const std::string&,
+        uint64_t) -> caf::result<std::vector<sync_status>> {
+      return unavailable();
+    },
+    [=](caf::get_atom, atom::data, const std::string&, uint64_t,
+        uint64_t) -> caf::result<data_page> { return unavailable(); },
+    [=](atom::progress, const stage_report&) {},
+    [=](atom::failed, const std::string&, stage, const caf::error&) {},
+    [=](atom::forget, const std::string&) {},
+    [=](atom::deadline, const std::string&) {},
+    [=](atom::retry, const std::string&) {},
+    [=](release_atom) {
+      auto& held = self->state.held;
+      if (held.empty())
+        CAF_FAIL("nothing held to release");
+      auto deliver = std::move(held.front());
+      held.pop_front();
+      deliver();
+    },
+  };
+}
+
+// -- sockets ------------------------------------------------------------------
+
+/// A TCP socket, not connected yet.
+int new_socket() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  CAF_REQUIRE(fd >= 0);
+  timeval tv{10, 0}; // A missing byte fails the test instead of hanging it.
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+void connect_to(int fd, uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
+    CAF_FAIL("cannot connect to the facade: " << strerror(errno));
+}
+
+uint16_t local_port(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+/// The facade's end of the connection whose client end is `client_fd`: the
+/// socket in this process whose peer is the client's address. -1 while the
+/// facade has not accepted it.
+int server_end(int client_fd, uint16_t facade_port) {
+  auto client_port = local_port(client_fd);
+  for (int fd = 0; fd < 4096; ++fd) {
+    sockaddr_in local{};
+    sockaddr_in peer{};
+    socklen_t len = sizeof(local);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0)
+      continue;
+    len = sizeof(peer);
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0)
+      continue;
+    if (ntohs(local.sin_port) == facade_port
+        && ntohs(peer.sin_port) == client_port)
+      return fd;
+  }
+  return -1;
+}
+
+/// Waits (bounded) until `done` holds: what the facade's thread does cannot
+/// be observed otherwise, so its effect on the socket table is watched.
+template <class Predicate>
+void await(Predicate done, const char* what) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      CAF_FAIL("timed out waiting until " << what);
+    std::this_thread::yield();
+  }
+}
+
+bool is_open(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1;
+}
+
+void send_all(int fd, const std::string& x) {
+  CAF_REQUIRE_EQUAL(::send(fd, x.data(), x.size(), MSG_NOSIGNAL),
+                    static_cast<ssize_t>(x.size()));
+}
+
+/// One response framed by Content-Length: (status, body); status 0 if the
+/// connection ended first (errno tells why).
+std::pair<int, std::string> read_response(int fd) {
+  std::string in;
+  char buf[4096];
+  for (;;) {
+    auto head_end = in.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      auto at = in.find("Content-Length: ");
+      if (at != std::string::npos && at < head_end) {
+        auto n = std::stoul(in.substr(at + 16));
+        if (in.size() >= head_end + 4 + n)
+          return {std::atoi(in.c_str() + 9), in.substr(head_end + 4, n)};
+      }
+    }
+    auto r = ::recv(fd, buf, sizeof(buf), 0);
+    if (r <= 0)
+      return {0, in};
+    in.append(buf, static_cast<size_t>(r));
+  }
+}
+
+std::string get(const std::string& target) {
+  return "GET " + target + " HTTP/1.1\r\nHost: test\r\n\r\n";
+}
+
+// -- fixture ------------------------------------------------------------------
+
+struct test_config : sheetsync::system_config {
+  test_config() {
+    load<caf::io::middleman>();
+    set("scheduler.max-threads", 2);
+  }
+};
+
+struct fixture {
+  test_config cfg;
+  caf::actor_system sys;
+  caf::scoped_actor self;
+  held_coordinator_actor coord;
+  caf::actor facade;
+  uint16_t port = 0;
+
+  fixture() : sys(cfg), self(sys) {
+    coord = sys.spawn(held_coordinator, caf::actor{self});
+  }
+
+  ~fixture() {
+    caf::anon_send_exit(facade, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
+  }
+
+  /// Starts the facade and answers the sources it asks at start-up.
+  void start(facade_config fcfg = {}) {
+    fcfg.coordinator = caf::actor_cast<coordinator_actor>(coord);
+    fcfg.host = "127.0.0.1";
+    fcfg.port = 0;
+    fcfg.request_timeout = 60s;
+    caf::actor observer = self;
+    fcfg.on_listening = [observer](uint16_t p, const std::string&) {
+      caf::anon_send(observer, port_atom::value, p);
+    };
+    facade = sys.middleman().spawn_broker(http_facade, fcfg);
+    self->receive([&](port_atom, uint16_t p) { port = p; },
+                  caf::after(10s) >> [] { CAF_FAIL("the facade did not listen"); });
+    CAF_REQUIRE_NOT_EQUAL(port, 0u);
+    expect_held("sources");
+    release();
+  }
+
+  /// Waits until the coordinator holds a request for `what`.
+  void expect_held(const std::string& what) {
+    std::string got;
+    self->receive([&](held_atom, const std::string& x) { got = x; },
+                  caf::after(10s) >> [] { CAF_FAIL("nothing was asked"); });
+    CAF_REQUIRE_EQUAL(got, what);
+  }
+
+  /// The coordinator answers its oldest held request.
+  void release() {
+    self->send(coord, release_atom::value);
+  }
+};
+
+} // namespace
+
+CAF_TEST_FIXTURE_SCOPE(facade_sockets_tests, fixture)
+
+// Client A asks, then resets; the kernel gives client B the socket number A
+// had. The coordinator's late answer for A must not reach B, and B's own
+// answer must be B's.
+CAF_TEST(a late answer never reaches the next client on the same socket) {
+  start();
+  // Every client socket exists before A's end is closed, so that none of them
+  // takes the number the facade is to reuse.
+  int a = new_socket();
+  std::vector<int> candidates;
+  for (int i = 0; i < 32; ++i)
+    candidates.push_back(new_socket());
+  connect_to(a, port);
+  send_all(a, get("/api/sync-sheets-bg?syncId=sync-x"));
+  expect_held("status sync-x");
+  int a_server = server_end(a, port);
+  CAF_REQUIRE(a_server >= 0);
+  // A resets (RST instead of FIN) and goes away.
+  linger lg{1, 0};
+  ::setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  ::close(a);
+  // Something else takes A's own number, which is free now.
+  int placeholder = ::open("/dev/null", O_RDONLY);
+  await([&] { return !is_open(a_server); }, "the facade closed A's end");
+  // New clients until one gets A's old number on the facade's side (the
+  // kernel takes the lowest free number; lower free ones are used up first).
+  int b = -1;
+  for (auto fd : candidates) {
+    connect_to(fd, port);
+    int fd_server = -1;
+    await([&] { return (fd_server = server_end(fd, port)) >= 0; },
+          "the facade accepted a client");
+    if (fd_server == a_server) {
+      b = fd;
+      break;
+    }
+  }
+  CAF_REQUIRE(b >= 0);
+  CAF_MESSAGE("client B has socket number " << a_server << " as A had");
+  send_all(b, get("/api/sources"));
+  expect_held("sources");
+  // A's answer first (a 404 for sync-x), then B's.
+  release();
+  release();
+  auto [status, body] = read_response(b);
+  CAF_CHECK_EQUAL(status, 200);
+  CAF_CHECK(body.find("\"sources\"") != std::string::npos);
+  CAF_CHECK(body.find("sync-x") == std::string::npos);
+  // Nothing else came before B's next answer.
+  send_all(b, get("/healthz"));
+  auto health = read_response(b);
+  CAF_CHECK_EQUAL(health.first, 200);
+  CAF_CHECK_EQUAL(health.second, R"({"status":"ok"})");
+  ::close(placeholder);
+  for (auto fd : candidates)
+    ::close(fd);
+}
+
+// -- at the connection cap -----------------------------------------------------
+
+/// What the next recv says: 0 at a clean end (FIN), -1 with errno at an
+/// error (ECONNRESET after a reset), else the byte count.
+ssize_t next_recv(int fd) {
+  char c;
+  return ::recv(fd, &c, 1, 0);
+}
+
+// Defect 9: the 503 was written and the socket closed at once; the refused
+// client's request, unread, made the kernel reset the connection.
+CAF_TEST(a client refused at the cap reads the 503 and a clean end) {
+  facade_config fcfg;
+  fcfg.max_connections = 1;
+  start(fcfg);
+  // The one slot is busy: its request waits for the coordinator.
+  int busy = new_socket();
+  connect_to(busy, port);
+  send_all(busy, get("/api/sync-sheets-bg?syncId=sync-x"));
+  expect_held("status sync-x");
+  // The refused client sent a request (and more) before reading.
+  int refused = new_socket();
+  connect_to(refused, port);
+  send_all(refused, get("/healthz") + get("/healthz") + std::string(4000, 'x'));
+  auto [status, body] = read_response(refused);
+  CAF_CHECK_EQUAL(status, 503);
+  CAF_CHECK(body.find("too many connections") != std::string::npos);
+  errno = 0;
+  auto end = next_recv(refused);
+  CAF_CHECK_EQUAL(end, 0);
+  CAF_CHECK_EQUAL(errno, 0);
+  ::close(refused);
+  release();
+  CAF_CHECK_EQUAL(read_response(busy).first, 404);
+  ::close(busy);
+}
+
+CAF_TEST(at the cap the oldest idle keep-alive connection makes room) {
+  facade_config fcfg;
+  fcfg.max_connections = 2;
+  start(fcfg);
+  int oldest = new_socket();
+  connect_to(oldest, port);
+  send_all(oldest, get("/healthz"));
+  CAF_REQUIRE_EQUAL(read_response(oldest).first, 200);
+  int newer = new_socket();
+  connect_to(newer, port);
+  send_all(newer, get("/healthz"));
+  CAF_REQUIRE_EQUAL(read_response(newer).first, 200);
+  // Both wait idle for a next request; a third client comes.
+  int third = new_socket();
+  connect_to(third, port);
+  send_all(third, get("/healthz"));
+  CAF_CHECK_EQUAL(read_response(third).first, 200);
+  // The oldest idle one was closed cleanly; the newer one still serves.
+  errno = 0;
+  CAF_CHECK_EQUAL(next_recv(oldest), 0);
+  CAF_CHECK_EQUAL(errno, 0);
+  send_all(newer, get("/healthz"));
+  CAF_CHECK_EQUAL(read_response(newer).first, 200);
+  ::close(oldest);
+  ::close(newer);
+  ::close(third);
+}
+
+CAF_TEST_FIXTURE_SCOPE_END()
