@@ -1,5 +1,6 @@
 #include "net/facade_metrics.hpp"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -33,9 +34,15 @@ void facade_metrics::count_request(const char* route, int status) {
 }
 
 void facade_metrics::observe(const sync_status& st) {
-  if (!finished(st.state) || !counted_.insert(st.id).second)
+  if (!finished(st.state))
     return;
   auto& src = sources_[st.source];
+  auto& counted = src.counted;
+  if (std::find(counted.begin(), counted.end(), st.id) != counted.end())
+    return;
+  counted.push_back(st.id);
+  if (counted.size() > remembered_per_source)
+    counted.pop_front();
   ++src.syncs[to_string(st.state)];
   if (st.state == sync_state::complete) {
     src.last_success_ms = st.finished_ms;
@@ -43,6 +50,13 @@ void facade_metrics::observe(const sync_status& st) {
     last_rows_ = st.rows;
     last_bytes_ = st.bytes;
   }
+}
+
+size_t facade_metrics::remembered_ids() const {
+  size_t n = 0;
+  for (auto& [name, counts] : sources_)
+    n += counts.counted.size();
+  return n;
 }
 
 void facade_metrics::add_source(const std::string& name) {

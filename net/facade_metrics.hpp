@@ -1,10 +1,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 
 #include "messages/sync_status.hpp"
@@ -14,6 +14,9 @@ namespace sheetsync {
 /// What /metrics reports, in Prometheus text format.
 class facade_metrics {
 public:
+  /// Sync ids remembered per source against counting one twice.
+  static constexpr size_t remembered_per_source = 16;
+
   /// Counts a finished request by route (a string literal: a fixed label,
   /// never the raw path).
   void count_request(const char* route, int status);
@@ -29,20 +32,26 @@ public:
   /// The exposition text; `open_connections` is sampled by the caller.
   std::string render(size_t open_connections) const;
 
+  /// Sync ids remembered (bounded: remembered_per_source per source).
+  size_t remembered_ids() const;
+
 private:
   struct source_counts {
     /// Finished syncs by outcome ("complete", "error", "cancelled").
     std::map<std::string, uint64_t> syncs;
     /// Unix ms of the finish of the last complete sync, 0 if none.
     int64_t last_success_ms = 0;
+    /// The latest counted sync ids: a final status told again (a cancel's
+    /// answer, a reconnect's snapshot) is about one of a source's last syncs.
+    std::deque<std::string> counted;
   };
+
 
   /// Keyed by the route literal: no allocation per request.
   std::map<std::pair<std::string_view, int>, uint64_t> requests_;
   /// By source name (operator-configured: a bounded label set); the totals
   /// by outcome are their sums.
   std::map<std::string, source_counts> sources_;
-  std::unordered_set<std::string> counted_;
   double last_duration_ = 0;
   uint64_t last_rows_ = 0;
   uint64_t last_bytes_ = 0;
