@@ -54,6 +54,27 @@ std::string connect_failure(self_ptr self, const caf::error& err) {
          + self->system().render(err);
 }
 
+/// Tells the local listeners every source's latest sync as the coordinator
+/// knows it now: what ended or began while we were not connected (pushes
+/// during the gap are lost) would otherwise stay stale until its next change.
+void publish_snapshot(self_ptr self) {
+  auto& s = self->state;
+  if (s.subscribers.empty())
+    return;
+  self->request(s.remote, connect_timeout, caf::get_atom::value,
+                atom::sources::value)
+    .then(
+      [=](const std::vector<source_info>& xs) {
+        for (auto& x : xs)
+          if (!x.last.id.empty())
+            for (auto& listener : self->state.subscribers)
+              self->send(listener, x.last);
+      },
+      [](caf::error&) {
+        // nop: the connection broke again; the next connect tries again.
+      });
+}
+
 void connect(self_ptr self) {
   auto& s = self->state;
   if (s.remote || s.connecting)
@@ -85,6 +106,7 @@ void connect(self_ptr self) {
         s.failures = 0;
         for (auto& listener : s.subscribers)
           self->send(s.remote, atom::subscribe::value, listener);
+        publish_snapshot(self);
       },
       [=](caf::error& err) {
         auto& s = self->state;

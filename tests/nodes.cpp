@@ -655,13 +655,17 @@ CAF_TEST(the stand-in answers unavailable while earth is gone and recovers) {
   CAF_REQUIRE(back);
   CAF_CHECK_EQUAL(*back, local_status(*id));
   CAF_CHECK_EQUAL(int{back->progress}, 30);
-  // The listener was subscribed again: it hears the rest of the sync, once.
+  // The listener heard the progress it missed (the reconnect's snapshot of
+  // the sheet; "other" never synced), then, subscribed again, the rest of the
+  // sync, once.
+  CAF_REQUIRE_EQUAL(seen->size(), 2u);
+  CAF_CHECK_EQUAL(seen->back(), *back);
   auto before = earth_seen->size();
   complete(*id);
   std::vector<sync_status> after(earth_seen->begin() + before,
                                  earth_seen->end());
   CAF_REQUIRE(!after.empty());
-  CAF_CHECK_EQUAL(std::vector<sync_status>(seen->begin() + 1, seen->end()),
+  CAF_CHECK_EQUAL(std::vector<sync_status>(seen->begin() + 2, seen->end()),
                   after);
   CAF_CHECK_EQUAL(seen->back().state, sync_state::complete);
   // Requests are forwarded again.
@@ -719,6 +723,33 @@ CAF_TEST(the stand-in backs off up to five seconds between attempts) {
   }
   CAF_CHECK_EQUAL(reconnect_delay(1), caf::timespan{250ms});
   CAF_CHECK_EQUAL(reconnect_delay(100), caf::timespan{5s});
+}
+
+// Defect 6: a sync that ended while mars was disconnected stayed
+// "downloading" on mars, since pushes during the gap are lost and nothing
+// asked again after the reconnect.
+CAF_TEST(after a reconnect listeners hear what changed while disconnected) {
+  auto rc = spawn_stand_in();
+  auto seen = std::make_shared<std::vector<sync_status>>();
+  auto listener = mars_listener(seen);
+  mars.self->send(rc, atom::subscribe::value, listener);
+  settle();
+  auto id = ask_mars<std::string>(rc, atom::start::value, std::string{});
+  CAF_REQUIRE(id);
+  report(report_of(*id, stage::download, 500, 0, false, 1000));
+  CAF_REQUIRE_EQUAL(seen->back().state, sync_state::downloading);
+  break_connection();
+  // The sync ends on earth while mars cannot hear it.
+  complete(*id);
+  CAF_CHECK_EQUAL(seen->back().state, sync_state::downloading);
+  offer_connection();
+  CAF_CHECK_EQUAL(advance_mars(250ms), 1u);
+  CAF_REQUIRE(stand_in_state(rc).remote != nullptr);
+  CAF_CHECK_EQUAL(seen->back(), local_status(*id));
+  CAF_CHECK_EQUAL(seen->back().state, sync_state::complete);
+  // Each source with a sync, once ("other" has none).
+  CAF_CHECK_EQUAL(statuses_for(*seen, *id).back().state,
+                  sync_state::complete);
 }
 
 // Only mars sees the connection close (a half-open TCP connection: earth's
