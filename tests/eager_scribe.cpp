@@ -6,7 +6,8 @@
 // A tiny broker answers one-line commands: "small" (a 300-byte answer),
 // "big" (4 MiB of numbered bytes), "ack" (1 MiB with write receipts on),
 // "count" (the process's direct sends so far, read on the broker's thread
-// after everything before it was flushed: the client cannot read it sooner).
+// after everything before it was flushed: the client cannot read it sooner),
+// "mark" (no answer: tells the test that everything before it was flushed).
 // When the client half-closes, it answers "bye" and closes.
 
 #define CAF_SUITE eager_scribe
@@ -18,7 +19,6 @@
 #include <chrono>
 #include <cstring>
 #include <string>
-#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -36,6 +36,7 @@ namespace {
 using port_atom = caf::atom_constant<caf::atom("port")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using acked_atom = caf::atom_constant<caf::atom("acked")>;
+using marked_atom = caf::atom_constant<caf::atom("marked")>;
 
 constexpr size_t big_size = 4 * 1024 * 1024;
 constexpr size_t ack_size = 1024 * 1024;
@@ -87,6 +88,9 @@ caf::behavior server(caf::stateful_actor<server_state, caf::io::broker>* self,
           answer = numbered(ack_size, 'a');
         } else if (cmd == "count") {
           answer = std::to_string(eager_scribe::direct_sends()) + "\n";
+        } else if (cmd == "mark") {
+          self->send(observer, marked_atom::value);
+          continue;
         }
         self->write(msg.handle, answer.size(), answer.data());
         self->flush(msg.handle);
@@ -201,8 +205,9 @@ CAF_TEST(a long answer falls back to the stream and keeps the order) {
   // buffers, the rest of it waits in the stream, and the small answers after
   // it must wait behind it.
   auto before = direct_sends(fd);
-  send_all(fd, "big\nsmall\nsmall\n");
-  std::this_thread::sleep_for(200ms);
+  send_all(fd, "big\nsmall\nsmall\nmark\n");
+  self->receive([](marked_atom) {},
+                caf::after(10s) >> [] { CAF_FAIL("the broker did not answer"); });
   auto expected = numbered(big_size, 'b') + small_answer() + small_answer();
   auto got = read_exactly(fd, expected.size());
   CAF_REQUIRE_EQUAL(got.size(), expected.size());
@@ -210,8 +215,10 @@ CAF_TEST(a long answer falls back to the stream and keeps the order) {
   // Only the first count went out directly. The second count may still find
   // the stream finishing, so it is not counted on.
   CAF_CHECK_EQUAL(direct_sends(fd) - before, 1u);
-  // Once the stream has drained, answers take the short way again.
-  std::this_thread::sleep_for(50ms);
+  // Once the stream has drained, answers take the short way again. It has:
+  // the client read the last byte it held, and the stream reports itself
+  // empty in the same multiplexer turn that wrote that byte, before the
+  // multiplexer reads the next command.
   auto drained = direct_sends(fd);
   send_all(fd, "small\n");
   CAF_CHECK_EQUAL(read_exactly(fd, 300), small_answer());
