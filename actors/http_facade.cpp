@@ -1,8 +1,7 @@
 #include "actors/http_facade.hpp"
 
 #include <algorithm>
-#include <array>
-#include <cstdio>
+#include <memory>
 #include <string_view>
 #include <strings.h>
 
