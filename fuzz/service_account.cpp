@@ -1,0 +1,109 @@
+// Fuzz target: service-account credentials JSON (sources/service_account).
+//
+// No key is committed: "@RSA_KEY@" in an input stands for a PEM RSA key made
+// once at start-up (JSON-escaped), so that seeds can reach the success path.
+// Checks: a failure is ec::bad_credentials with a message naming the file
+// and never holding the private key (neither the made one nor a long
+// private_key value of the input); a success has every field the header
+// promises and a key OpenSSL reads.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <rapidjson/document.h>
+
+#include "fuzz/check.hpp"
+#include "sources/service_account.hpp"
+
+using namespace sheetsync;
+
+namespace {
+
+constexpr std::string_view placeholder = "@RSA_KEY@";
+
+/// A fresh RSA key, PEM (PKCS#8, as in Google's files).
+std::string make_key_pem() {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{
+    EVP_RSA_gen(2048), &EVP_PKEY_free};
+  FUZZ_CHECK(key != nullptr, "cannot make an RSA key");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio{BIO_new(BIO_s_mem()), &BIO_free};
+  PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
+                           nullptr);
+  char* data = nullptr;
+  auto n = BIO_get_mem_data(bio.get(), &data);
+  return {data, static_cast<size_t>(n)};
+}
+
+const std::string& key_pem() {
+  static const std::string pem = make_key_pem();
+  return pem;
+}
+
+/// The key as a JSON string body (line ends escaped).
+const std::string& key_json() {
+  static const std::string json = [] {
+    std::string out;
+    for (auto c : key_pem())
+      out += c == '\n' ? std::string{"\\n"} : std::string{c};
+    return out;
+  }();
+  return json;
+}
+
+/// A string member of the input's JSON object, or "".
+std::string member(const rapidjson::Document& doc, const char* name) {
+  if (!doc.IsObject())
+    return {};
+  auto i = doc.FindMember(name);
+  if (i == doc.MemberEnd() || !i->value.IsString())
+    return {};
+  return {i->value.GetString(), i->value.GetStringLength()};
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return fuzz::guarded(data, size, [](std::string_view input) {
+    std::string json{input};
+    for (auto pos = json.find(placeholder); pos != std::string::npos;
+         pos = json.find(placeholder, pos + key_json().size()))
+      json.replace(pos, placeholder.size(), key_json());
+    const std::string path = "creds.json";
+    service_account sa;
+    sa.client_email = "untouched";
+    failure err;
+    if (parse_service_account(json, path, sa, err)) {
+      FUZZ_CHECK(!sa.client_email.empty(), "no client_email");
+      FUZZ_CHECK(!sa.private_key_pem.empty(), "no private key");
+      FUZZ_CHECK(sa.token_uri.rfind("https://", 0) == 0
+                   || sa.token_uri.rfind("http://", 0) == 0,
+                 sa.token_uri);
+      std::string reason;
+      FUZZ_CHECK(check_rsa_private_key(sa.private_key_pem, reason), reason);
+      return;
+    }
+    FUZZ_CHECK(err.code == ec::bad_credentials, err.text);
+    FUZZ_CHECK(err.text.rfind("credentials file " + path + ": ", 0) == 0, err.text);
+    FUZZ_CHECK(sa.client_email == "untouched", "output changed on failure");
+    // The made key's second PEM line (base64 of key material).
+    auto line_start = key_pem().find('\n') + 1;
+    auto line = key_pem().substr(line_start, 64);
+    FUZZ_CHECK(err.text.find(line) == std::string::npos, "the key shows");
+    rapidjson::Document doc;
+    doc.Parse(json.data(), json.size());
+    if (doc.HasParseError())
+      return;
+    auto key = member(doc, "private_key");
+    // Values shown in errors (a short type, the token URI) may hold it too.
+    if (key.size() > 40 && member(doc, "token_uri").find(key) == std::string::npos)
+      FUZZ_CHECK(err.text.find(key) == std::string::npos, "private_key shows");
+  });
+}
