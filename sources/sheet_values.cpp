@@ -354,7 +354,8 @@ bool tab_title_for_gid(const std::string& json, const std::string& gid,
     return false;
   }
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  // Iterative: a deeply nested answer must not exhaust the stack.
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError()) {
     err = failure{ec::invalid_csv,
                   std::string{not_understood}
@@ -440,7 +441,8 @@ std::string google_error_detail(const std::string& body) {
   if (first == body.size() || body[first] != '{' || body.size() > (1u << 20))
     return "";
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  // Iterative: any server can send a deeply nested body (up to 1 MiB).
+  doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject())
     return "";
   auto e = doc.FindMember("error");

@@ -374,6 +374,20 @@ CAF_TEST(google error details) {
   CAF_CHECK_LESS_OR_EQUAL(long_detail.size(), 300u);
 }
 
+// Found by fuzz/sheet_values: a body nested a million levels deep (any
+// server a source names can send one as an error body, up to the 1 MiB cap)
+// overflowed the stack of the recursive JSON parser and killed the process.
+CAF_TEST(deeply nested answers are refused without exhausting the stack) {
+  std::string deep(1 << 20, '[');
+  deep.replace(0, 9, "{\"error\":");
+  CAF_CHECK_EQUAL(google_error_detail(deep), "");
+  deep.replace(0, 10, "{\"sheets\":");
+  std::string title;
+  failure err;
+  CAF_CHECK(!tab_title_for_gid(deep, "", title, err, sheet_id));
+  CAF_CHECK_EQUAL(err.code, ec::invalid_csv);
+}
+
 CAF_TEST(failure messages are actionable and keep secrets) {
   auto url = "https://docs.google.com/spreadsheets/d/" + sheet_id + "/edit#gid=123";
   auto api_plan = make_plan(url, "", secret_key);
