@@ -121,7 +121,8 @@ bool check_rsa_private_key(const std::string& pem, std::string& reason) {
 bool parse_service_account(const std::string& json, const std::string& path,
                            service_account& out, failure& err) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  // Iterative: a deeply nested file must not exhaust the stack.
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError())
     return fail(err, path,
                 std::string{"not valid JSON: "}

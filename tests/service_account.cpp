@@ -267,6 +267,9 @@ CAF_TEST(a file that is not JSON is refused with the offset) {
   // A truncated file ends in the middle of the key: still no key text.
   auto whole = credentials_json();
   check_refused(whole.substr(0, whole.find("MII") + 200), "not valid JSON");
+  // Nested a million levels deep (under the 1 MiB cap): refused, not a stack
+  // overflow.
+  check_refused("{\"type\":" + std::string(1000000, '['), "not valid JSON");
 }
 
 CAF_TEST(a key of another type is refused) {
