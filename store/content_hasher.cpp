@@ -4,6 +4,8 @@
 
 #include <openssl/evp.h>
 
+#include "parse/column_names.hpp"
+
 namespace sheetsync {
 
 namespace {
@@ -70,10 +72,12 @@ void content_hasher::add(const row_batch& batch) {
 }
 
 std::string content_hasher::digest(const std::vector<std::string>& header) const {
+  // The names the table gets, so that the hash and the table agree whatever
+  // names the batches carried.
   std::string tail;
   tail += 'H';
   put_u64(tail, header.size());
-  for (auto& name : header) {
+  for (auto& name : column_names(header)) {
     put_u64(tail, name.size());
     tail += name;
   }

@@ -34,8 +34,8 @@ public:
   /// Adds the rows of a well-formed batch (cell ends in order, within data).
   void add(const row_batch& batch);
 
-  /// The lowercase hex digest of the rows added so far followed by
-  /// `header`; adding may go on afterwards.
+  /// The lowercase hex digest of the rows added so far followed by the
+  /// column names of `header` (column_names()); adding may go on afterwards.
   std::string digest(const std::vector<std::string>& header) const;
 
 private:

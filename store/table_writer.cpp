@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "parse/column_names.hpp"
 #include "store/process_identity.hpp"
 
 namespace sheetsync {
@@ -27,27 +28,11 @@ constexpr const char* staging_prefix = "_staging_";
 constexpr size_t insert_rows_per_stmt = 32;
 
 
-/// SQL column names for a header. SQLite rejects duplicate column names
-/// (ignoring ASCII case) and `_row` is ours, so colliding names get "_2",
-/// "_3", ...; an empty cell becomes "column_<n>" (1-based position), and NUL
-/// bytes (which would cut the SQL text) become '_'. Each name depends only on
-/// the names before it, so a grown header maps its old columns the same way.
+/// SQL column names for a header: the cache's one naming rule (unique
+/// ignoring ASCII case, `_row` reserved, no NUL), the same the parser and the
+/// content hash use.
 std::vector<std::string> sql_names(const std::vector<std::string>& header) {
-  std::vector<std::string> out;
-  out.reserve(header.size());
-  std::set<std::string> taken{"_row"};
-  for (size_t i = 0; i < header.size(); ++i) {
-    auto name = header[i];
-    std::replace(name.begin(), name.end(), '\0', '_');
-    if (name.empty())
-      name = "column_" + std::to_string(i + 1);
-    auto candidate = name;
-    for (int n = 2; taken.count(lower(candidate)) > 0; ++n)
-      candidate = name + "_" + std::to_string(n);
-    taken.insert(lower(candidate));
-    out.push_back(std::move(candidate));
-  }
-  return out;
+  return column_names(header);
 }
 
 int64_t unix_ms() {
