@@ -6,7 +6,7 @@ namespace sheetsync {
 
 namespace {
 
-using self_ptr = parser_actor::stateful_pointer<parser_state>;
+using self_ptr = parser_internal_actor::stateful_pointer<parser_state>;
 
 void report(self_ptr self, const std::string& id, coordinator_actor& coord,
             bool finished) {
@@ -20,8 +20,24 @@ void report(self_ptr self, const std::string& id, coordinator_actor& coord,
   self->send(coord, atom::progress::value, std::move(r));
 }
 
+/// Whether a step has work now: input (or its end) to parse, and fewer
+/// batches waiting than the credit, so that output never piles up.
+bool can_step(const parser_state& s) {
+  return !s.eof && (!s.input.empty() || s.input_done)
+         && s.pending.size() < parser_state::max_in_flight;
+}
+
+void schedule_step(self_ptr self) {
+  auto& s = self->state;
+  if (!s.step_pending && can_step(s)) {
+    s.step_pending = true;
+    self->send(self, atom::step::value);
+  }
+}
+
 /// Sends waiting batches while credit lasts, releases held chunk answers,
-/// and ends the stage once everything was handed on after the end of input.
+/// ends the stage once everything was handed on after the end of input, and
+/// else goes on parsing if there is room.
 void pump(self_ptr self, const std::string& id, cache_writer_actor& writer,
           coordinator_actor& coord) {
   auto& s = self->state;
@@ -50,55 +66,85 @@ void pump(self_ptr self, const std::string& id, cache_writer_actor& writer,
     self->send(writer, atom::eof::value);
     report(self, id, coord, true);
     self->quit();
+    return;
   }
+  schedule_step(self);
 }
 
 void fail(self_ptr self, const std::string& id, coordinator_actor& coord) {
-  self->send(coord, atom::failed::value, id, stage::parse,
-             make_error(self->state.csv->error()));
+  auto& s = self->state;
+  auto err = make_error(s.csv->error());
+  self->send(coord, atom::failed::value, id, stage::parse, err);
+  // The downloader stops on the error; the coordinator reports this one.
+  for (auto& c : s.input)
+    c.answer.deliver(err);
+  for (auto& answer : s.held)
+    answer.deliver(err);
+  s.input.clear();
+  s.held.clear();
   self->quit();
+}
+
+/// Parses one slice: at most slice_bytes of the oldest chunk and at most one
+/// batch; after the last chunk, finishes the input.
+void step(self_ptr self, const std::string& id, cache_writer_actor& writer,
+          coordinator_actor& coord) {
+  auto& s = self->state;
+  s.step_pending = false;
+  if (!can_step(s))
+    return; // credit ran out meanwhile: pump() schedules the next step
+  if (!s.input.empty()) {
+    auto& c = s.input.front();
+    auto n = std::min(c.bytes.size() - c.parsed, parser_state::slice_bytes);
+    c.parsed += s.csv->feed_some({c.bytes.data() + c.parsed, n});
+    if (s.csv->error()) {
+      fail(self, id, coord);
+      return;
+    }
+    if (c.parsed == c.bytes.size()) {
+      // Answered once its rows were handed on (see pump()).
+      s.held.push_back(std::move(c.answer));
+      s.input.pop_front();
+      report(self, id, coord, false);
+    }
+  } else {
+    if (!s.csv->finish()) {
+      fail(self, id, coord);
+      return;
+    }
+    s.eof = true;
+  }
+  for (auto& b : s.csv->take_batches())
+    s.pending.push_back(std::move(b));
+  if (s.eof && !s.batches_sent && s.pending.empty()) {
+    // A header-only sheet: the cache still needs the columns.
+    row_batch header_only;
+    header_only.columns = s.csv->columns();
+    s.pending.push_back(std::move(header_only));
+  }
+  pump(self, id, writer, coord);
 }
 
 } // namespace
 
-parser_actor::behavior_type
-parser(parser_actor::stateful_pointer<parser_state> self, std::string sync_id,
-       cache_writer_actor writer, coordinator_actor coordinator) {
+parser_internal_actor::behavior_type
+parser(parser_internal_actor::stateful_pointer<parser_state> self,
+       std::string sync_id, cache_writer_actor writer,
+       coordinator_actor coordinator) {
   self->state.csv = std::make_unique<csv_parser>();
   return {
-    [=](atom::chunk, const std::string& bytes) mutable
-    -> caf::result<caf::ok_atom> {
+    [=](atom::chunk, std::string& bytes) -> caf::result<caf::ok_atom> {
       auto& s = self->state;
-      if (!s.csv->feed(bytes)) {
-        fail(self, sync_id, coordinator);
-        return caf::ok_atom::value;
-      }
-      for (auto& b : s.csv->take_batches())
-        s.pending.push_back(std::move(b));
-      report(self, sync_id, coordinator, false);
-      pump(self, sync_id, writer, coordinator);
-      if (s.pending.size() < parser_state::max_in_flight)
-        return caf::ok_atom::value;
-      s.held.push_back(self->make_response_promise<caf::ok_atom>());
-      return s.held.back();
+      auto answer = self->make_response_promise<caf::ok_atom>();
+      s.input.push_back({std::move(bytes), 0, answer});
+      schedule_step(self);
+      return answer;
     },
-    [=](atom::eof) mutable {
-      auto& s = self->state;
-      if (!s.csv->finish()) {
-        fail(self, sync_id, coordinator);
-        return;
-      }
-      for (auto& b : s.csv->take_batches())
-        s.pending.push_back(std::move(b));
-      if (!s.batches_sent && s.pending.empty()) {
-        // A header-only sheet: the cache still needs the columns.
-        row_batch header_only;
-        header_only.columns = s.csv->columns();
-        s.pending.push_back(std::move(header_only));
-      }
-      s.eof = true;
-      pump(self, sync_id, writer, coordinator);
+    [=](atom::eof) {
+      self->state.input_done = true;
+      schedule_step(self);
     },
+    [=](atom::step) mutable { step(self, sync_id, writer, coordinator); },
   };
 }
 

@@ -18,13 +18,35 @@ struct parser_state {
   /// Batches handed to the writer and not yet answered: the credit in use.
   static constexpr size_t max_in_flight = 4;
 
+  /// Most input bytes one handler run parses: a long parse (one huge chunk
+  /// or many) is cut into slices, with the mailbox read between them, so an
+  /// exit (cancel, deadline) stops it within a slice. A slice also ends after
+  /// one batch, which bounds its output however much the rows are padded.
+  static constexpr size_t slice_bytes = 256 * 1024;
+
+  using ok_promise = caf::typed_response_promise<caf::ok_atom>;
+
+  /// A chunk not parsed to its end yet, with its answer.
+  struct chunk {
+    std::string bytes;
+    size_t parsed = 0;
+    ok_promise answer;
+  };
+
   std::unique_ptr<csv_parser> csv;
+  /// Chunks waiting to be parsed, oldest first.
+  std::deque<chunk> input;
+  /// A step message is on its way.
+  bool step_pending = false;
   /// Parsed batches waiting for credit.
   std::deque<row_batch> pending;
   size_t in_flight = 0;
-  /// Chunk answers held back while too many batches wait: the downloader
-  /// gets its credit back only once this stage can take more.
-  std::deque<caf::typed_response_promise<caf::ok_atom>> held;
+  /// Answers of parsed chunks held back while too many batches wait: the
+  /// downloader gets its credit back only once this stage can take more.
+  std::deque<ok_promise> held;
+  /// The download ended (eof received).
+  bool input_done = false;
+  /// The parser finished the input: only handing on is left.
   bool eof = false;
   /// Whether any batch went to the writer.
   bool batches_sent = false;
@@ -35,8 +57,9 @@ struct parser_state {
 /// @param sync_id The sync this stage belongs to.
 /// @param writer The next stage.
 /// @param coordinator Receives progress and failures.
-parser_actor::behavior_type
-parser(parser_actor::stateful_pointer<parser_state> self, std::string sync_id,
-       cache_writer_actor writer, coordinator_actor coordinator);
+parser_internal_actor::behavior_type
+parser(parser_internal_actor::stateful_pointer<parser_state> self,
+       std::string sync_id, cache_writer_actor writer,
+       coordinator_actor coordinator);
 
 } // namespace sheetsync

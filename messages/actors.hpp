@@ -89,6 +89,12 @@ using parser_actor = caf::typed_actor<
   // The download is complete: parse the rest, hand on the last batch.
   caf::reacts_to<atom::eof>>;
 
+/// The parser's own view of itself: the public interface plus the message it
+/// sends itself to parse in bounded slices.
+using parser_internal_actor = parser_actor::extend<
+  // Parses the next slice of the chunks received (sent to itself).
+  caf::reacts_to<atom::step>>;
+
 /// The downloader: fetches the sheet in short steps and feeds the parser.
 using downloader_actor = caf::typed_actor<
   // Drives the transfer for one short step (sent to itself).

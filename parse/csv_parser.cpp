@@ -11,10 +11,6 @@ namespace {
 
 constexpr unsigned char utf8_bom[] = {0xEF, 0xBB, 0xBF};
 
-/// A batch closes early past this many bytes, so that a sheet of huge cells
-/// keeps batches (and memory in flight) bounded; also keeps `ends` in uint32.
-constexpr size_t max_batch_bytes = size_t{64} << 20;
-
 /// Most bytes one tokenizer step copies, so that a huge feed() does not make
 /// the batch reserve room for all of it.
 constexpr size_t max_run = size_t{64} << 10;
@@ -50,16 +46,6 @@ uint64_t cell_end_bytes(uint64_t word) {
 
 bool ends_cell(char c) {
   return c == ',' || c == '\r' || c == '\n';
-}
-
-/// ASCII-only lower case: SQLite folds only ASCII when it compares column
-/// names.
-std::string ascii_lower(std::string_view x) {
-  std::string result{x};
-  for (auto& c : result)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return result;
 }
 
 } // namespace
@@ -118,21 +104,31 @@ bool valid_utf8(std::string_view bytes) {
   return true;
 }
 
-csv_parser::csv_parser(size_t batch_rows)
-  : batch_rows_(std::max(batch_rows, size_t{1})) {
-  taken_.insert("_row");
+csv_parser::csv_parser(size_t batch_rows, size_t batch_bytes)
+  : batch_rows_(std::max(batch_rows, size_t{1})),
+    // Below 4 GiB, so that the cell ends of a batch fit in uint32.
+    batch_bytes_(std::clamp(batch_bytes, size_t{1}, size_t{1} << 30)) {
+  // nop
 }
 
 csv_parser::~csv_parser() = default;
 
 bool csv_parser::feed(std::string_view bytes) {
+  do {
+    bytes.remove_prefix(feed_some(bytes));
+  } while (!bytes.empty() && !error_);
+  return !error_;
+}
+
+size_t csv_parser::feed_some(std::string_view bytes) {
   if (error_)
-    return false;
+    return 0;
   if (finished_) {
     fail(ec::invalid_argument, "feed() after finish()");
-    return false;
+    return 0;
   }
-  bytes_consumed_ += bytes.size();
+  batch_closed_ = false;
+  auto total = bytes.size();
   if (!bom_done_) {
     // Hold back a possible BOM prefix until it is complete or broken: the
     // download may split it across chunks.
@@ -147,11 +143,14 @@ bool csv_parser::feed(std::string_view bytes) {
     }
     if (bom_matched_ == 3)
       bom_done_ = true;
-    if (!bom_done_)
-      return true;
+    if (!bom_done_) {
+      bytes_consumed_ += total;
+      return total;
+    }
   }
-  tokenize(bytes);
-  return !error_;
+  auto used = total - bytes.size() + tokenize(bytes);
+  bytes_consumed_ += used;
+  return used;
 }
 
 bool csv_parser::finish() {
@@ -201,7 +200,7 @@ std::vector<row_batch> csv_parser::take_batches() {
   return std::exchange(done_, {});
 }
 
-void csv_parser::tokenize(std::string_view bytes) {
+size_t csv_parser::tokenize(std::string_view bytes) {
   auto pos = bytes.data();
   auto end = pos + bytes.size();
   if (skip_lf_ && pos < end) {
@@ -221,7 +220,7 @@ void csv_parser::tokenize(std::string_view bytes) {
         ++pos;
     }
   };
-  while (pos < end && !error_) {
+  while (pos < end && !error_ && !batch_closed_) {
     switch (state_) {
       case state::row_start:
       case state::cell_start: {
@@ -254,10 +253,13 @@ void csv_parser::tokenize(std::string_view bytes) {
       case state::unquoted: {
         // Copy up to the cell's end, eight bytes per step while eight remain
         // before `limit`: bytes copied past the cell's end are not counted
-        // and get overwritten by what follows.
+        // and get overwritten by what follows. Only into the room the batch
+        // has (doubled when nearly full): reserving a whole step per cell
+        // would cost every small batch a step's size.
         auto first = pos;
-        auto limit = pos + std::min(static_cast<size_t>(end - pos), max_run);
-        auto out = room(static_cast<size_t>(limit - pos));
+        auto out = room(8);
+        auto limit = pos + std::min({static_cast<size_t>(end - pos), max_run,
+                                     cur_.data.size() - data_len_});
         uint64_t bits = 0;
         bool found = false;
         while (limit - pos >= 8) {
@@ -336,12 +338,22 @@ void csv_parser::tokenize(std::string_view bytes) {
       }
     }
   }
+  return static_cast<size_t>(pos - bytes.data());
 }
 
 void csv_parser::begin_cell() {
+  if (col_ == max_columns) {
+    // Before any work for the cell: past the limit a row costs nothing more.
+    fail(ec::too_large,
+         "row " + std::to_string(sheet_row())
+           + (header_done_ ? "" : " (the header)") + " has more than "
+           + std::to_string(max_columns) + " cells: a sheet may have at most "
+           + std::to_string(max_columns) + " columns");
+    return;
+  }
   if (!cur_open_)
     open_batch();
-  if (header_done_ && col_ == columns_.size())
+  if (header_done_ && col_ == columns().size())
     grow_row();
   cell_start_ = data_len_;
   cell_bits_ = 0;
@@ -354,11 +366,13 @@ char* csv_parser::room(size_t n) {
 }
 
 void csv_parser::end_cell() {
+  if (error_)
+    return;
   if ((cell_bits_ & highs) != 0
       && !valid_utf8({cur_.data.data() + cell_start_, data_len_ - cell_start_})) {
     if (header_done_)
       fail(ec::invalid_utf8, "invalid UTF-8 in row " + std::to_string(sheet_row())
-                               + ", column \"" + columns_[col_]
+                               + ", column \"" + columns()[col_]
                                + "\": save the sheet as UTF-8");
     else
       fail(ec::invalid_utf8, "invalid UTF-8 in row " + std::to_string(sheet_row())
@@ -390,65 +404,52 @@ void csv_parser::end_row() {
   }
   if (!cur_open_)
     open_batch();
-  // Pad a short (or blank) row with empty cells.
+  // Pad a short (or blank) row with empty cells: O(missing cells).
   auto end = static_cast<uint32_t>(data_len_);
-  cur_.ends.resize(cur_.ends.size() + (columns_.size() - col_), end);
+  cur_.ends.resize(cur_.ends.size() + (columns().size() - col_), end);
   col_ = 0;
   ++rows_;
   ++records_;
   ++cur_rows_;
   row_data_start_ = data_len_;
   row_ends_start_ = cur_.ends.size();
-  if (cur_rows_ == batch_rows_ || data_len_ >= max_batch_bytes)
+  if (cur_rows_ == batch_rows_ || padded_bytes(0) >= batch_bytes_)
     close_batch();
+}
+
+size_t csv_parser::padded_bytes(size_t extra_columns) const {
+  return data_len_
+         + sizeof(uint32_t) * cur_rows_ * (columns().size() + extra_columns);
 }
 
 void csv_parser::finish_header() {
   // The header row went through cur_ like a data row; take its cells out.
-  columns_.reserve(cur_.ends.size());
   uint32_t begin = 0;
   for (auto end : cur_.ends) {
-    add_column(cur_.data.substr(begin, end - begin));
+    names_.add(std::string_view{cur_.data}.substr(begin, end - begin));
     begin = end;
   }
   cur_open_ = false;
   header_done_ = true;
 }
 
-void csv_parser::add_column(std::string name) {
-  if (name.empty())
-    name = "column_" + std::to_string(columns_.size() + 1);
-  auto key = ascii_lower(name);
-  if (taken_.count(key) > 0) {
-    // Resume where the last rename of this name stopped: all lower suffixes
-    // are taken, and names are never released.
-    auto& next = next_suffix_[key];
-    for (auto n = std::max(next, size_t{2});; ++n) {
-      auto candidate = name + '_' + std::to_string(n);
-      auto candidate_key = ascii_lower(candidate);
-      if (taken_.count(candidate_key) == 0) {
-        next = n + 1;
-        name = std::move(candidate);
-        key = std::move(candidate_key);
-        break;
-      }
-    }
-  }
-  taken_.insert(std::move(key));
-  columns_.push_back(std::move(name));
-}
-
 void csv_parser::grow_row() {
-  if (cur_rows_ > 0) {
-    // The batch's rows keep its narrower header; the row in progress moves to
-    // a new batch that gets the wider one.
+  if (cur_rows_ > 0 && padded_bytes(1) < batch_bytes_) {
+    // The batch's rows get the wider header too, padded once at its close;
+    // for now, remember how wide they are.
+    if (narrow_rows_.empty() || narrow_rows_.back().first < cur_rows_)
+      narrow_rows_.emplace_back(cur_rows_, columns().size());
+  } else if (cur_rows_ > 0) {
+    // Widening would pass the budget: the batch's rows keep their narrower
+    // header; the row in progress moves to a new batch that gets the wider
+    // one. A batch that gets here holds at least half a budget of padded
+    // rows, so this happens at most once per half a budget of output.
     auto tail = data_len_ - row_data_start_;
     row_batch next;
     next.first_row = rows_ + 1;
     next.data.resize(std::max(data_hint_, tail));
     std::memcpy(&next.data[0], cur_.data.data() + row_data_start_, tail);
-    next.ends.reserve(std::min(batch_rows_ * (columns_.size() + 1),
-                               size_t{1} << 20));
+    next.ends.reserve(std::max(ends_hint_, col_ + 1));
     auto base = static_cast<uint32_t>(row_data_start_);
     for (auto i = row_ends_start_; i < cur_.ends.size(); ++i)
       next.ends.push_back(cur_.ends[i] - base);
@@ -462,16 +463,14 @@ void csv_parser::grow_row() {
     row_data_start_ = 0;
     row_ends_start_ = 0;
   }
-  add_column({});
-  cur_.columns = columns_;
+  names_.add({});
 }
 
 void csv_parser::open_batch() {
   cur_ = row_batch{};
-  cur_.columns = columns_;
   cur_.first_row = rows_ + 1;
   cur_.data.resize(data_hint_);
-  cur_.ends.reserve(std::min(batch_rows_ * columns_.size(), size_t{1} << 20));
+  cur_.ends.reserve(ends_hint_);
   data_len_ = 0;
   cur_open_ = true;
   cur_rows_ = 0;
@@ -480,12 +479,38 @@ void csv_parser::open_batch() {
 }
 
 void csv_parser::close_batch() {
-  // Size the next batch a little above this one (plus one tokenizer step) so
-  // that it rarely grows.
-  data_hint_ = std::min(data_len_ + data_len_ / 8, max_batch_bytes) + max_run;
+  if (!narrow_rows_.empty())
+    pad_narrow_rows();
+  // Size the next batch a little above this one so that it rarely grows, but
+  // never beyond the budget.
+  data_hint_ = std::min(data_len_ + data_len_ / 8, batch_bytes_) + 64;
+  ends_hint_ = std::min(cur_.ends.size() + cur_.ends.size() / 8,
+                        batch_bytes_ / sizeof(uint32_t));
   cur_.data.resize(data_len_);
+  cur_.columns = columns();
   done_.push_back(std::move(cur_));
   cur_open_ = false;
+  batch_closed_ = true;
+}
+
+void csv_parser::pad_narrow_rows() {
+  // One pass over the batch at its final width: the padding, done once.
+  const auto width = columns().size();
+  std::vector<uint32_t> ends;
+  ends.reserve(cur_rows_ * width);
+  size_t i = 0;
+  size_t row = 0;
+  for (auto [rows_end, narrow] : narrow_rows_) {
+    for (; row < rows_end; ++row) {
+      ends.insert(ends.end(), cur_.ends.begin() + i, cur_.ends.begin() + i + narrow);
+      i += narrow;
+      auto row_end = ends.back();
+      ends.resize(ends.size() + (width - narrow), row_end);
+    }
+  }
+  ends.insert(ends.end(), cur_.ends.begin() + i, cur_.ends.end());
+  cur_.ends = std::move(ends);
+  narrow_rows_.clear();
 }
 
 void csv_parser::fail(ec code, std::string text) {

@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "messages/ec.hpp"
 #include "messages/row_batch.hpp"
+#include "parse/column_names.hpp"
 
 namespace sheetsync {
 
@@ -24,9 +24,26 @@ namespace sheetsync {
 /// lines before it, which are skipped but counted), the first data row is row
 /// 2. Batches never come out empty: for a header-only sheet take_batches()
 /// yields nothing and columns() holds the header.
+///
+/// Work is linear in the input plus the padding of short rows: a row with
+/// extra cells appends columns (no copy of the header per column), a batch
+/// copies the header once, a short row costs its missing cells, and rows
+/// before a growth get theirs once, when the batch closes. A batch closes at
+/// `batch_rows` rows or once it holds `batch_bytes` (cells and their 4-byte
+/// ends, padding included), whichever comes first. All rows of a batch have
+/// its header's width.
 class csv_parser {
 public:
-  explicit csv_parser(size_t batch_rows = 4096);
+  /// Most columns a sheet may have: SQLite's default SQLITE_MAX_COLUMN (2000)
+  /// less the cache's `_row`. A row with more cells fails at its next cell.
+  static constexpr size_t max_columns = 1999;
+
+  /// Default byte budget of a batch: a few batches in flight stay far below
+  /// the memory budget, however wide or padded the rows.
+  static constexpr size_t default_batch_bytes = size_t{8} << 20;
+
+  explicit csv_parser(size_t batch_rows = 4096,
+                      size_t batch_bytes = default_batch_bytes);
 
   ~csv_parser();
 
@@ -38,6 +55,12 @@ public:
   /// Returns false and sets error() on invalid input; later calls do nothing.
   bool feed(std::string_view bytes);
 
+  /// Like feed(), but stops early once a batch closed, so that a caller can
+  /// hand each batch on before the next one is made: the work of one call is
+  /// bounded by its input and one batch. Returns the bytes consumed (all of
+  /// them unless a batch closed or the input is invalid: see error()).
+  size_t feed_some(std::string_view bytes);
+
   /// Ends the input: completes a last row without newline, closes the last
   /// batch. Calling it again returns the same result; feed() after it fails.
   bool finish();
@@ -48,7 +71,7 @@ public:
 
   /// The normalised header so far (grows when a row has extra cells).
   const std::vector<std::string>& columns() const {
-    return columns_;
+    return names_.names();
   }
 
   /// Data rows completed so far (header excluded).
@@ -80,11 +103,12 @@ private:
     quoted_quote,
   };
 
-  /// Splits bytes (BOM already handled) into cells and rows.
-  void tokenize(std::string_view bytes);
+  /// Splits bytes (BOM already handled) into cells and rows, up to the end
+  /// of a row that closed a batch; returns the bytes consumed.
+  size_t tokenize(std::string_view bytes);
 
-  /// Starts a cell: opens a batch (or the header's scratch batch) and makes
-  /// room for one more column.
+  /// Starts a cell: opens a batch (or the header's scratch batch), enforces
+  /// max_columns and makes room for one more column.
   void begin_cell();
 
   /// Ensures `n` bytes can be written at cur_.data[data_len_] and returns
@@ -100,16 +124,23 @@ private:
   /// Turns the raw header cells into distinct, non-empty column names.
   void finish_header();
 
-  /// Appends a column named `name` (or `column_N` if empty), renamed with a
-  /// `_2`, `_3`, ... suffix until it collides with no other name.
-  void add_column(std::string name);
-
   /// Makes room for one more cell in the current data row: the header grows
-  /// and, if the batch already holds rows, the row moves to a new batch.
+  /// by one name. The batch's earlier rows get the new column as padding when
+  /// it closes, unless that padding would pass the byte budget: then the row
+  /// moves to a new batch and the earlier rows keep the narrower header.
   void grow_row();
 
+  /// Bytes the batch will hold once its rows are padded to the header plus
+  /// `extra_columns` (the row in progress not counted).
+  size_t padded_bytes(size_t extra_columns) const;
+
+  /// Pads the rows that are narrower than the header (see narrow_rows_).
+  void pad_narrow_rows();
+
+  /// Starts a batch sized after the last one.
   void open_batch();
 
+  /// Gives the batch its header (the one copy of it) and queues it.
   void close_batch();
 
   void fail(ec code, std::string text);
@@ -121,6 +152,7 @@ private:
 
   // -- configuration --------------------------------------------------------
   size_t batch_rows_;
+  size_t batch_bytes_;
 
   // -- input state ------------------------------------------------------------
   state state_ = state::row_start;
@@ -148,13 +180,7 @@ private:
 
   // -- header -----------------------------------------------------------------
   bool header_done_ = false;
-  std::vector<std::string> header_cells_;
-  std::vector<std::string> columns_;
-  /// Lower-cased names in use (SQLite column names are case-insensitive),
-  /// plus the cache's reserved `_row`.
-  std::unordered_set<std::string> taken_;
-  /// Per lower-cased name, the suffix to try first on its next rename.
-  std::unordered_map<std::string, size_t> next_suffix_;
+  column_namer names_;
 
   // -- batches ----------------------------------------------------------------
   uint64_t rows_ = 0;
@@ -168,8 +194,14 @@ private:
   /// Where the current row starts in cur_.data and cur_.ends.
   size_t row_data_start_ = 0;
   size_t row_ends_start_ = 0;
+  /// Rows of the batch narrower than the header (it grew after them), padded
+  /// at close: (rows before the growth, their width), one entry per growth.
+  std::vector<std::pair<size_t, size_t>> narrow_rows_;
   /// Size of the last closed batch, to reserve the next one in one go.
   size_t data_hint_ = 0;
+  size_t ends_hint_ = 0;
+  /// A batch closed during the current feed_some().
+  bool batch_closed_ = false;
   std::vector<row_batch> done_;
 };
 

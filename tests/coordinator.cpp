@@ -1458,4 +1458,25 @@ CAF_TEST(the parser holds chunk answers back while the writer holds credit) {
   CAF_CHECK(*parser_ended);
 }
 
+CAF_TEST(an exit stops a long parse within a slice) {
+  // 4 MiB in one chunk: parsed slice by slice, so an exit queued behind it
+  // (a cancel, the whole-sync deadline) ends the parser after one slice, not
+  // after the whole chunk.
+  std::string csv = "a,b\n";
+  while (csv.size() < (size_t{4} << 20))
+    csv += "1,2\n";
+  self->send(downloader, atom::chunk::value, csv);
+  sched.run_once(); // the downloader asks the parser
+  sched.run_once(); // the parser takes the chunk
+  caf::anon_send_exit(testee, caf::exit_reason::user_shutdown);
+  sched.run();
+  CAF_CHECK(*parser_ended);
+  // One slice is at most one batch: the writer got no more.
+  CAF_CHECK_LESS_OR_EQUAL(written->batches.size(), 1u);
+  CAF_CHECK(!written->eof);
+  for (auto& r : reported->reports)
+    CAF_CHECK_LESS(r.bytes, parser_state::slice_bytes + 1);
+  CAF_CHECK_EQUAL(fed->answered, 0u);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
