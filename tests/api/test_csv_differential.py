@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apihelpers as h  # noqa: E402
 
 SEED = int(os.environ.get('SHEETSYNC_DIFF_SEED', '20261202'))
-SHEETS = int(os.environ.get('SHEETSYNC_DIFF_SHEETS', '300'))
+SHEETS = int(os.environ.get('SHEETSYNC_DIFF_SHEETS', '250'))
 WORKERS = 6  # concurrent syncs (mostly waiting), each into its own cache file
 
 PLAIN = ['', '', 'a', 'A', 'x y', ' padded ', '42', '-1.5', 'Straße', 'ünïcødé', '日本語',
