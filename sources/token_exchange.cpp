@@ -197,7 +197,8 @@ bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
     }
   }
   rapidjson::Document doc;
-  doc.Parse(res.body.data(), res.body.size());
+  // Iterative: an answer nested 64 KiB deep must not exhaust the stack.
+  doc.Parse<rapidjson::kParseIterativeFlag>(res.body.data(), res.body.size());
   auto json_ok = !doc.HasParseError() && doc.IsObject();
   if (status < 200 || status > 299) {
     std::string text = "the token endpoint " + where + " answered HTTP "
