@@ -1,7 +1,7 @@
 // Fuzz target: the streaming CSV parser (parse/csv_parser).
 //
-// Parses the input twice, in one piece and in small uneven pieces with a tiny
-// batch size, and checks: every batch is rectangular (its row width is its
+// Parses the input twice, in one piece with feed() and in small uneven pieces
+// with feed_some() and tiny batches, and checks: every batch is rectangular (its row width is its
 // column count) and consistent (ends ascending up to the data's size, rows
 // numbered on from the previous batch, its columns a prefix of the final
 // header); the final header's names are non-empty and distinct ignoring case;
@@ -62,7 +62,9 @@ void check_batch(const row_batch& b, uint64_t expected_first_row,
 
 outcome parse(std::string_view input, bool split) {
   outcome out;
-  csv_parser parser{split ? size_t{2} : size_t{4096}};
+  // In pieces: batches of at most 2 rows or 64 bytes.
+  csv_parser parser{split ? size_t{2} : size_t{4096},
+                    split ? size_t{64} : csv_parser::default_batch_bytes};
   std::vector<row_batch> batches;
   auto collect = [&] {
     for (auto& b : parser.take_batches())
@@ -73,12 +75,27 @@ outcome parse(std::string_view input, bool split) {
     out.ok = parser.feed(input);
     collect();
   } else {
+    // feed_some() as the parse actor calls it: at most one batch per call.
     fuzz::splitter pieces{input.size()};
     for (size_t pos = 0; pos < input.size() && out.ok;) {
-      auto n = std::min(pieces.next(), input.size() - pos);
-      out.ok = parser.feed(input.substr(pos, n));
-      collect();
-      pos += n;
+      auto chunk = input.substr(pos, std::min(pieces.next(), input.size() - pos));
+      bool stalled = false;
+      while (!chunk.empty() && out.ok) {
+        auto used = parser.feed_some(chunk);
+        FUZZ_CHECK(used <= chunk.size(), "feed_some() used more than given");
+        out.ok = !parser.error();
+        auto had = batches.size();
+        collect();
+        // A call may stop before its first byte when that byte's row moved
+        // to a new batch (closing one), but the next call must move on.
+        if (out.ok && used == 0) {
+          FUZZ_CHECK(batches.size() > had, "feed_some() used nothing, closed nothing");
+          FUZZ_CHECK(!stalled, "feed_some() used nothing twice in a row");
+        }
+        stalled = used == 0;
+        chunk.remove_prefix(used);
+        pos += used;
+      }
     }
   }
   if (out.ok)
