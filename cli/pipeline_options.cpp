@@ -11,7 +11,7 @@
 
 #include "actors/pipeline.hpp"
 #include "net/join.hpp"
-#include "net/redact.hpp"
+#include "net/text.hpp"
 #include "store/sheet_store.hpp"
 
 namespace sheetsync {
@@ -22,29 +22,6 @@ namespace {
 
 bool has_prefix(const std::string& str, const std::string& prefix) {
   return str.compare(0, prefix.size(), prefix) == 0;
-}
-
-std::string lower(std::string str) {
-  for (auto& c : str)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return str;
-}
-
-bool all_digits(const std::string& str) {
-  return !str.empty()
-         && std::all_of(str.begin(), str.end(),
-                        [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-}
-
-/// A location fit for messages: URLs redacted (a published URL or a CSV URL
-/// may carry a key), ids as they are.
-std::string shown(const std::string& location) {
-  if (location.find("://") != std::string::npos)
-    return redact_url(location);
-  auto query = location.find_first_of("?#&=");
-  if (query != std::string::npos)
-    return location.substr(0, query) + "***";
-  return location;
 }
 
 const char* valid_name_rule = "use letters, digits, '_' and '-' (at most 64, "
@@ -107,7 +84,7 @@ std::string read_source(const std::string& name, const config_node& node,
         return want_string();
       out.location = str;
       if (key == "url" && out.location.find("://") == std::string::npos)
-        return where + ": url \"" + shown(out.location)
+        return where + ": url \"" + shown_location(out.location)
                + "\" is not a URL (give a bare spreadsheet id as id = \"...\")";
       if (key == "id" && out.location.find("://") != std::string::npos)
         return where + ": id must be a spreadsheet id, not a URL (give URLs "
@@ -493,7 +470,7 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
     selected = std::find_if(file_sources.begin(), file_sources.end(),
                             [&](auto& x) { return x.name == opts.source; });
     if (selected == file_sources.end())
-      return "--source '" + shown(opts.source)
+      return "--source '" + shown_location(opts.source)
              + "' is not a source of config file " + file + " (its sources: "
              + join(names_of(file_sources))
              + "); without --config-file, --source takes a URL or id";

@@ -1,22 +1,13 @@
 #include "net/redact.hpp"
 
 #include <array>
-#include <cctype>
 #include <string_view>
+
+#include "net/text.hpp"
 
 namespace sheetsync {
 
 namespace {
-
-bool equals_ignore_case(std::string_view x, std::string_view y) {
-  if (x.size() != y.size())
-    return false;
-  for (size_t i = 0; i < x.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(x[i]))
-        != std::tolower(static_cast<unsigned char>(y[i])))
-      return false;
-  return true;
-}
 
 bool is_harmless_key(std::string_view key) {
   static constexpr std::array<std::string_view, 4> keys{"gid", "format", "single", "output"};

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "net/redact.hpp"
+#include "net/text.hpp"
 
 namespace sheetsync {
 
@@ -24,13 +25,6 @@ constexpr size_t max_id_length = 200;
 
 /// Longest gid accepted (Google's are 32-bit numbers; room to spare).
 constexpr size_t max_gid_digits = 18;
-
-std::string lower(std::string_view str) {
-  std::string out{str};
-  for (auto& c : out)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view trim(std::string_view str) {
   auto space = [](char c) {
@@ -62,21 +56,9 @@ bool is_id(std::string_view str) {
   return true;
 }
 
-bool all_digits(std::string_view str) {
-  if (str.empty())
-    return false;
-  for (auto c : str)
-    if (!std::isdigit(static_cast<unsigned char>(c)))
-      return false;
-  return true;
-}
-
-/// A location shown in an error: redacted and not too long.
+/// A location shown in an error, quoted.
 std::string shown(std::string_view location) {
-  auto str = redact_url(std::string{location});
-  if (str.size() > 120)
-    str = str.substr(0, 117) + "...";
-  return '"' + str + '"';
+  return '"' + shown_location(location) + '"';
 }
 
 /// The parts of an absolute URL.
