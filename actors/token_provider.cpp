@@ -14,9 +14,12 @@ caf::actor_clock::time_point token_renew_at(caf::actor_clock::time_point obtaine
                                             int64_t expires_in_s) {
   if (expires_in_s <= 0)
     return obtained;
-  std::chrono::milliseconds lifetime{expires_in_s * 1000};
-  auto margin = std::min<std::chrono::milliseconds>(
-    token_provider_state::max_refresh_margin, lifetime / 10);
+  // Saturated before any multiplication: expires_in comes from a server and
+  // may be any number; in nanoseconds a large one would overflow.
+  caf::timespan lifetime = std::chrono::seconds{
+    std::min<int64_t>(expires_in_s, token_provider_state::max_lifetime.count())};
+  auto margin = std::min<caf::timespan>(token_provider_state::max_refresh_margin,
+                                        lifetime / 10);
   return obtained + (lifetime - margin);
 }
 

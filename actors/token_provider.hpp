@@ -22,6 +22,10 @@ struct token_provider_state {
   /// tokens: 10 % of their lifetime).
   static constexpr std::chrono::seconds max_refresh_margin{300};
 
+  /// The longest lifetime believed (Google's tokens last an hour): a larger
+  /// expires_in saturates here.
+  static constexpr std::chrono::seconds max_lifetime{24 * 3600};
+
   // -- member variables -------------------------------------------------------
 
   service_account sa;
@@ -41,8 +45,8 @@ struct token_provider_state {
 };
 
 /// Until when (on the actor clock) a token obtained at `obtained` and valid for
-/// `expires_in_s` is handed out: its expiry minus min(5 min, 10 % of its
-/// lifetime).
+/// `expires_in_s` (saturated at max_lifetime) is handed out: its expiry minus
+/// min(5 min, 10 % of its lifetime).
 caf::actor_clock::time_point token_renew_at(caf::actor_clock::time_point obtained,
                                             int64_t expires_in_s);
 

@@ -27,6 +27,7 @@ const char* to_string(ec code) {
     case ec::bad_credentials: return "bad_credentials";
     case ec::auth_failed: return "auth_failed";
     case ec::unavailable: return "unavailable";
+    case ec::unfetchable: return "unfetchable";
   }
   return "unknown";
 }

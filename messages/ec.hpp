@@ -23,7 +23,8 @@ enum class ec : uint8_t {
   not_running,
   /// A flag, setting or request argument is invalid.
   invalid_argument,
-  /// The transfer failed: DNS, connect, TLS, reset, truncated body.
+  /// The transfer failed in a way that may pass (so it is retried): DNS,
+  /// connect, TLS handshake, reset, truncated body.
   download_failed,
   /// The server answered with a non-success HTTP status.
   http_status,
@@ -55,6 +56,10 @@ enum class ec : uint8_t {
   auth_failed,
   /// The coordinator runs on another node that cannot be reached right now.
   unavailable,
+  /// The transfer cannot succeed as asked, so it is not retried: a missing
+  /// local file, too many redirects, a malformed URL, a refused TLS
+  /// certificate, a redirect to a scheme other than http(s).
+  unfetchable,
 };
 
 /// Returns the code's name, e.g. "fetch_timeout".

@@ -1,6 +1,7 @@
 #include "net/curl_transfer.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cctype>
 #include <cstdio>
 #include <string_view>
@@ -8,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "net/redact.hpp"
+#include "net/text.hpp"
 
 namespace sheetsync {
 
@@ -19,16 +21,6 @@ using std::chrono::steady_clock;
 /// Bytes looked at, at most, for the start of an HTML page behind leading blank space.
 constexpr size_t max_sniff_bytes = 64 * 1024;
 
-bool starts_with_ignore_case(std::string_view str, std::string_view prefix) {
-  if (str.size() < prefix.size())
-    return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(str[i]))
-        != std::tolower(static_cast<unsigned char>(prefix[i])))
-      return false;
-  return true;
-}
-
 std::string_view trim(std::string_view str) {
   auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
   while (!str.empty() && is_space(str.front()))
@@ -38,16 +30,18 @@ std::string_view trim(std::string_view str) {
   return str;
 }
 
+/// A number of any length saturates: a huge Content-Length or Retry-After
+/// must read as huge, not wrap around to something small.
 std::optional<uint64_t> parse_uint(std::string_view str) {
-  if (str.empty() || str.size() > 19)
-    return std::nullopt;
   uint64_t result = 0;
-  for (char c : str) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    result = result * 10 + static_cast<uint64_t>(c - '0');
-  }
+  if (!parse_saturated(str, result))
+    return std::nullopt;
   return result;
+}
+
+uint32_t saturated_seconds(std::chrono::seconds secs) {
+  return static_cast<uint32_t>(std::clamp<int64_t>(
+    secs.count(), 0, std::numeric_limits<uint32_t>::max()));
 }
 
 /// "90 s", "0.3 s".
@@ -80,6 +74,33 @@ std::string redact_urls_in(std::string text) {
 }
 
 } // namespace
+
+ec classify_curl_code(int curl_code) {
+  switch (static_cast<CURLcode>(curl_code)) {
+    case CURLE_OK:
+      return ec::none;
+    // The network or the server may do better next time.
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_BAD_CONTENT_ENCODING: // a body cut off mid-stream
+    case CURLE_SSL_CONNECT_ERROR:    // the handshake, not the certificate
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_AGAIN:
+      return ec::download_failed;
+    // Everything else fails the same way again: a missing or unreadable
+    // file, too many redirects, a malformed URL or a refused scheme, a
+    // refused certificate, a local error.
+    default:
+      return ec::unfetchable;
+  }
+}
 
 struct curl_transfer::curl_handles {
   CURLM* multi = nullptr;
@@ -422,8 +443,10 @@ size_t curl_transfer::header(const char* data, size_t n) {
     else if (is("transfer-encoding"))
       chunked_ = true;
     else if (is("retry-after")) {
+      // Saturated: 2^32 + 5 s must not become 5 s on the way (failure keeps 32 bits).
       if (auto secs = parse_uint(value))
-        retry_after_ = std::chrono::seconds{static_cast<int64_t>(*secs)};
+        retry_after_ = std::chrono::seconds{static_cast<int64_t>(
+          std::min<uint64_t>(*secs, std::numeric_limits<uint32_t>::max()))};
     }
     return n;
   }
@@ -477,7 +500,7 @@ void curl_transfer::http_failure() {
   if (error_.code != ec::http_status || error_.http_status != 0)
     return;
   error_.http_status = static_cast<uint16_t>(status_);
-  error_.retry_after = retry_after_ ? static_cast<uint32_t>(retry_after_->count()) : 0;
+  error_.retry_after = retry_after_ ? saturated_seconds(*retry_after_) : 0;
 }
 
 void curl_transfer::complete(int curl_code) {
@@ -500,6 +523,8 @@ void curl_transfer::complete(int curl_code) {
     text += " bytes: the connection was closed or reset early (" + detail + ")";
     fail(ec::download_failed, std::move(text));
   };
+  // Whether another attempt may succeed is decided in one place.
+  auto kind = classify_curl_code(code);
   switch (code) {
     case CURLE_OK:
       if (is_file_ && !expected_bytes_) {
@@ -526,31 +551,36 @@ void curl_transfer::complete(int curl_code) {
       cut_off(curl_text);
       break;
     case CURLE_GOT_NOTHING:
-      fail(ec::download_failed, "the server closed the connection without answering for "
-                                  + redacted_url_ + " (" + curl_text + ")");
+      fail(kind, "the server closed the connection without answering for " + redacted_url_
+                   + " (" + curl_text + ")");
       break;
     case CURLE_OPERATION_TIMEDOUT:
-      fail(ec::download_failed, "could not connect for " + redacted_url_ + " within "
-                                  + format_seconds(opts_.connect_timeout) + " (" + curl_text
-                                  + ")");
+      fail(kind, "could not connect for " + redacted_url_ + " within "
+                   + format_seconds(opts_.connect_timeout) + " (" + curl_text + ")");
       break;
     case CURLE_UNSUPPORTED_PROTOCOL: {
       long redirects = 0;
       curl_easy_getinfo(curl_->easy, CURLINFO_REDIRECT_COUNT, &redirects);
       if (redirects > 0 || status_ != 0)
-        fail(ec::download_failed, "refused to follow a redirect from " + redacted_url_
-                                    + ": redirects may only go to http:// or https:// ("
-                                    + curl_text + ")");
+        fail(kind, "refused to follow a redirect from " + redacted_url_
+                     + ": redirects may only go to http:// or https:// (" + curl_text + ")");
       else
-        fail(ec::download_failed, "could not download " + redacted_url_ + ": " + curl_text);
+        fail(kind, "could not download " + redacted_url_ + ": " + curl_text);
       break;
     }
     case CURLE_TOO_MANY_REDIRECTS:
-      fail(ec::download_failed, "too many redirects from " + redacted_url_ + " (" + curl_text
-                                  + ")");
+      fail(kind, "too many redirects from " + redacted_url_ + " (" + curl_text + ")");
+      break;
+    case CURLE_FILE_COULDNT_READ_FILE:
+      fail(kind, "cannot read " + redacted_url_ + ": the file is missing or not readable ("
+                   + curl_text + ")");
+      break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+      fail(kind, "the TLS certificate of the server for " + redacted_url_
+                   + " was refused (" + curl_text + ")");
       break;
     default:
-      fail(ec::download_failed, "could not download " + redacted_url_ + ": " + curl_text);
+      fail(kind, "could not download " + redacted_url_ + ": " + curl_text);
       break;
   }
   finish(error_ ? state::failed : state::done);

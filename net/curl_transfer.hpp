@@ -12,6 +12,13 @@
 
 namespace sheetsync {
 
+/// The one classification of libcurl's result codes (CURLcode): ec::download_failed when another
+/// attempt may succeed (a connection failure or time-out, a reset or cut-off body),
+/// ec::unfetchable when it fails the same way again (a missing or unreadable file, too many
+/// redirects, a malformed URL or refused scheme, a refused TLS certificate, a local error);
+/// ec::none for CURLE_OK.
+ec classify_curl_code(int curl_code);
+
 /// What to download and the limits that apply.
 struct transfer_options {
   /// http://, https:// or file://. Redirects may only go to http:// or https://.
@@ -97,7 +104,7 @@ public:
   }
 
   /// Seconds from the Retry-After header of the last response (429 / 503), if it sent one in
-  /// seconds (an HTTP date is not parsed).
+  /// seconds (an HTTP date is not parsed); saturated at 2^32 - 1 however large the number.
   std::optional<std::chrono::seconds> retry_after() const {
     return retry_after_;
   }

@@ -21,8 +21,10 @@ caf::timespan backoff_delay(unsigned failures, caf::timespan jitter,
 
 /// Whether a failure is worth another attempt: ec::http_status (or
 /// ec::auth_failed, from the token endpoint) with HTTP 429, 500, 502, 503 or
-/// 504; ec::download_failed (connect, reset, truncated); ec::fetch_timeout.
-/// Not other 4xx, not not_csv, not parse, cache, cancel or time-limit errors.
+/// 504; ec::download_failed (connect, reset, truncated: classify_curl_code
+/// decides); ec::fetch_timeout. Not other 4xx, not ec::unfetchable (a missing
+/// file, too many redirects, a bad URL, a refused certificate), not not_csv,
+/// not parse, cache, cancel or time-limit errors.
 bool retryable(ec code, uint16_t http_status);
 
 inline bool retryable(const failure& f) {

@@ -1,7 +1,7 @@
 #include "sources/token_exchange.hpp"
 
 #include <algorithm>
-#include <cctype>
+#include <limits>
 #include <memory>
 
 #include <curl/curl.h>
@@ -9,7 +9,9 @@
 
 #include <rapidjson/document.h>
 
+#include "net/curl_transfer.hpp"
 #include "net/redact.hpp"
+#include "net/text.hpp"
 #include "sources/fetch_plan.hpp"
 
 namespace sheetsync {
@@ -91,13 +93,6 @@ std::string string_member(const rapidjson::Value& obj, const char* name) {
   if (i == obj.MemberEnd() || !i->value.IsString())
     return {};
   return {i->value.GetString(), i->value.GetStringLength()};
-}
-
-bool iequals(const std::string& a, const char* b) {
-  std::string lower = a;
-  for (auto& c : lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == b;
 }
 
 std::string format_seconds(std::chrono::milliseconds ms) {
@@ -188,13 +183,13 @@ bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
       reason = "no answer within " + format_seconds(total) + " (" + reason + ")";
     // libcurl's texts name hosts, not URLs; redact_url-worthy parts are unlikely,
     // but the text is scrubbed of the assertion all the same.
-    {
-      fail("cannot reach the token endpoint " + where + ": "
-                + tidy(scrub(std::move(reason), assertion)));
-      // A connection failure is worth another attempt, like a download's.
+    fail("cannot reach the token endpoint " + where + ": "
+         + tidy(scrub(std::move(reason), assertion)));
+    // A connection failure is worth another attempt, like a download's; a
+    // refused certificate or a malformed token_uri is not (same rule as there).
+    if (classify_curl_code(rc) == ec::download_failed)
       err.code = ec::download_failed;
-      return false;
-    }
+    return false;
   }
   rapidjson::Document doc;
   // Iterative: an answer nested 64 KiB deep must not exhaust the stack.
@@ -235,27 +230,33 @@ bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
   auto type_it = doc.FindMember("token_type");
   if (type_it != doc.MemberEnd()
       && (!type_it->value.IsString()
-          || !iequals({type_it->value.GetString(), type_it->value.GetStringLength()},
-                      "bearer")))
+          || !equals_ignore_case({type_it->value.GetString(), type_it->value.GetStringLength()},
+                                  "bearer")))
     return fail("the token endpoint " + where
                   + " answered a token_type other than \"Bearer\"",
                 static_cast<uint16_t>(status));
   int64_t expires_in = 3600;
   if (auto i = doc.FindMember("expires_in"); i != doc.MemberEnd()) {
+    // Saturated, never wrapped or cast out of range: a huge lifetime is a
+    // long one (token_renew_at copes), not a negative or a small one.
+    constexpr auto max = std::numeric_limits<int64_t>::max();
     const auto& v = i->value;
     bool ok = true;
-    if (v.IsInt64())
+    if (v.IsInt64()) {
       expires_in = v.GetInt64();
-    else if (v.IsNumber())
-      expires_in = static_cast<int64_t>(v.GetDouble());
-    else if (v.IsString()) {
-      std::string s{v.GetString(), v.GetStringLength()};
-      ok = !s.empty() && s.size() < 12
-           && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-      if (ok)
-        expires_in = std::stoll(s);
-    } else
+    } else if (v.IsUint64()) {
+      expires_in = max;
+    } else if (v.IsNumber()) {
+      auto d = v.GetDouble();
+      ok = d > 0; // false for NaN as well
+      expires_in = !ok ? 0 : d >= 9.2e18 ? max : static_cast<int64_t>(d);
+    } else if (v.IsString()) {
+      uint64_t n = 0;
+      ok = parse_saturated({v.GetString(), v.GetStringLength()}, n);
+      expires_in = static_cast<int64_t>(std::min<uint64_t>(n, max));
+    } else {
       ok = false;
+    }
     if (!ok || expires_in <= 0)
       return fail("the token endpoint " + where + " answered an invalid expires_in",
                   static_cast<uint16_t>(status));

@@ -71,7 +71,7 @@ CAF_TEST(which failures are retried) {
                                409, 429, 499, 500, 501, 502, 503, 504,
                                505, 599};
   for (auto i = static_cast<int>(ec::none);
-       i <= static_cast<int>(ec::auth_failed); ++i) {
+       i <= static_cast<int>(ec::unfetchable); ++i) {
     auto code = static_cast<ec>(i);
     for (auto status : statuses) {
       bool expected = false;
@@ -97,4 +97,6 @@ CAF_TEST(which failures are retried) {
   CAF_CHECK(!retryable(ec::cache_failed, 0));
   CAF_CHECK(!retryable(ec::cancelled, 0));
   CAF_CHECK(!retryable(ec::sync_timeout, 0));
+  CAF_CHECK(!retryable(ec::unfetchable, 0));
+  CAF_CHECK(!retryable(ec::unfetchable, 503));
 }

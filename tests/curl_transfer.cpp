@@ -3,6 +3,7 @@
 
 #include "net/curl_transfer.hpp"
 #include "net/redact.hpp"
+#include "sources/backoff.hpp"
 #include "tests/fake_server.hpp"
 
 #include <chrono>
@@ -11,6 +12,9 @@
 #include <thread>
 
 #include <csignal>
+#include <utility>
+
+#include <curl/curl.h>
 #include <stdexcept>
 
 #include <unistd.h>
@@ -187,8 +191,10 @@ CAF_TEST(307 chain across hosts) {
 }
 
 CAF_TEST(too many redirects) {
+  // A redirect loop fails the same way every time: not worth another attempt.
   auto r = fetch(url("/redirect/11"));
-  CHECK_FAILED(r, ec::download_failed, "too many redirects");
+  CHECK_FAILED(r, ec::unfetchable, "too many redirects");
+  CAF_CHECK(!retryable(r.error));
   auto ok = fetch(url("/redirect/10"));
   CHECK_DONE(ok);
 }
@@ -246,6 +252,38 @@ CAF_TEST(http status errors) {
   // A 404 at the end of a redirect chain is still a 404.
   auto chained = fetch(url("/redirect-to?url=/status/404"));
   CHECK_FAILED(chained, ec::http_status, "HTTP 404");
+  // What a retry decision gets: 429 and 5xx are worth another attempt, other 4xx not.
+  CAF_CHECK(!retryable(r404.error));
+  CAF_CHECK(!retryable(r403.error));
+  CAF_CHECK(retryable(r500.error));
+  CAF_CHECK(retryable(r429.error));
+  CAF_CHECK_EQUAL(r429.error.http_status, 429u);
+  CAF_CHECK_EQUAL(r429.error.retry_after, 7u);
+}
+
+CAF_TEST(retry after saturates instead of wrapping) {
+  // 2^32 + 5: cut to 32 bits it would read as 5 s.
+  for (auto [value, want] : {std::pair{"4294967301", uint64_t{4294967295}},
+                             std::pair{"99999999999999999999999", uint64_t{4294967295}},
+                             std::pair{"4294967295", uint64_t{4294967295}},
+                             std::pair{"12", uint64_t{12}}}) {
+    CAF_MESSAGE("Retry-After: " << value);
+    curl_transfer t{options_for(url(std::string{"/status/429?retry_after="} + value)), nullptr};
+    auto r = drive(t);
+    CHECK_FAILED(r, ec::http_status, "rate limited");
+    CAF_REQUIRE(t.retry_after().has_value());
+    CAF_CHECK_EQUAL(static_cast<uint64_t>(t.retry_after()->count()), want);
+    CAF_CHECK_EQUAL(uint64_t{r.error.retry_after}, want);
+  }
+  // Negative or garbage: no Retry-After at all.
+  for (auto value : {"-5", "soon", "1.5"}) {
+    CAF_MESSAGE("Retry-After: '" << value << "'");
+    curl_transfer t{options_for(url(std::string{"/status/429?retry_after="} + value)), nullptr};
+    auto r = drive(t);
+    CHECK_FAILED(r, ec::http_status, "rate limited");
+    CAF_CHECK(!t.retry_after().has_value());
+    CAF_CHECK_EQUAL(r.error.retry_after, 0u);
+  }
 }
 
 CAF_TEST(html sign in page) {
@@ -381,6 +419,7 @@ CAF_TEST(resume restarts the silence clock) {
 CAF_TEST(truncated body) {
   auto r = fetch(url("/truncated"));
   CHECK_FAILED(r, ec::download_failed, "cut off after 400 of 1000 bytes");
+  CAF_CHECK(retryable(r.error));
   auto reset = fetch(url("/reset"));
   CHECK_FAILED(reset, ec::download_failed, "cut off after");
   CHECK_FAILED(reset, ec::download_failed, "of 1000 bytes");
@@ -390,7 +429,7 @@ CAF_TEST(connection refused) {
   // Port 1 on loopback: nobody listens there, the connect fails at once.
   auto r = fetch("http://127.0.0.1:1/x.csv");
   CHECK_FAILED(r, ec::download_failed, "could not download http://127.0.0.1:1/x.csv: ");
-  CAF_CHECK_LESS(r.elapsed.count(), 2000);
+  CAF_CHECK(retryable(r.error));
 }
 
 CAF_TEST(byte cap) {
@@ -461,13 +500,17 @@ CAF_TEST(file urls) {
   CAF_CHECK(r.body == env().csv);
   CAF_CHECK_EQUAL(or_unknown(r.expected), static_cast<int64_t>(env().csv.size()));
   CAF_CHECK_EQUAL(r.status, 0);
+  // A missing file stays missing: fails at once, not worth another attempt.
   auto missing = fetch("file:///nonexistent/sheetsync/missing.csv");
-  CHECK_FAILED(missing, ec::download_failed, "file:///nonexistent/sheetsync/missing.csv");
+  CHECK_FAILED(missing, ec::unfetchable, "file:///nonexistent/sheetsync/missing.csv");
+  CHECK_FAILED(missing, ec::unfetchable, "missing or not readable");
+  CAF_CHECK(!retryable(missing.error));
 }
 
 CAF_TEST(redirect to file refused) {
   auto r = fetch(url("/redirect-to?url=file://" + env().csv_path));
-  CHECK_FAILED(r, ec::download_failed, "refused to follow a redirect");
+  CHECK_FAILED(r, ec::unfetchable, "refused to follow a redirect");
+  CAF_CHECK(!retryable(r.error));
   CAF_CHECK_EQUAL(r.body, "");
   CAF_CHECK_EQUAL(r.received, 0u);
 }
@@ -483,6 +526,34 @@ CAF_TEST(unsupported schemes) {
 }
 
 // -- secrets ------------------------------------------------------------------------------------
+
+CAF_TEST(curl codes are classified in one place) {
+  // Transient: the network or the server may do better next time.
+  for (auto code : {CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_OPERATION_TIMEDOUT,
+                    CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE,
+                    CURLE_SSL_CONNECT_ERROR}) {
+    CAF_MESSAGE("transient: " << curl_easy_strerror(code));
+    CAF_CHECK_EQUAL(name(classify_curl_code(code)), "download_failed");
+    CAF_CHECK(retryable(classify_curl_code(code), 0));
+  }
+  // Hopeless: the same request fails the same way.
+  for (auto code : {CURLE_FILE_COULDNT_READ_FILE, CURLE_TOO_MANY_REDIRECTS, CURLE_URL_MALFORMAT,
+                    CURLE_UNSUPPORTED_PROTOCOL, CURLE_PEER_FAILED_VERIFICATION,
+                    CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM, CURLE_LOGIN_DENIED,
+                    CURLE_REMOTE_FILE_NOT_FOUND}) {
+    CAF_MESSAGE("hopeless: " << curl_easy_strerror(code));
+    CAF_CHECK_EQUAL(name(classify_curl_code(code)), "unfetchable");
+    CAF_CHECK(!retryable(classify_curl_code(code), 0));
+  }
+  CAF_CHECK_EQUAL(name(classify_curl_code(CURLE_OK)), "none");
+}
+
+CAF_TEST(a malformed url fails at once and is not retried) {
+  auto r = fetch("http://[::1/x.csv");
+  CAF_CHECK_EQUAL(name(r.state), "failed");
+  CAF_CHECK_EQUAL(name(r.error.code), "unfetchable");
+  CAF_CHECK(!retryable(r.error));
+}
 
 CAF_TEST(redact url) {
   CAF_CHECK_EQUAL(redact_url("https://docs.google.com/spreadsheets/d/ID/export?format=csv&gid=0"),

@@ -4,6 +4,7 @@
 #define CAF_SUITE sync_pipeline
 #include <caf/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -385,6 +386,34 @@ CAF_TEST(file urls) {
   st = run_sync();
   CAF_CHECK_EQUAL(st.state, sync_state::error);
   CAF_CHECK(!st.error.empty());
+}
+
+CAF_TEST(hopeless failures are tried once) {
+  // Five attempts allowed: none of these may use a second one.
+  test::fake_server server;
+  struct hopeless {
+    std::string url;
+    std::string text;
+  };
+  std::vector<hopeless> cases{
+    {"file://" + dir + "/missing.csv", "missing or not readable"},
+    {server.url("/redirect/11"), "too many redirects"},
+    {server.url("/status/404"), "HTTP 404"},
+    {server.url("/redirect-to?url=file://" + demo_csv), "refused to follow a redirect"},
+  };
+  for (auto& c : cases) {
+    CAF_MESSAGE(c.url);
+    launch(c.url, 10s, 5);
+    auto seen = statuses_until_end(start());
+    auto& last = seen.back();
+    CAF_CHECK_EQUAL(last.state, sync_state::error);
+    CAF_CHECK_NOT_EQUAL(last.error.find(c.text), std::string::npos);
+    CAF_CHECK_EQUAL(last.error.find("gave up after"), std::string::npos);
+    auto attempts = 1 + std::count_if(seen.begin(), seen.end(), [](auto& st) {
+      return st.message.find("retrying in") != std::string::npos;
+    });
+    CAF_CHECK_EQUAL(attempts, 1);
+  }
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <cstring>
 #include <ctime>
 #include <functional>
@@ -477,6 +478,12 @@ CAF_TEST(malformed token answers are refused) {
           "token_type other than \"Bearer\"");
   refused(json_response(200, R"({"access_token": "t", "expires_in": -5})"),
           "invalid expires_in");
+  // Negative, zero, NaN-like and garbage lifetimes: refused, never cast.
+  for (auto bad : {"-1e300", "0", "0.0", "\"12s\"", "\"-5\"", "\"\"", "true", "null",
+                   "[1]"})
+    refused(json_response(200, std::string{R"({"access_token": "t", "expires_in": )"} + bad
+                                 + "}"),
+            "invalid expires_in");
   refused(json_response(500, "<html>oops</html>"), "HTTP 500 without error details");
   refused("HTTP/1.1 302 Found\r\nLocation: http://example.com/\r\nContent-Length: 0\r\n"
           "Connection: close\r\n\r\n",
@@ -495,6 +502,13 @@ CAF_TEST(good token answers are read) {
   read(R"({"access_token": "ya29.x", "expires_in": 3599, "token_type": "Bearer"})", 3599);
   read(R"({"access_token": "ya29.x", "expires_in": "120", "token_type": "bearer"})", 120);
   read(R"({"access_token": "ya29.x"})", 3600);
+  // Huge lifetimes saturate instead of wrapping (or being cast out of range).
+  constexpr auto max = std::numeric_limits<int64_t>::max();
+  read(R"({"access_token": "ya29.x", "expires_in": 18446744073709551615})", max);
+  read(R"({"access_token": "ya29.x", "expires_in": 1e300})", max);
+  read(R"({"access_token": "ya29.x", "expires_in": "99999999999999999999999999"})", max);
+  read(R"({"access_token": "ya29.x", "expires_in": 9223372036854775807})", max);
+  read(R"({"access_token": "ya29.x", "expires_in": 3599.7})", 3599);
 }
 
 CAF_TEST(an unreachable or silent endpoint is a retryable download failure) {
@@ -524,4 +538,21 @@ CAF_TEST(the renewal point keeps a margin) {
   CAF_CHECK(token_renew_at(t0, 600) == t0 + 540s);
   CAF_CHECK(token_renew_at(t0, 10) == t0 + 9s);
   CAF_CHECK(token_renew_at(t0, 0) == t0);
+  CAF_CHECK(token_renew_at(t0, -5) == t0);
+}
+
+CAF_TEST(a huge lifetime saturates instead of overflowing the clock) {
+  // In nanoseconds, 10^10 s overflows int64; the lifetime is capped at a day first.
+  auto day = token_provider_state::max_lifetime;
+  for (auto t0 : {caf::actor_clock::time_point{},
+                  caf::actor_clock::time_point{} + std::chrono::hours{24 * 365 * 100}}) {
+    for (int64_t huge : {int64_t{86400}, int64_t{10'000'000'000},
+                         std::numeric_limits<int64_t>::max() / 1000 + 1,
+                         std::numeric_limits<int64_t>::max()}) {
+      CAF_MESSAGE("expires_in " << huge);
+      auto at = token_renew_at(t0, huge);
+      CAF_CHECK(at > t0);
+      CAF_CHECK(at == t0 + day - 300s);
+    }
+  }
 }
