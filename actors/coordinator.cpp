@@ -80,6 +80,16 @@ int64_t now_ms(self_ptr self) {
   return self->state.cfg.wall_clock_ms();
 }
 
+/// A timestamp of a sync started at `started_at` (actor clock) and
+/// `st.started_ms` (wall clock): the start plus the monotonic time since, so
+/// finished_ms - started_ms is the real duration even if the wall clock steps.
+int64_t stamp(self_ptr self, const sync_status& st,
+              caf::actor_clock::time_point started_at) {
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+    self->clock().now() - started_at);
+  return st.started_ms + elapsed.count();
+}
+
 /// The configured source of this name ("" = the default), or null.
 const source_spec* find_source(self_ptr self, const std::string& name) {
   auto& srcs = self->state.cfg.sources;
@@ -108,9 +118,30 @@ active_sync* find_active(self_ptr self, const std::string& id) {
   return nullptr;
 }
 
-bool is_queued(self_ptr self, const std::string& id) {
+std::deque<queued_sync>::iterator find_queued(self_ptr self,
+                                             const std::string& id) {
   auto& q = self->state.queue;
-  return std::find(q.begin(), q.end(), id) != q.end();
+  return std::find_if(q.begin(), q.end(), [&](auto& x) { return x.id == id; });
+}
+
+bool is_queued(self_ptr self, const std::string& id) {
+  return find_queued(self, id) != self->state.queue.end();
+}
+
+/// Ends the subscriptions to one sync after its final status went out, and
+/// the monitor of a listener left without any.
+void unsubscribe_ended(self_ptr self, const std::string& id) {
+  auto& subs = self->state.subscribers;
+  auto ended = std::stable_partition(subs.begin(), subs.end(),
+                                     [&](auto& x) { return x.second != id; });
+  std::vector<status_listener_actor> dropped;
+  for (auto i = ended; i != subs.end(); ++i)
+    dropped.push_back(std::move(i->first));
+  subs.erase(ended, subs.end());
+  for (auto& listener : dropped)
+    if (std::none_of(subs.begin(), subs.end(),
+                     [&](auto& x) { return x.first == listener; }))
+      self->demonitor(listener.address());
 }
 
 /// Tells the history and the subscribers about a changed status. The history
@@ -156,7 +187,7 @@ void refresh(self_ptr self, active_sync& act) {
   st.state = state;
   st.progress = percent;
   st.message = std::move(message);
-  st.updated_ms = now_ms(self);
+  st.updated_ms = stamp(self, st, act.started_at);
   publish(self, st);
 }
 
@@ -164,11 +195,10 @@ void refresh(self_ptr self, active_sync& act) {
 /// terminates. The source's next attempt or sync waits until they are gone.
 void stop_stages(self_ptr self, active_sync& act, bool kill) {
   act.cancel->store(true);
-  auto& dr = self->state.draining[act.source];
   for (auto& addr : {act.stages.downloader.address(),
                      act.stages.parser.address(), act.stages.writer.address()})
     if (addr)
-      dr.push_back(addr);
+      self->state.draining[act.source].push_back(addr);
   if (kill) {
     auto reason = caf::exit_reason::user_shutdown;
     if (act.stages.downloader)
@@ -196,13 +226,14 @@ void finish(self_ptr self, active_sync& act, sync_state final_state,
   st.state = final_state;
   st.message = std::move(message);
   st.error = std::move(error);
-  st.updated_ms = st.finished_ms = now_ms(self);
+  st.updated_ms = st.finished_ms = stamp(self, st, act.started_at);
   if (final_state == sync_state::complete && !act.unchanged)
     self->state.synced_ms[act.source] = st.finished_ms;
   auto id = act.id;
   auto source = act.source;
   self->state.active.erase(source); // invalidates act
   publish(self, st);
+  unsubscribe_ended(self, id);
   if (self->state.evictor)
     self->send(self->state.evictor, atom::evict::value, id);
   pump(self);
@@ -250,18 +281,20 @@ void spawn_stages(self_ptr self, active_sync& act) {
 }
 
 /// Runs a queued sync: spawns its pipeline and arms its whole-sync limit.
-void launch(self_ptr self, const std::string& id) {
+void launch(self_ptr self, const queued_sync& q) {
   auto& s = self->state;
+  auto id = q.id;
   auto& st = s.syncs[id];
   auto& act = s.active[st.source];
   act.id = id;
   act.source = st.source;
+  act.started_at = q.started_at;
   act.deadline = self->clock().now() + s.cfg.max_duration;
   spawn_stages(self, act);
   self->delayed_send(self, s.cfg.max_duration, atom::deadline::value, id);
   st.state = sync_state::downloading;
   st.message = phase_message(sync_state::downloading);
-  st.updated_ms = now_ms(self);
+  st.updated_ms = stamp(self, st, act.started_at);
   publish(self, st);
   auto source = st.source;
   if (s.cfg.history && s.last_size.count(source) == 0) {
@@ -287,15 +320,14 @@ void pump(self_ptr self) {
   auto& s = self->state;
   for (auto i = s.queue.begin();
        i != s.queue.end() && s.active.size() < std::max<size_t>(s.cfg.max_parallel, 1);) {
-    auto& source = s.syncs[*i].source;
-    auto dr = s.draining.find(source);
-    if (dr != s.draining.end() && !dr->second.empty()) {
+    auto& source = s.syncs[i->id].source;
+    if (s.draining.count(source) != 0) {
       ++i;
       continue;
     }
-    auto id = *i;
+    auto next = std::move(*i);
     i = s.queue.erase(i);
-    launch(self, id);
+    launch(self, next);
   }
 }
 
@@ -327,15 +359,14 @@ void fail_or_retry(self_ptr self, active_sync& act, const caf::error& err) {
   st.message = error_text(err) + "; retrying in " + std::to_string(secs)
                + " s (attempt " + std::to_string(act.attempt + 1) + " of "
                + std::to_string(cfg.max_attempts) + ")";
-  st.updated_ms = now_ms(self);
+  st.updated_ms = stamp(self, st, act.started_at);
   publish(self, st);
   self->delayed_send(self, delay, atom::retry::value, act.id);
 }
 
 /// The next attempt of a sync whose backoff is over.
 void retry(self_ptr self, active_sync& act) {
-  auto dr = self->state.draining.find(act.source);
-  if (dr != self->state.draining.end() && !dr->second.empty()) {
+  if (self->state.draining.count(act.source) != 0) {
     act.retry_when_drained = true;
     return;
   }
@@ -373,7 +404,10 @@ void commit(self_ptr self, active_sync& act) {
           return;
         auto& st = self->state.syncs[id];
         st.rows = rows;
-        auto elapsed = now_ms(self) - st.started_ms;
+        // From the actor clock: a wall clock that steps must not show here.
+        auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         self->clock().now() - act->started_at)
+                         .count();
         char buf[160];
         if (act->unchanged)
           std::snprintf(buf, sizeof(buf),
@@ -397,9 +431,9 @@ caf::error check_start(self_ptr self, const source_spec& src) {
   auto& s = self->state;
   if (auto i = s.active.find(src.name); i != s.active.end())
     return make_busy_error(i->second.id);
-  for (auto& id : s.queue)
-    if (s.syncs[id].source == src.name)
-      return make_busy_error(id);
+  for (auto& q : s.queue)
+    if (s.syncs[q.id].source == src.name)
+      return make_busy_error(q.id);
   auto now = self->clock().now();
   if (auto i = s.last_start.find(src.name);
       i != s.last_start.end() && now - i->second < s.cfg.cooldown) {
@@ -413,7 +447,8 @@ caf::error check_start(self_ptr self, const source_spec& src) {
 /// Starts a sync of `src`: runs it now or queues it; answers the new id.
 std::string enqueue(self_ptr self, const source_spec& src) {
   auto& s = self->state;
-  s.last_start[src.name] = self->clock().now();
+  auto now = self->clock().now();
+  s.last_start[src.name] = now;
   auto wall = now_ms(self);
   auto id = make_sync_id(wall);
   sync_status st;
@@ -425,7 +460,7 @@ std::string enqueue(self_ptr self, const source_spec& src) {
   s.syncs[id] = st;
   s.latest_id = id;
   s.latest_by_source[src.name] = id;
-  s.queue.push_back(id);
+  s.queue.push_back(queued_sync{id, now});
   pump(self);
   if (is_queued(self, id))
     publish(self, st);
@@ -471,7 +506,9 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
       continue;
     addrs.erase(i);
     if (addrs.empty()) {
-      if (auto a = s.active.find(source);
+      auto name = source; // erase() invalidates `source`
+      s.draining.erase(name);
+      if (auto a = s.active.find(name);
           a != s.active.end() && a->second.retry_when_drained)
         retry(self, a->second);
       pump(self);
@@ -518,7 +555,10 @@ void subscribe(self_ptr self, status_listener_actor listener, std::string id) {
   auto entry = std::make_pair(std::move(listener), std::move(id));
   if (std::find(subs.begin(), subs.end(), entry) != subs.end())
     return;
-  self->monitor(entry.first);
+  // One monitor per listener, however many syncs it follows.
+  if (std::none_of(subs.begin(), subs.end(),
+                   [&](auto& x) { return x.first == entry.first; }))
+    self->monitor(entry.first);
   subs.push_back(std::move(entry));
 }
 
@@ -560,9 +600,9 @@ source_info info_of(self_ptr self, const source_spec& src) {
     = std::chrono::duration_cast<std::chrono::milliseconds>(src.interval).count();
   if (auto i = s.active.find(src.name); i != s.active.end())
     info.running_id = i->second.id;
-  for (auto& id : s.queue)
-    if (s.syncs[id].source == src.name) {
-      info.running_id = id;
+  for (auto& q : s.queue)
+    if (s.syncs[q.id].source == src.name) {
+      info.running_id = q.id;
       info.queued = true;
     }
   if (auto i = s.latest_by_source.find(src.name); i != s.latest_by_source.end())
@@ -650,13 +690,14 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       auto i = s.syncs.find(id);
       if (i == s.syncs.end())
         return make_error(ec::unknown_sync, "no sync with id '" + id + "'");
-      if (is_queued(self, id)) {
-        s.queue.erase(std::find(s.queue.begin(), s.queue.end(), id));
+      if (auto q = find_queued(self, id); q != s.queue.end()) {
         auto& st = i->second;
         st.state = sync_state::cancelled;
         st.message = "Cancelled before it started: the previous data is kept";
-        st.updated_ms = st.finished_ms = now_ms(self);
+        st.updated_ms = st.finished_ms = stamp(self, st, q->started_at);
+        s.queue.erase(q);
         publish(self, st);
+        unsubscribe_ended(self, id);
         if (s.evictor)
           self->send(s.evictor, atom::evict::value, id);
         return st;
@@ -685,9 +726,13 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
     },
     [=](atom::subscribe, status_listener_actor& listener,
         const std::string& id) {
-      if (auto i = self->state.syncs.find(id); i != self->state.syncs.end())
-        self->send(listener, i->second);
-      subscribe(self, std::move(listener), id);
+      auto i = self->state.syncs.find(id);
+      if (i == self->state.syncs.end())
+        return; // Unknown or forgotten: nothing will ever be published.
+      self->send(listener, i->second);
+      // An ended sync publishes nothing more: its final status was all.
+      if (!finished(i->second.state))
+        subscribe(self, std::move(listener), id);
     },
     [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
       auto& s = self->state;

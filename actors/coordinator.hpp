@@ -58,7 +58,8 @@ struct coordinator_config {
   history_actor history;
   /// Reads cached rows for clients; may be null (then data requests fail).
   cache_reader_actor reader;
-  /// Unix milliseconds for timestamps shown to users (tests pin it).
+  /// Unix milliseconds for a sync's start time (tests pin it); its later
+  /// timestamps add the time elapsed on the actor clock.
   std::function<int64_t()> wall_clock_ms;
 };
 
@@ -88,10 +89,21 @@ struct progress_tracker {
   uint8_t percent() const;
 };
 
+/// A started sync waiting for a free slot.
+struct queued_sync {
+  std::string id;
+  /// When it was started, on the actor clock (see active_sync::started_at).
+  caf::actor_clock::time_point started_at;
+};
+
 /// One sync in flight: running its stages, or waiting between two attempts.
 struct active_sync {
   std::string id;
   std::string source;
+  /// When it was started, on the actor clock: its later timestamps are its
+  /// started_ms plus the time since, so that the durations shown never go
+  /// negative or jump when the wall clock steps.
+  caf::actor_clock::time_point started_at;
   pipeline stages;
   std::shared_ptr<std::atomic<bool>> cancel;
   progress_tracker progress;
@@ -122,10 +134,11 @@ struct coordinator_state {
   std::unordered_map<std::string, sync_status> syncs;
   /// The running syncs, by source (one per source, at most max_parallel).
   std::map<std::string, active_sync> active;
-  /// Ids of started syncs waiting for a free slot, first come first served.
-  std::deque<std::string> queue;
+  /// Started syncs waiting for a free slot, first come first served.
+  std::deque<queued_sync> queue;
   /// Stages of ended syncs that have not terminated yet, by source: the next
   /// sync of that source waits for them so two writers never share a table.
+  /// A source's entry goes once its last stage is down.
   std::unordered_map<std::string, std::vector<caf::actor_addr>> draining;
   /// The id of the most recently started sync, overall and by source.
   std::string latest_id;
@@ -140,7 +153,9 @@ struct coordinator_state {
   /// Each source's fetch plan, or why it has none (start refuses those).
   std::unordered_map<std::string, fetch_plan> plans;
   std::unordered_map<std::string, failure> plan_errors;
-  /// Listeners and the sync id each wants ("" = every sync).
+  /// Listeners and the sync id each wants ("" = every sync). A subscription
+  /// to one sync ends with the sync (after its final status), one to every
+  /// sync with the listener.
   std::vector<std::pair<status_listener_actor, std::string>> subscribers;
   evictor_actor evictor;
 };

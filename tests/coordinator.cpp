@@ -102,8 +102,11 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   /// Every pipeline the factory made, in order.
   std::shared_ptr<std::vector<fake_pipeline_ptr>> pipelines
     = std::make_shared<std::vector<fake_pipeline_ptr>>();
-  /// The wall clock the coordinator reads (Unix ms).
-  std::shared_ptr<int64_t> wall = std::make_shared<int64_t>(start_wall_ms);
+  /// The wall clock the coordinator reads (Unix ms): it follows the actor
+  /// clock from start_wall_ms plus `wall_step`, which a test changes to step
+  /// the wall clock as NTP or an administrator may.
+  std::shared_ptr<int64_t> wall_step = std::make_shared<int64_t>(0);
+  caf::actor_clock::time_point t0 = sched.clock().now();
   coordinator_actor coord;
   status_listener_actor listener;
   /// What the (fake) history recorded; only with_history fixtures have one.
@@ -126,7 +129,10 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     conf.max_duration = 5min;
     conf.evict_after = 5min;
     conf.make_pipeline = make_fake_pipelines(pipelines);
-    conf.wall_clock_ms = [w = wall] { return *w; };
+    conf.wall_clock_ms = [step = wall_step, clock = &sched.clock(), t0 = t0] {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock->now() - t0);
+      return start_wall_ms + ms.count() + *step;
+    };
     if (with_history) {
       history = sys.spawn(fake_history, recorded);
       conf.history = history;
@@ -144,6 +150,12 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     if (history)
       caf::anon_send_exit(history, caf::exit_reason::user_shutdown);
     sched.run();
+  }
+
+  /// What the coordinator's wall clock reads now.
+  int64_t wall() {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(sched.clock().now() - t0);
+    return start_wall_ms + ms.count() + *wall_step;
   }
 
   // -- asking the coordinator (as a client) ------------------------------------
@@ -256,7 +268,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     CAF_CHECK_EQUAL(st.error, text);
     CAF_CHECK_EQUAL(st.message, "Sync failed: " + text);
     CAF_CHECK(starts_with(st.message, "Sync failed"));
-    CAF_CHECK_EQUAL(st.finished_ms, *wall);
+    CAF_CHECK_EQUAL(st.finished_ms, wall());
     CAF_CHECK_EQUAL(published->back(), st);
     auto& p = pipeline_of(id);
     CAF_CHECK(p.job.cancel->load());
@@ -446,7 +458,6 @@ CAF_TEST(a sync that never finishes ends in error at the limit and not before) {
   sched.run();
   CAF_CHECK_EQUAL(status(id).state, sync_state::downloading);
   CAF_CHECK(!p.downloader.down);
-  *wall += 300'000;
   CAF_CHECK_EQUAL(advance_time(1s), 1u); // t0 + 5 min: the deadline
   sched.run();
   auto st = status(id);
@@ -472,7 +483,7 @@ CAF_TEST(cancel ends a running sync and stops its stages) {
   auto id = start_sync();
   auto& p = pipeline_of(id);
   report(downloaded(id, 500, 1000));
-  *wall += 1500;
+  CAF_CHECK_EQUAL(advance_time(1500ms), 0u);
   auto answer = cancel(id);
   CAF_REQUIRE(answer);
   CAF_CHECK_EQUAL(answer->id, id);
@@ -633,7 +644,7 @@ CAF_TEST(progress walks the phases in order and never goes back) {
   report(saved(id, 6));
   report(saved(id, 8));
   CAF_CHECK_EQUAL(p.commits, 0u); // not before save finished
-  *wall += 2500;
+  CAF_CHECK_EQUAL(advance_time(2500ms), 0u);
   // The writer is ready to swap: the coordinator asks it to commit.
   auto writer = p.stages.writer;
   inject((atom::progress, stage_report),
@@ -690,6 +701,38 @@ CAF_TEST(progress walks the phases in order and never goes back) {
   CAF_CHECK_EQUAL(final_status.error, "");
   CAF_CHECK_EQUAL(final_status.finished_ms, start_wall_ms + 2500);
   CAF_CHECK(p.writer.down);
+}
+
+CAF_TEST(durations come from the actor clock when the wall clock steps) {
+  auto id = start_sync();
+  auto& p = pipeline_of(id);
+  p.commit_answer = uint64_t{10};
+  report(download_done(id, 1000, 1000));
+  end(p.stages.downloader);
+  // The wall clock steps back an hour (NTP, an administrator) while 2.5 s pass.
+  *wall_step = -3'600'000;
+  CAF_CHECK_EQUAL(advance_time(2500ms), 0u);
+  report(parse_done(id, 1000, 10));
+  end(p.stages.parser);
+  report(save_done(id, 10));
+  auto st = status(id);
+  CAF_REQUIRE_EQUAL(st.state, sync_state::complete);
+  CAF_CHECK_EQUAL(st.message, "Synced 10 rows (1000 B) in 2.5 s");
+  CAF_CHECK_EQUAL(st.started_ms, start_wall_ms);
+  CAF_CHECK_EQUAL(st.finished_ms - st.started_ms, 2500);
+  CAF_CHECK_EQUAL(st.updated_ms, st.finished_ms);
+  for (auto& x : published_for(id))
+    CAF_CHECK_GREATER_OR_EQUAL(x.updated_ms, x.started_ms);
+  // A queued sync cancelled after the clock jumped a day ahead: 4 s, not a day.
+  CAF_CHECK_EQUAL(advance_time(3s), 0u);
+  start_sync("sheet");
+  start_sync("other");
+  auto queued = start_sync("third");
+  *wall_step += 86'400'000;
+  CAF_CHECK_EQUAL(advance_time(4s), 0u);
+  auto cancelled = cancel(queued);
+  CAF_REQUIRE(cancelled);
+  CAF_CHECK_EQUAL(cancelled->finished_ms - cancelled->started_ms, 4000);
 }
 
 CAF_TEST(progress of a download of unknown size stays below sixty) {
@@ -1007,6 +1050,30 @@ CAF_TEST(a not-found answer fails at once without retrying) {
   CAF_CHECK_EQUAL(pipelines->size(), 1u);
 }
 
+CAF_TEST(a hopeless download failure fails at once without retrying) {
+  // A missing file, a redirect loop, a bad URL, a refused certificate: what
+  // classify_curl_code calls unfetchable fails the same way every time.
+  auto id = start_sync();
+  report_failure(id, stage::download,
+                 make_error(ec::unfetchable,
+                            "cannot read file:///x.csv: the file is missing"));
+  auto st = status(id);
+  CAF_CHECK_EQUAL(st.state, sync_state::error);
+  CAF_CHECK_EQUAL(st.error, "cannot read file:///x.csv: the file is missing");
+  CAF_CHECK(!contains(st.message, "retrying"));
+  CAF_CHECK_EQUAL(advance_time(1min), 0u); // no retry timer
+  CAF_CHECK_EQUAL(pipelines->size(), 1u);
+  // A connection failure, by contrast, is tried again.
+  CAF_CHECK_EQUAL(advance_time(3s), 0u);
+  auto next = start_sync();
+  report_failure(next, stage::download,
+                 make_error(ec::download_failed, "could not connect"));
+  CAF_CHECK(contains(status(next).message, "retrying in 1 s (attempt 2 of 5)"));
+  CAF_CHECK_EQUAL(advance_time(1s), 1u);
+  sched.run();
+  CAF_CHECK_EQUAL(pipelines->size(), 3u);
+}
+
 CAF_TEST(no retry is scheduled past the whole-sync limit) {
   auto id = start_sync();
   CAF_CHECK_EQUAL(advance_time(4min), 0u);
@@ -1028,6 +1095,60 @@ CAF_TEST(a cancel during the backoff ends the sync and no attempt follows) {
   sched.run();
   CAF_CHECK_EQUAL(pipelines->size(), 1u);
   CAF_CHECK_EQUAL(status(id).state, sync_state::cancelled);
+}
+
+// -- bounded memory ----------------------------------------------------------------
+
+CAF_TEST(many syncs leave nothing behind once they are forgotten) {
+  using impl = coordinator_actor::stateful_base<coordinator_state>;
+  auto& state = deref<impl>(coord).state;
+  auto baseline = state.subscribers.size(); // the fixture's listener
+  // A client that follows single syncs (as `remote sync` does) and stays.
+  auto follower = sys.spawn(status_listener, published);
+  auto follow = [&](const std::string& id) {
+    self->send(coord, atom::subscribe::value, follower, id);
+    sched.run();
+  };
+  for (int round = 0; round < 20; ++round) {
+    auto a = start_sync("sheet");
+    auto b = start_sync("other");
+    auto c = start_sync("third"); // queued: two run at most
+    for (auto& id : {a, b, c})
+      follow(id);
+    // One completes (and the queued one runs), one fails after a retry, one
+    // is cancelled.
+    complete(a);
+    CAF_REQUIRE_EQUAL(status(c).state, sync_state::downloading);
+    report_failure(b, stage::download,
+                   make_http_error(503, 0, "the server answered HTTP 503"));
+    advance_time(1s);
+    sched.run();
+    report_failure(b, stage::download,
+                   make_error(ec::unfetchable, "too many redirects"));
+    CAF_REQUIRE_EQUAL(status(b).state, sync_state::error);
+    CAF_REQUIRE(cancel(c));
+    // A subscription to an ended or unknown sync adds nothing.
+    follow(a);
+    follow("sync-never");
+    advance_time(3s); // the cooldown
+    sched.run();
+  }
+  CAF_CHECK_EQUAL(state.subscribers.size(), baseline);
+  CAF_CHECK(state.active.empty());
+  CAF_CHECK(state.queue.empty());
+  CAF_CHECK(state.draining.empty());
+  // Finished syncs stay until evicted, then nothing of them is left.
+  CAF_CHECK_EQUAL(state.syncs.size(), 60u);
+  advance_time(5min);
+  sched.run();
+  CAF_CHECK_EQUAL(state.syncs.size(), 0u);
+  // Per source, one entry each at most.
+  CAF_CHECK_LESS_OR_EQUAL(state.last_start.size(), 3u);
+  CAF_CHECK_LESS_OR_EQUAL(state.latest_by_source.size(), 3u);
+  CAF_CHECK_LESS_OR_EQUAL(state.last_size.size(), 3u);
+  CAF_CHECK_LESS_OR_EQUAL(state.synced_ms.size(), 3u);
+  caf::anon_send_exit(follower, caf::exit_reason::user_shutdown);
+  sched.run();
 }
 
 // -- unchanged content -------------------------------------------------------------
