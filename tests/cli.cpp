@@ -12,6 +12,11 @@
 #include <utility>
 #include <sys/wait.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -136,6 +141,105 @@ struct fixture {
   std::string error;
 };
 
+/// Every cell of a cache table straight from the file: the column names
+/// first, then each row in order (the internal _row column left out).
+std::vector<std::vector<std::string>> read_table(const std::string& db,
+                                                 const std::string& table) {
+  std::vector<std::vector<std::string>> out;
+  sqlite3* conn = nullptr;
+  if (sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(conn);
+    CAF_FAIL("cannot open " << db);
+  }
+  sqlite3_busy_timeout(conn, 5000);
+  sqlite3_stmt* stmt = nullptr;
+  auto sql = "SELECT * FROM \"" + table + "\" ORDER BY \"_row\"";
+  if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(conn);
+    sqlite3_close(conn);
+    CAF_FAIL("cannot read table " << table << ": " << msg);
+  }
+  auto n = sqlite3_column_count(stmt);
+  std::vector<std::string> names;
+  for (int i = 1; i < n; ++i)
+    names.emplace_back(sqlite3_column_name(stmt, i));
+  out.push_back(std::move(names));
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    std::vector<std::string> row;
+    for (int i = 1; i < n; ++i) {
+      auto text = sqlite3_column_text(stmt, i);
+      row.emplace_back(text ? reinterpret_cast<const char*>(text) : "<null>");
+    }
+    out.push_back(std::move(row));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(conn);
+  return out;
+}
+
+std::string join_cells(const std::vector<std::string>& cells) {
+  std::string out;
+  for (auto& c : cells)
+    out += (out.empty() ? "" : ",") + c;
+  return out;
+}
+
+std::string first_line(const std::string& text) {
+  auto line = text.substr(0, text.find('\n'));
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  return line;
+}
+
+/// The binary running with its stdout on a pipe.
+struct child {
+  pid_t pid = -1;
+  std::FILE* out = nullptr;
+};
+
+/// Starts the binary with `args`, stdin from /dev/null, stderr to `err_path`.
+child spawn_binary(const std::vector<std::string>& args, const std::string& err_path) {
+  child result;
+  int fds[2];
+  if (pipe(fds) != 0)
+    return result;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+  for (auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  if (posix_spawn(&result.pid, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0)
+    result.pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  result.out = fdopen(fds[0], "r");
+  return result;
+}
+
+/// Reads the child's stdout until a line contains `part` (true) or it ends.
+bool read_until(child& c, const std::string& part) {
+  char line[4096];
+  while (std::fgets(line, sizeof(line), c.out) != nullptr)
+    if (std::string{line}.find(part) != std::string::npos)
+      return true;
+  return false;
+}
+
+int wait_for(child& c) {
+  std::fclose(c.out);
+  c.out = nullptr;
+  int status = 0;
+  waitpid(c.pid, &status, 0);
+  return status;
+}
+
 source_spec make_spec(std::string name, std::string location) {
   source_spec result;
   result.name = std::move(name);
@@ -254,20 +358,47 @@ CAF_TEST(failures exit non zero with the error on stderr) {
   CAF_CHECK(!contains(secret.err + secret.out, "SECRET123"));
 }
 
+CAF_TEST(a missing file fails at once) {
+  // Retried five times this took 17 s; nothing can make the file appear.
+  auto db = dir + "/cache.db";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run("sync --source=file://" + dir + "/missing.csv --db=" + db
+               + " --max-attempts=5");
+  auto took = std::chrono::steady_clock::now() - t0;
+  CAF_CHECK_EQUAL(r.code, 1);
+  CAF_CHECK(contains(r.err, "missing or not readable"));
+  CAF_CHECK(!contains(r.err + r.out, "gave up after"));
+  CAF_CHECK(!contains(r.out, "retrying"));
+  // One attempt is about a second at most even on a loaded machine; the first
+  // backoff alone would be 1 s, all four 15 s.
+  CAF_CHECK_LESS(std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 5000);
+}
+
 CAF_TEST(sigterm cancels and keeps the cache) {
   auto db = dir + "/cache.db";
   CAF_REQUIRE_EQUAL(run("sync --source=file://" + demo_csv + " --db=" + db).code,
                     0);
+  auto before = read_table(db, "default");
+  // What the first sync left: demo.csv's header and its 300 rows.
+  CAF_REQUIRE_EQUAL(before.size(), 301u);
+  CAF_CHECK_EQUAL(join_cells(before[0]), first_line(slurp(demo_csv)));
   test::fake_server server{{"--csv", demo_csv}};
-  // A script file: $! must reach bash, not the shell behind std::system.
-  std::ofstream script{dir + "/term.sh"};
-  script << binary << " sync --source='" << server.url("/slow?interval_ms=20")
-         << "' --db=" << db << " > /dev/null 2> '" << dir << "/err' &\n"
-         << "pid=$!\nsleep 1\nkill -TERM $pid\nwait $pid\n";
-  script.close();
-  auto status = std::system(("bash '" + dir + "/term.sh'").c_str());
-  CAF_CHECK_EQUAL(WEXITSTATUS(status), 130);
+  // The signal goes out once the sync reports that it downloads (the handler
+  // is installed before that): no sleep, no race with the start-up.
+  auto proc = spawn_binary({"sync", "--source=" + server.url("/slow?interval_ms=20"),
+                            "--db=" + db},
+                           dir + "/err");
+  CAF_REQUIRE(proc.pid > 0);
+  CAF_REQUIRE(read_until(proc, "downloading"));
+  ::kill(proc.pid, SIGTERM);
+  read_until(proc, "\x01never"); // drains stdout to its end
+  auto status = wait_for(proc);
+  CAF_CHECK_EQUAL(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 130);
   CAF_CHECK(contains(slurp(dir + "/err"), "Cancelled"));
+  // The table is exactly as before, cell for cell.
+  auto after = read_table(db, "default");
+  CAF_CHECK_EQUAL(after.size(), before.size());
+  CAF_CHECK(after == before);
   auto r = run("sync --source=file://" + demo_csv + " --db=" + db);
   CAF_CHECK_EQUAL(r.code, 0);
 }

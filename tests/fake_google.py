@@ -18,6 +18,9 @@ where TAB is {"gid": int, "title": str} plus one of
   "csv": "a,b\\r\\n1,2\\r\\n"       parsed into the grid
   "generate": {"rows": N, "cols": C}   a header row and N generated data rows
 chunk_bytes/chunk_delay make the CSV and values bodies trickle (for slow-download tests).
+"hold_after_bytes": N makes the CSV export stop after N bytes of its body until the test POSTs
+/_control/release (deterministic "mid-download" for crash tests; /_control/stats counts the
+requests "holding" there).
 Sheets come from --sheets FILE (a JSON object: id -> sheet) and --sheet ID=CSVFILE (public, one
 tab gid 0 "Sheet1"); they can be replaced at run time (see control endpoints).
 
@@ -282,7 +285,8 @@ def normalize_sheet(sheet):
             'shared_with': [e.lower() for e in sheet.get('shared_with', [])],
             'publish_key': sheet.get('publish_key'),
             'chunk_bytes': int(sheet.get('chunk_bytes', 16384)),
-            'chunk_delay': float(sheet.get('chunk_delay', 0))}
+            'chunk_delay': float(sheet.get('chunk_delay', 0)),
+            'hold_after_bytes': sheet.get('hold_after_bytes')}
 
 
 def trimmed(grid):
@@ -393,6 +397,8 @@ class State:
         self.public_keys = []  # (n, e)
         self.token_expires_in = 3599
         self.token_audiences = set()
+        self.release = threading.Event()  # set: held bodies go on (hold_after_bytes)
+        self.holding = 0
         self.reset_stats()
 
     def reset_stats(self):
@@ -494,9 +500,23 @@ class Handler(common.Handler):
         self.send_body(code, (json.dumps(obj, indent=2) + '\n').encode('utf-8'),
                        'application/json; charset=UTF-8', headers)
 
-    def send_chunked(self, code, content_type, body, chunk_bytes=16384, chunk_delay=0.0):
+    def hold(self):
+        """Waits (with the bytes so far flushed) until the test releases held bodies."""
+        self.wfile.flush()
+        with STATE.lock:
+            release = STATE.release
+            STATE.holding += 1
+        try:
+            release.wait()
+        finally:
+            with STATE.lock:
+                STATE.holding -= 1
+
+    def send_chunked(self, code, content_type, body, chunk_bytes=16384, chunk_delay=0.0,
+                     hold_after=None):
         """Chunked, no Content-Length; gzip-encoded when the client accepts it (as Google
-        does), compressed piece by piece so a slow body still trickles."""
+        does), compressed piece by piece so a slow body still trickles. With `hold_after`, the
+        body stops after that many bytes until /_control/release."""
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31) if self.accepts_gzip() else None
         self.record(code)
         self.send_response(code)
@@ -510,6 +530,9 @@ class Handler(common.Handler):
         if getattr(self, 'truncate', False):
             body = body[:len(body) // 2]
         for i in range(0, len(body), step):
+            if hold_after is not None and i >= hold_after:
+                self.hold()
+                hold_after = None
             piece = body[i:i + step]
             self.write_chunk(compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
                              if compressor else piece)
@@ -726,7 +749,7 @@ def export_host(req, body, ticket):
         with STATE.lock:
             tab['csv_bytes'] = body
     req.send_chunked(200, 'text/csv; charset=utf-8', body,
-                     sheet['chunk_bytes'], sheet['chunk_delay'])
+                     sheet['chunk_bytes'], sheet['chunk_delay'], sheet.get('hold_after_bytes'))
 
 
 @route('GET', r'/spreadsheets/d/([A-Za-z0-9_-]+)/(?:edit|view|htmlview)')
@@ -961,6 +984,8 @@ def put_sheet(req, body, sheet_id):
         return
     with STATE.lock:
         STATE.sheets[sheet_id] = normalize_sheet(sheet)
+        if sheet.get('hold_after_bytes') is not None:
+            STATE.release = threading.Event()  # a new hold; earlier ones stay released
     req.send_json(200, {'ok': True})
 
 
@@ -1007,6 +1032,13 @@ def fail(req, body):
     req.send_json(200, {'ok': True, 'queued': rule})
 
 
+@route('POST', r'/_control/release')
+def release(req, body):
+    with STATE.lock:
+        STATE.release.set()
+    req.send_json(200, {'ok': True})
+
+
 @route('POST', r'/_control/clear-failures')
 def clear_failures(req, body):
     with STATE.lock:
@@ -1044,7 +1076,7 @@ def stats(req, body):
                'token_exchanges': STATE.token_exchanges, 'token_failures': STATE.token_failures,
                'issued_tokens': list(STATE.tokens), 'export_host_auth_headers':
                STATE.export_host_auth, 'pending_failures': STATE.failures,
-               'bytes_sent': STATE.bytes_sent, 'log': STATE.log}
+               'bytes_sent': STATE.bytes_sent, 'log': STATE.log, 'holding': STATE.holding}
         text = json.dumps(out)
     req.send_body(200, text.encode('utf-8'), 'application/json')
 

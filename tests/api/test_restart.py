@@ -4,8 +4,9 @@ cache. The previous data must be intact (PRAGMA integrity_check ok), the interru
 "error" / "interrupted by restart", the earlier complete sync must still answer, unknown ids stay
 404, and /api/sync-history lists both, newest first.
 
-The sheet comes from tests/fake_google.py (its CSV export, 307 to a second host, chunked, trickled
-slowly so that the kill lands mid-download). Python 3 stdlib only. Run:
+The sheet comes from tests/fake_google.py (its CSV export, 307 to a second host, chunked). The fake
+holds the body after a given number of bytes until the test releases it, so the kill always lands
+mid-sync: no race, no skip. Python 3 stdlib only. Run:
   python3 tests/api/test_restart.py [-v]
 """
 
@@ -56,14 +57,35 @@ def table(db, name='default'):
     return check, cols[1:], rows, runs
 
 
-def committed_rows(db, name='default'):
-    """The rows of the table as sync_meta has them, written in the transaction that swaps it in."""
-    conn = sqlite3.connect(db)
+def staged_rows(db):
+    """{staging table: rows written aside} in the file, as another process reads it."""
+    conn = sqlite3.connect(db, timeout=5)
     try:
-        row = conn.execute('SELECT "rows" FROM sync_meta WHERE name = ?', (name,)).fetchone()
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_staging\\_%' "
+            "ESCAPE '\\'")]
+        return {n: conn.execute('SELECT count(*) FROM "%s"' % n).fetchone()[0] for n in names}
     finally:
         conn.close()
-    return row[0] if row else None
+
+
+def wait_until(condition, what, timeout=30, interval=0.05):
+    """Polls `condition` until it returns something true; returns that, or fails after `timeout`
+    seconds naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('not within %d s: %s' % (timeout, what))
+        time.sleep(interval)
+
+
+def held_sheet(rows, hold_after_bytes):
+    """A big generated sheet whose export stops after `hold_after_bytes` until released."""
+    return {'public': True, 'chunk_bytes': 65536, 'hold_after_bytes': hold_after_bytes,
+            'tabs': [{'gid': 0, 'generate': {'rows': rows, 'cols': 4}}]}
 
 
 class TestRestart(unittest.TestCase):
@@ -73,6 +95,14 @@ class TestRestart(unittest.TestCase):
         self.addCleanup(server.close)
         self.addCleanup(server.stop)
         return server
+
+    def hold(self, sheet):
+        """Puts a held sheet; the test's end releases whatever still waits."""
+        FAKE.put_sheet(SHEET, sheet)
+        self.addCleanup(FAKE.control, 'release')
+
+    def holding(self):
+        return FAKE.stats()['holding']
 
     def status(self, server, sync_id):
         r = server.status(sync_id)
@@ -94,26 +124,18 @@ class TestRestart(unittest.TestCase):
         self.assertEqual(page['columns'], V1[0])
         self.assertEqual(page['rows'], V1[1:])
 
-        # 2. A large sheet trickling out (~9 MB at ~400 KB/s): SIGKILL while it downloads
-        # (once the fake has sent 500 KB of it).
-        FAKE.reset_stats()
-        FAKE.put_sheet(SHEET, {'public': True, 'chunk_bytes': 8192, 'chunk_delay': 0.02,
-                               'tabs': [{'gid': 0, 'generate': {'rows': 200000, 'cols': 4}}]})
+        # 2. A large sheet (~9 MB) that the fake holds after 500 KB: SIGKILL while it waits.
+        self.hold(held_sheet(200000, 500000))
         r = first.start_sync()
         self.assertEqual(r.status, 202, r)
         killed_id = r.json()['syncId']
         self.assertNotEqual(killed_id, complete_id)
-        deadline = time.monotonic() + 30
-        while True:
-            st = self.status(first, killed_id)
-            self.assertIn(st['status'], RUNNING + ('idle',), st)
-            sent = FAKE.stats()['bytes_sent'].get('export-host ' + SHEET, 0)
-            if st['status'] in RUNNING and sent > 500000:
-                break
-            self.assertLess(time.monotonic(), deadline, 'the big sync did not get going: %r' % st)
-            time.sleep(0.05)
+        wait_until(self.holding, 'the export was not held after 500 KB')
+        st = self.status(first, killed_id)
+        self.assertIn(st['status'], RUNNING, st)
         first.kill()  # SIGKILL
         self.assertEqual(first.proc.returncode, -9)
+        FAKE.control('release')
         self.status_after_kill_checks(db)
 
         # 3. Start again on the same cache.
@@ -174,42 +196,40 @@ class TestRestart(unittest.TestCase):
         self.assertEqual(cols, V1[0])
         self.assertEqual(rows, V1[1:])
 
-    def test_sigkill_while_saving(self):
-        """A kill late in the sync (processing or saving: the download is over, rows go into the
-        staging table): still v1. Skipped when the sync ends before a poll sees those phases."""
+    def test_sigkill_with_rows_written_aside(self):
+        """A kill once the writer has put rows into its staging table (the parser and writer work
+        on the first chunks while the rest downloads; the fake holds the rest): still v1, and the
+        next start drops the orphaned staging table."""
         db = os.path.join(h.temp_dir(self), 'cache.db')
         FAKE.put_sheet(SHEET, {'public': True, 'tabs': [{'gid': 0, 'values': V1}]})
         first = self.start(db)
         st = first.sync()
         self.assertEqual(st['status'], 'complete', st)
-        FAKE.put_sheet(SHEET, {'public': True, 'chunk_bytes': 65536,
-                               'chunk_delay': 0.001,
-                               'tabs': [{'gid': 0, 'generate': {'rows': 300000, 'cols': 4}}]})
-        time.sleep(0.2)  # the cooldown
-        r = first.start_sync()
+        self.hold(held_sheet(300000, 4 << 20))
+        r = first.start_sync()  # retries through the cooldown
         self.assertEqual(r.status, 202, r)
         sync_id = r.json()['syncId']
-        deadline = time.monotonic() + 60
-        while True:
-            st = self.status(first, sync_id)
-            if st['status'] in ('processing', 'saving'):
-                break
-            if st['status'] in ('complete', 'error', 'cancelled'):
-                self.skipTest('the sync ended before a kill could land: %r' % st)
-            self.assertLess(time.monotonic(), deadline, 'sync did not progress: %r' % st)
-            time.sleep(0.01)
-        first.kill()
-        if committed_rows(db) == 300000:
-            # On a loaded machine the commit can still win the race against the signal (the
-            # table and its sync_meta row are swapped in by one transaction).
-            self.skipTest('the sync committed before the kill landed')
+        wait_until(self.holding, 'the export was not held after 4 MiB')
+        staged = wait_until(lambda: {n: c for n, c in staged_rows(db).items() if c > 0},
+                            'no rows were written aside')
+        self.assertIn(self.status(first, sync_id)['status'], RUNNING)
+        first.kill()  # SIGKILL
+        self.assertEqual(first.proc.returncode, -9)
+        FAKE.control('release')
+        # The orphan is still there after the crash, the table untouched.
+        self.assertTrue(set(staged) <= set(staged_rows(db)), staged)
         self.status_after_kill_checks(db)
+        FAKE.put_sheet(SHEET, {'public': True, 'tabs': [{'gid': 0, 'values': V1}]})
         second = self.start(db)
         page = second.data()
         self.assertEqual(page['rows'], V1[1:])
         killed = self.status(second, sync_id)
         self.assertEqual(killed['status'], 'error', killed)
         self.assertIn('interrupted by restart', (killed.get('error') or '').lower(), killed)
+        wait_until(lambda: not staged_rows(db), 'the orphaned staging table was not dropped',
+                   timeout=10)
+        self.assertEqual(second.stop(), 0, second.stderr_text())
+        self.status_after_kill_checks(db)
 
 
 if __name__ == '__main__':
