@@ -205,11 +205,13 @@ class TestRestart(unittest.TestCase):
         first = self.start(db)
         st = first.sync()
         self.assertEqual(st['status'], 'complete', st)
-        self.hold(held_sheet(300000, 4 << 20))
+        # Held after 12 MiB (~18 MB in all): past the 8 MiB the writer holds back in memory while
+        # the content may still equal the cached one, so rows reach the staging table.
+        self.hold(held_sheet(400000, 12 << 20))
         r = first.start_sync()  # retries through the cooldown
         self.assertEqual(r.status, 202, r)
         sync_id = r.json()['syncId']
-        wait_until(self.holding, 'the export was not held after 4 MiB')
+        wait_until(self.holding, 'the export was not held after 12 MiB')
         staged = wait_until(lambda: {n: c for n, c in staged_rows(db).items() if c > 0},
                             'no rows were written aside')
         self.assertIn(self.status(first, sync_id)['status'], RUNNING)
