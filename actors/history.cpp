@@ -47,7 +47,10 @@ sync_status to_status(const sync_record& rec) {
 
 history_actor::behavior_type
 history(history_actor::stateful_pointer<history_state> self,
-        std::string db_path) {
+        std::string db_path, history_options options) {
+  if (!options.wall_clock_ms)
+    options.wall_clock_ms = system_wall_clock_ms;
+  self->state.options = std::move(options);
   failure err;
   self->state.store = sheet_store::open(db_path, err);
   if (!self->state.store) {
@@ -57,7 +60,8 @@ history(history_actor::stateful_pointer<history_state> self,
     // Syncs that were running in a process that is gone never finish: say
     // so. Live processes' syncs (a serve next to this CLI) stay as they are.
     failure rerr;
-    self->state.store->recover_interrupted(system_wall_clock_ms(), rerr);
+    self->state.store->recover_interrupted(
+      self->state.options.wall_clock_ms(), rerr);
     if (rerr)
       std::fprintf(stderr, "sheetsync: %s\n", rerr.text.c_str());
   }
@@ -65,11 +69,21 @@ history(history_actor::stateful_pointer<history_state> self,
     [=](caf::put_atom, const sync_status& st) {
       if (!self->state.store)
         return;
+      auto& store = *self->state.store;
       failure err;
-      if (!self->state.store->put_run(to_record(st), err))
+      if (!store.put_run(to_record(st), err)) {
         // Losing a history row must not stop a sync; say it once per row.
         std::fprintf(stderr, "sheetsync: cannot record sync %s: %s\n",
                      st.id.c_str(), err.text.c_str());
+        return;
+      }
+      if (!finished(st.state))
+        return;
+      // Bounded growth: one DELETE per finished sync keeps the table at
+      // `keep_per_source` finished syncs per source (plus running ones).
+      store.prune(st.source, self->state.options.keep_per_source, err);
+      if (err)
+        std::fprintf(stderr, "sheetsync: %s\n", err.text.c_str());
     },
     [=](atom::last, const std::string& source) -> sync_status {
       if (self->state.store)

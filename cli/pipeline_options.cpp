@@ -39,7 +39,7 @@ const std::set<std::string>& shared_settings() {
   static const std::set<std::string> keys{
     "db",           "fetch-timeout",       "max-duration", "cooldown",
     "evict-after",  "max-bytes",           "docs-base-url",
-    "sheets-api-base-url", "max-parallel", "max-attempts"};
+    "sheets-api-base-url", "max-parallel", "max-attempts", "history-limit"};
   return keys;
 }
 
@@ -202,7 +202,10 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
     .add(cooldown, "cooldown", "minimum time between two starts (default: 3s)")
     .add(evict_after, "evict-after",
          "forget finished syncs from memory after (default: 5min)")
-    .add(max_bytes, "max-bytes", "cap on downloaded bytes (default: 1 GiB)");
+    .add(max_bytes, "max-bytes", "cap on downloaded bytes (default: 1 GiB)")
+    .add(history_limit, "history-limit",
+         "finished syncs kept in the history per source; older ones are "
+         "deleted as syncs finish (default: 1000)");
   if (!serve)
     return;
   caf::config_option_adder{opts, "global"}
@@ -397,6 +400,9 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
     return where("max-parallel") + " must be at least 1";
   if (opts.max_attempts < 1)
     return where("max-attempts") + " must be at least 1";
+  if (opts.history_limit < 1)
+    return where("history-limit")
+           + " must be at least 1 (finished syncs kept per source)";
   for (auto [key, value] :
        {std::pair{"docs-base-url", &opts.docs_base_url},
         std::pair{"sheets-api-base-url", &opts.sheets_api_base_url}}) {

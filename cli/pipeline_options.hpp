@@ -39,6 +39,8 @@ struct pipeline_options {
   caf::timespan cooldown = std::chrono::seconds{3};
   caf::timespan evict_after = std::chrono::minutes{5};
   uint64_t max_bytes = uint64_t{1} << 30;
+  /// Finished syncs kept in the history per source.
+  int64_t history_limit = 1000;
 
   // -- flags of serve only ------------------------------------------------------
 

@@ -147,8 +147,11 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   caf::actor_system sys{cfg};
   auto ccfg = opts.to_coordinator_config();
   spawn_token_providers(sys, cfg.accounts, ccfg);
-  auto hist = sys.spawn<caf::detached>(history, opts.db);
-  auto reader = sys.spawn<caf::detached>(cache_reader, opts.db);
+  auto hist = sys.spawn<caf::detached>(
+    history, opts.db,
+    history_options{static_cast<uint64_t>(opts.history_limit),
+                    ccfg.wall_clock_ms});
+  auto reader = spawn_cache_reader(sys, opts.db);
   ccfg.history = hist;
   ccfg.reader = reader;
   auto coord = sys.spawn(coordinator, ccfg);

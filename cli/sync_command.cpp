@@ -46,7 +46,10 @@ int run_sync_command(const std::vector<std::string>& raw_args) {
   auto ccfg = cfg.opts.to_coordinator_config();
   auto source = ccfg.sources.front().name;
   spawn_token_providers(sys, cfg.accounts, ccfg);
-  ccfg.history = sys.spawn<caf::detached>(history, cfg.opts.db);
+  ccfg.history = sys.spawn<caf::detached>(
+    history, cfg.opts.db,
+    history_options{static_cast<uint64_t>(cfg.opts.history_limit),
+                    ccfg.wall_clock_ms});
   auto coord = sys.spawn(coordinator, ccfg);
   caf::scoped_actor self{sys};
   self->send(coord, atom::subscribe_v,

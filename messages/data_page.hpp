@@ -17,17 +17,21 @@ struct data_page {
   uint64_t total = 0;
   /// When the cached data was synced (Unix ms), 0 if never.
   int64_t synced_ms = 0;
+  /// When the page ended early at the byte cap: the offset that continues
+  /// it; else 0.
+  uint64_t next = 0;
 };
 
 inline bool operator==(const data_page& x, const data_page& y) {
   return x.source == y.source && x.columns == y.columns && x.rows == y.rows
-         && x.total == y.total && x.synced_ms == y.synced_ms;
+         && x.total == y.total && x.synced_ms == y.synced_ms
+         && x.next == y.next;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, data_page& x) {
   return f(caf::meta::type_name("data_page"), x.source, x.columns, x.rows,
-           x.total, x.synced_ms);
+           x.total, x.synced_ms, x.next);
 }
 
 } // namespace sheetsync

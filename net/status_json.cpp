@@ -105,6 +105,10 @@ std::string to_json(const data_page& page) {
   w.Key("total");
   w.Uint64(page.total);
   put_time(w, "syncedAt", page.synced_ms);
+  if (page.next > 0) {
+    w.Key("next");
+    w.Uint64(page.next);
+  }
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }

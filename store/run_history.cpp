@@ -1,6 +1,7 @@
 #include "store/run_history.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include <sqlite3.h>
@@ -41,6 +42,34 @@ sync_record read_run(sqlite3_stmt* stmt) {
 
 run_history::run_history(std::shared_ptr<database> db) : db_(std::move(db)) {
   // nop
+}
+
+size_t run_history::prune(const std::string& source, uint64_t keep,
+                          failure& err) {
+  auto what = std::string{"prune the sync history of the cache"};
+  write_turn turn{db_->file()};
+  stmt_guard stmt;
+  // Ordered as runs() lists them: the index on (source, started_ms) ends in
+  // rowid, so the walk needs no sort and stops at the table's end.
+  if (!db_->prepare("DELETE FROM \"sync_runs\" WHERE rowid IN (SELECT rowid "
+                    "FROM \"sync_runs\" WHERE \"source\" = ?1 AND "
+                    "\"status\" IN (?3, ?4, ?5) ORDER BY \"started_ms\" "
+                    "DESC, rowid DESC LIMIT -1 OFFSET ?2)",
+                    stmt.stmt, what, err))
+    return 0;
+  bind_string(stmt.stmt, 1, source);
+  // Clamped: a negative OFFSET would count as 0 and delete everything.
+  auto skip = std::min<uint64_t>(keep, std::numeric_limits<int64_t>::max());
+  sqlite3_bind_int64(stmt.stmt, 2, static_cast<sqlite3_int64>(skip));
+  int i = 3;
+  for (auto x : {sync_state::complete, sync_state::error,
+                 sync_state::cancelled})
+    sqlite3_bind_text(stmt.stmt, i++, to_string(x), -1, SQLITE_STATIC);
+  if (sqlite3_step(stmt.stmt) != SQLITE_DONE) {
+    db_->fail_sql(err, what);
+    return 0;
+  }
+  return static_cast<size_t>(sqlite3_changes(db_->handle()));
 }
 
 bool run_history::put_run(const sync_record& r, failure& err) {

@@ -40,6 +40,12 @@ public:
   /// The newest record of `source` with status "complete".
   std::optional<sync_record> last_complete(const std::string& source);
 
+  /// Deletes the finished records (complete, error, cancelled) of `source`
+  /// but the `keep` newest. One DELETE along the index on (source,
+  /// started_ms): its cost grows with `keep`, not with the table.
+  /// Returns how many it deleted; on failure 0 with `err` set.
+  size_t prune(const std::string& source, uint64_t keep, failure& err);
+
 private:
   std::shared_ptr<database> db_;
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include <sqlite3.h>
@@ -28,7 +29,8 @@ table_reader::table_reader(std::shared_ptr<database> db) : db_(std::move(db)) {
 }
 
 bool table_reader::read(const std::string& table, uint64_t limit,
-                       uint64_t offset, page& out, failure& err) {
+                        uint64_t offset, page& out, failure& err,
+                        size_t max_bytes) {
   out = page{};
   if (!database::valid_table_name(table)) {
     err = failure{ec::invalid_argument,
@@ -44,24 +46,47 @@ bool table_reader::read(const std::string& table, uint64_t limit,
     sqlite3_exec(db_->handle(), "COMMIT", nullptr, nullptr, nullptr);
     return ok;
   };
+  // The row count stored by the swap, if the table has one (a table written
+  // before sync_meta existed has none).
+  std::optional<uint64_t> stored_rows;
   {
-    stmt_guard exists;
-    if (!db_->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                      "name = ? COLLATE NOCASE",
-                      exists.stmt, what, err))
+    stmt_guard meta;
+    if (!db_->prepare("SELECT (SELECT \"rows\" FROM \"sync_meta\" WHERE "
+                      "\"name\" = ?1), EXISTS (SELECT 1 FROM sqlite_master "
+                      "WHERE type = 'table' AND name = ?2 COLLATE NOCASE)",
+                      meta.stmt, what, err))
       return done(false);
-    bind_string(exists.stmt, 1, table);
-    auto rc = sqlite3_step(exists.stmt);
-    if (rc == SQLITE_DONE) {
+    auto key = sql::lower(table);
+    bind_string(meta.stmt, 1, key);
+    bind_string(meta.stmt, 2, table);
+    if (sqlite3_step(meta.stmt) != SQLITE_ROW)
+      return done(db_->fail_sql(err, what));
+    if (sqlite3_column_int(meta.stmt, 1) == 0) {
       err = failure{ec::no_data, "cannot " + what + " " + db_->path()
                                    + ": no such table (the source was "
                                      "never synced)"};
       return done(false);
     }
-    if (rc != SQLITE_ROW)
-      return done(db_->fail_sql(err, what));
+    if (sqlite3_column_type(meta.stmt, 0) != SQLITE_NULL)
+      stored_rows = static_cast<uint64_t>(sqlite3_column_int64(meta.stmt, 0));
   }
+  // Keyset paging needs _row to be exactly 1..total, so that offset N is
+  // `_row > N`: _row is unique and >= 1, so max(_row) == total says so.
+  // max(_row) is one seek (_row is the rowid); count(*) would be a scan.
+  bool dense = false;
   {
+    stmt_guard max;
+    if (!db_->prepare("SELECT max(\"_row\") FROM " + quote_id(table),
+                      max.stmt, what, err))
+      return done(false);
+    if (sqlite3_step(max.stmt) != SQLITE_ROW)
+      return done(db_->fail_sql(err, what));
+    auto last = static_cast<uint64_t>(sqlite3_column_int64(max.stmt, 0));
+    dense = stored_rows && *stored_rows == last;
+  }
+  if (stored_rows) {
+    out.total = *stored_rows;
+  } else {
     stmt_guard count;
     if (!db_->prepare("SELECT count(*) FROM " + quote_id(table), count.stmt,
                       what, err))
@@ -71,9 +96,12 @@ bool table_reader::read(const std::string& table, uint64_t limit,
     out.total = static_cast<uint64_t>(sqlite3_column_int64(count.stmt, 0));
   }
   stmt_guard rows;
-  if (!db_->prepare("SELECT * FROM " + quote_id(table)
-                      + " ORDER BY \"_row\" LIMIT ? OFFSET ?",
-                    rows.stmt, what, err))
+  // Without dense rows (a table from an older version, or rows that skip
+  // numbers), OFFSET: correct, but it walks the rows before the page.
+  auto query = "SELECT * FROM " + quote_id(table)
+               + (dense ? " WHERE \"_row\" > ?2 ORDER BY \"_row\" LIMIT ?1"
+                        : " ORDER BY \"_row\" LIMIT ?1 OFFSET ?2");
+  if (!db_->prepare(query, rows.stmt, what, err))
     return done(false);
   sqlite3_bind_int64(rows.stmt, 1, sql::to_limit(limit));
   sqlite3_bind_int64(rows.stmt, 2, to_sql_offset(offset));
@@ -86,15 +114,26 @@ bool table_reader::read(const std::string& table, uint64_t limit,
       out.columns.push_back(std::move(name));
     }
   }
+  size_t bytes = 0;
   int rc;
   while ((rc = sqlite3_step(rows.stmt)) == SQLITE_ROW) {
     std::vector<std::string> row;
     row.reserve(keep.size());
-    for (auto i : keep)
+    for (auto i : keep) {
       row.push_back(column_string(rows.stmt, i));
+      bytes += row.back().size();
+    }
     out.rows.push_back(std::move(row));
+    if (bytes >= max_bytes && out.rows.size() < limit) {
+      // Past the byte cap with rows to go: the page ends here (at least
+      // one row, so paging always moves on).
+      auto next = offset + out.rows.size();
+      if (next < out.total)
+        out.next = next;
+      break;
+    }
   }
-  if (rc != SQLITE_DONE) {
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
     db_->fail_sql(err, what);
     out = page{};
     return done(false);

@@ -9,6 +9,8 @@
 #include <caf/test/dsl.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,11 +21,14 @@
 
 #include "actors/cache_writer.hpp"
 #include "actors/history.hpp"
+#include "cli/command_line.hpp"
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
 #include "store/sheet_store.hpp"
+#include "tests/check_msg.hpp"
 
 using namespace sheetsync;
+using caf::term; // for CHECK_MSG
 
 namespace {
 
@@ -127,8 +132,8 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     return hdl;
   }
 
-  history_actor start_history() {
-    auto hdl = keep(sys.spawn(history, db));
+  history_actor start_history(history_options opts = {}) {
+    auto hdl = keep(sys.spawn(history, db, std::move(opts)));
     sched.run();
     return hdl;
   }
@@ -356,6 +361,46 @@ CAF_TEST(a restart marks syncs of dead processes as interrupted) {
   CAF_CHECK_EQUAL(live->progress, 37);
 }
 
+CAF_TEST(recovery takes its time from the injected clock) {
+  auto cut = make_status("sync-cut", "sales", sync_state::downloading, 2000);
+  record_in_dead_process({cut});
+  history_options opts;
+  opts.wall_clock_ms = [] { return int64_t{4242}; };
+  auto hist = start_history(opts);
+  auto st = status_of(hist, "sync-cut");
+  CAF_CHECK_EQUAL(st.state, sync_state::error);
+  CAF_CHECK_EQUAL(st.finished_ms, 4242);
+  CAF_CHECK_EQUAL(st.updated_ms, 4242);
+}
+
+CAF_TEST(finished syncs beyond the limit are pruned as syncs finish) {
+  history_options opts;
+  opts.keep_per_source = 3;
+  auto hist = start_history(opts);
+  using strings = std::vector<std::string>;
+  auto list = [&](std::string source) {
+    auto xs = ask<std::vector<sync_status>>(hist, atom::history::value,
+                                            std::move(source), uint64_t{100});
+    if (!xs)
+      CAF_FAIL("history failed: " << error_text(xs.error()));
+    return ids(*xs);
+  };
+  // A running sync that started before all the others stays.
+  record(hist, make_status("run", "sales", sync_state::downloading, 10));
+  for (int i = 0; i < 5; ++i)
+    record(hist, make_status("s" + std::to_string(i), "sales",
+                             i == 2 ? sync_state::error : sync_state::complete,
+                             100 + i));
+  record(hist, make_status("o0", "other", sync_state::cancelled, 50));
+  CAF_CHECK_EQUAL(list("sales"), (strings{"s4", "s3", "s2", "run"}));
+  CAF_CHECK_EQUAL(list("other"), (strings{"o0"}));
+  // Status updates of a running sync prune nothing; its end does.
+  record(hist, make_status("s5", "sales", sync_state::downloading, 200));
+  CAF_CHECK_EQUAL(list("sales"), (strings{"s5", "s4", "s3", "s2", "run"}));
+  record(hist, make_status("s5", "sales", sync_state::complete, 200));
+  CAF_CHECK_EQUAL(list("sales"), (strings{"s5", "s4", "s3", "run"}));
+}
+
 CAF_TEST(status and record convert both ways) {
   for (auto state : {sync_state::idle, sync_state::downloading,
                      sync_state::processing, sync_state::saving,
@@ -415,3 +460,71 @@ CAF_TEST(the cache writer leaves unchanged data untouched) {
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
+
+// -- the --history-limit setting ----------------------------------------------
+
+namespace {
+
+/// Parses `args` for `sync`; `error` gets what it printed.
+std::optional<int> parse_sync(command_config& cfg,
+                              std::vector<std::string> args,
+                              std::string& error) {
+  std::ostringstream err;
+  auto rc = parse_command_line(cfg, args, "", err);
+  error = err.str();
+  return rc;
+}
+
+} // namespace
+
+CAF_TEST(the history limit comes from a flag or the config file) {
+  auto dir = std::filesystem::temp_directory_path() / "history_limit_XXXXXX";
+  auto tmpl = dir.string();
+  CAF_REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+  auto source = std::string{"--source=file://"} + SHEETSYNC_SOURCE_DIR
+                + "/config/demo.csv";
+  auto db = "--db=" + tmpl + "/x.db";
+  auto conf = [&](const std::string& body) {
+    auto path = tmpl + "/x.conf";
+    std::ofstream{path} << "[sheetsync]\n" << body << "\n";
+    return "--config-file=" + path;
+  };
+  std::string error;
+  {
+    command_config cfg{"sync"};
+    CAF_CHECK(!parse_sync(cfg, {source, db}, error));
+    CAF_CHECK_EQUAL(cfg.opts.history_limit, 1000);
+  }
+  {
+    command_config cfg{"sync"};
+    CAF_CHECK(!parse_sync(cfg, {source, db, "--history-limit=7"}, error));
+    CAF_CHECK_EQUAL(cfg.opts.history_limit, 7);
+  }
+  {
+    command_config cfg{"serve"};
+    CAF_CHECK(!parse_sync(cfg, {source, db, conf("history-limit = 12")},
+                          error));
+    CAF_CHECK_EQUAL(error, "");
+    CAF_CHECK_EQUAL(cfg.opts.history_limit, 12);
+  }
+  for (auto bad : {"--history-limit=0", "--history-limit=-5"}) {
+    command_config cfg{"sync"};
+    CAF_CHECK_EQUAL(parse_sync(cfg, {source, db, bad}, error).value_or(-1), 2);
+    CHECK_MSG(error.find("--history-limit must be at least 1")
+                        != std::string::npos,
+                      error);
+  }
+  {
+    command_config cfg{"serve"};
+    CAF_CHECK_EQUAL(
+      parse_sync(cfg, {source, db, conf("history-limit = 0")}, error)
+        .value_or(-1),
+      2);
+    CHECK_MSG(error.find("history-limit in") != std::string::npos
+                        && error.find("must be at least 1")
+                             != std::string::npos,
+                      error);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(tmpl, ignored);
+}

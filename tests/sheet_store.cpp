@@ -197,7 +197,8 @@ struct fixture {
                    const std::vector<std::string>& columns,
                    const rows_t& rows) {
     sheet_store::page p;
-    REQUIRE_OK(store.read(table, rows.size() + 10, 0, p, err));
+    // All in one page: no byte cap.
+    REQUIRE_OK(store.read(table, rows.size() + 10, 0, p, err, SIZE_MAX));
     CAF_CHECK_EQUAL(p.columns, columns);
     CAF_CHECK_EQUAL(p.total, rows.size());
     CAF_REQUIRE_EQUAL(p.rows.size(), rows.size());
@@ -1139,6 +1140,110 @@ CAF_TEST(history is newest first and limited) {
   auto all_sales = store->runs("sales", 100);
   for (size_t i = 0; i < 5; ++i)
     CAF_CHECK_EQUAL(sales[i].id, all_sales[i].id);
+}
+
+CAF_TEST(pages come from the stored count and the row numbers) {
+  auto store = open();
+  auto rows = sample_rows(0, 100, 2);
+  sync(*store, "paged", {"x", "y"}, rows, 30);
+  raw_db raw{path};
+  // The swap stored the row count with the table.
+  CAF_CHECK_EQUAL(raw.one("SELECT rows FROM sync_meta WHERE name = 'paged'"),
+                  "100");
+  // Every page at every offset is the same as the rows in sheet order.
+  for (uint64_t offset : {0, 1, 29, 30, 99, 100, 150}) {
+    sheet_store::page p;
+    REQUIRE_OK(store->read("paged", 7, offset, p, err));
+    CAF_CHECK_EQUAL(p.total, 100u);
+    CAF_CHECK_EQUAL(p.next, 0u);
+    rows_t want(rows.begin() + std::min<uint64_t>(offset, 100),
+                rows.begin() + std::min<uint64_t>(offset + 7, 100));
+    CAF_CHECK_EQUAL(p.rows, want);
+  }
+  // White box: the total is the stored count, not count(*), and offset N
+  // is `_row > N`, not a walk over N rows. A row deleted behind the store's
+  // back shows both (never done by sheetsync itself).
+  CAF_REQUIRE(raw.exec("DELETE FROM paged WHERE _row = 5"));
+  sheet_store::page p;
+  REQUIRE_OK(store->read("paged", 3, 10, p, err));
+  CAF_CHECK_EQUAL(p.total, 100u);
+  CAF_CHECK_EQUAL(p.rows, rows_t(rows.begin() + 10, rows.begin() + 13));
+  // Rows that skip numbers are paged by position (OFFSET), still right.
+  REQUIRE_OK(store->begin("gaps", err));
+  REQUIRE_OK(store->append(make_batch({"v"}, {{"a"}, {"b"}}, 5), err));
+  REQUIRE_OK(store->append(make_batch({"v"}, {{"c"}, {"d"}}, 20), err));
+  REQUIRE_OK(store->commit(err));
+  REQUIRE_OK(store->read("gaps", 2, 1, p, err));
+  CAF_CHECK_EQUAL(p.total, 4u);
+  CAF_CHECK_EQUAL(p.rows, (rows_t{{"b"}, {"c"}}));
+  // A table without a stored count (written before sync_meta existed) is
+  // counted and paged by position.
+  CAF_REQUIRE(raw.exec("DELETE FROM sync_meta"));
+  REQUIRE_OK(store->read("paged", 3, 10, p, err));
+  CAF_CHECK_EQUAL(p.total, 99u);
+  CAF_CHECK_EQUAL(p.rows, rows_t(rows.begin() + 11, rows.begin() + 14));
+}
+
+CAF_TEST(a page stops early past its byte cap and says where to go on) {
+  auto store = open();
+  // Rows of 3 MiB: the default cap of 8 MiB ends a page after 3 rows.
+  const size_t mib = size_t{1} << 20;
+  rows_t rows;
+  for (char c : {'a', 'b', 'c', 'd', 'e'})
+    rows.push_back({std::string(3 * mib, c), std::string(1, c)});
+  sync(*store, "wide", {"big", "small"}, rows, 2);
+  sheet_store::page p;
+  REQUIRE_OK(store->read("wide", 100, 0, p, err));
+  CAF_CHECK_EQUAL(p.total, 5u);
+  CAF_CHECK_EQUAL(p.rows, rows_t(rows.begin(), rows.begin() + 3));
+  CAF_CHECK_EQUAL(p.next, 3u);
+  // The rest fits: no next.
+  REQUIRE_OK(store->read("wide", 100, 3, p, err));
+  CAF_CHECK_EQUAL(p.rows, rows_t(rows.begin() + 3, rows.end()));
+  CAF_CHECK_EQUAL(p.next, 0u);
+  // A page that ends at its limit is not cut short.
+  REQUIRE_OK(store->read("wide", 3, 0, p, err));
+  CAF_CHECK_EQUAL(p.rows.size(), 3u);
+  CAF_CHECK_EQUAL(p.next, 0u);
+  // A row larger than the cap is a page of its own: paging moves on.
+  REQUIRE_OK(store->read("wide", 100, 1, p, err, mib));
+  CAF_CHECK_EQUAL(p.rows, rows_t(rows.begin() + 1, rows.begin() + 2));
+  CAF_CHECK_EQUAL(p.next, 2u);
+  // The last row past the cap: nothing follows, so no next.
+  REQUIRE_OK(store->read("wide", 100, 4, p, err, mib));
+  CAF_CHECK_EQUAL(p.rows.size(), 1u);
+  CAF_CHECK_EQUAL(p.next, 0u);
+}
+
+CAF_TEST(pruning keeps the newest finished syncs of a source) {
+  auto store = open();
+  // Interleaved sources; started_ms ties broken by insertion (rowid).
+  for (int i = 0; i < 12; ++i)
+    REQUIRE_OK(store->put_run(run_rec("s" + std::to_string(i),
+                                      i % 2 ? "sales" : "stock",
+                                      i % 4 == 3 ? "error" : "complete",
+                                      1000 + i / 2),
+                              err));
+  // A running sync older than all is never pruned.
+  REQUIRE_OK(store->put_run(run_rec("running", "sales", "downloading", 1),
+                            err));
+  CAF_CHECK_EQUAL(store->prune("sales", 4, err), 2u);
+  CAF_CHECK(!err);
+  auto ids = [&](const std::string& source) {
+    std::vector<std::string> out;
+    for (auto& r : store->runs(source, 100))
+      out.push_back(r.id);
+    return out;
+  };
+  CAF_CHECK_EQUAL(ids("sales"), (std::vector<std::string>{
+                                  "s11", "s9", "s7", "s5", "running"}));
+  // Other sources are untouched; pruning again deletes nothing.
+  CAF_CHECK_EQUAL(ids("stock").size(), 6u);
+  CAF_CHECK_EQUAL(store->prune("sales", 4, err), 0u);
+  CAF_CHECK_EQUAL(store->prune("stock", uint64_t{1} << 63, err), 0u);
+  CAF_CHECK_EQUAL(ids("stock").size(), 6u);
+  CAF_CHECK_EQUAL(store->prune("stock", 1, err), 5u);
+  CAF_CHECK_EQUAL(ids("stock"), (std::vector<std::string>{"s10"}));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -120,7 +120,7 @@ struct fixture {
     cc.jitter = [] { return caf::timespan{0}; };
     cc.fetch_timeout = fetch_timeout;
     cc.make_pipeline = make_pipeline;
-    hist = sys.spawn<caf::detached>(history, db);
+    hist = sys.spawn<caf::detached>(history, db, history_options{});
     cc.history = hist;
     coord = sys.spawn(coordinator, cc);
     self->send(coord, atom::subscribe_v,
