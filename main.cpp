@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include "cli/commands.hpp"
+#include "store/disk_limit.hpp"
 
 namespace {
 
@@ -48,6 +49,8 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists: libcurl's global state is not thread-safe.
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  // A test knob (simulated full disk); before any SQLite connection exists.
+  sheetsync::limit_disk_from_env();
   std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   int rc;
