@@ -167,7 +167,7 @@ std::shared_ptr<database> database::open(const std::string& path,
     return nullptr;
   }
   sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3_busy_timeout(db, busy_timeout_ms);
   std::shared_ptr<database> store{new database(db, path, file_for(path))};
   write_turn turn{*store->file_};
   // WAL: readers never block the writer and see the last commit. NORMAL:

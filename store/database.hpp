@@ -35,6 +35,9 @@ struct database_file {
 /// threads) may share a file.
 class database {
 public:
+  /// How long a connection waits for a lock.
+  static constexpr int busy_timeout_ms = 5000;
+
   /// Opens or creates the file and brings its schema up to date.
   static std::shared_ptr<database> open(const std::string& path,
                                         failure& err);

@@ -24,7 +24,9 @@ class sheet_store : public table_writer,
 public:
   /// Opens or creates the database file (see database::open) and drops
   /// staging tables left by a process that died mid-sync (see
-  /// table_writer::drop_leftovers).
+  /// table_writer::drop_leftovers), as far as it can: a leftover that cannot
+  /// be dropped now (a full disk) stays for the next open instead of failing
+  /// this one.
   static std::unique_ptr<sheet_store> open(const std::string& path,
                                            failure& err);
 

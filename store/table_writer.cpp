@@ -27,6 +27,9 @@ constexpr const char* staging_prefix = "_staging_";
 /// statement costs twice as much; 16 is 3% worse, 64 only 2% better.
 constexpr size_t insert_rows_per_stmt = 32;
 
+/// SQLite's default WAL auto-checkpoint (pages).
+constexpr int wal_autocheckpoint_pages = 1000;
+
 
 /// SQL column names for a header: the cache's one naming rule (unique
 /// ignoring ASCII case, `_row` reserved, no NUL), the same the parser and the
@@ -160,6 +163,17 @@ bool table_writer::begin(const std::string& table, failure& err) {
   if (staging()) {
     err = failure{ec::invalid_argument, "cannot begin writing table " + table
                                           + ": still writing table " + table_};
+    return false;
+  }
+  // SQLite opens a file it may not write read-only without a word, and
+  // then fails only at the first real write: at the swap, after the whole
+  // download, when the rows are held back. Say so before the download.
+  if (sqlite3_db_readonly(db_->handle(), "main") == 1) {
+    err = failure{ec::cache_failed,
+                  "cannot write table " + table + " in the cache "
+                    + db_->path()
+                    + ": the file is read-only (check its mode and owner, "
+                      "and that its file system is mounted read-write)"};
     return false;
   }
   {
@@ -393,6 +407,9 @@ bool table_writer::unchanged() {
 
 bool table_writer::insert_rows(const row_batch& batch, failure& err) {
   auto what = "write table " + table_ + " in the cache";
+  // Before the first row written aside: see space_reserve.
+  if (!reserve_.take(db_->path(), space_reserve::default_bytes, what, err))
+    return false;
   write_turn turn{db_->file()};
   // Rolls back and reports; errmsg must be read before the ROLLBACK.
   auto fail = [&](bool sql_error) {
@@ -518,11 +535,25 @@ bool table_writer::commit(failure& err) {
     if (!ok && !sqlite3_get_autocommit(db_->handle()))
       sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
   }
-  if (ok)
-    end_staging();
-  else
+  if (!ok) {
     abort();
-  return ok;
+    return false;
+  }
+  end_staging();
+  truncate_wal();
+  return true;
+}
+
+void table_writer::truncate_wal() {
+  // Everything the sync wrote passes through the WAL, and a reader on an
+  // older snapshot keeps the checkpoints from restarting it, so it can grow
+  // to the sheet's size and stay that size on disk. Without waiting: such a
+  // reader makes it fail (busy) and the next swap tries again.
+  write_turn turn{db_->file()};
+  sqlite3_busy_timeout(db_->handle(), 0);
+  sqlite3_wal_checkpoint_v2(db_->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE,
+                            nullptr, nullptr);
+  sqlite3_busy_timeout(db_->handle(), database::busy_timeout_ms);
 }
 
 void table_writer::abort() {
@@ -531,17 +562,23 @@ void table_writer::abort() {
   finalize_inserts();
   // Nothing was written aside while all batches were held back.
   if (!columns_.empty()) {
+    // On a full disk, the DROP's pages in the WAL come out of the reserve.
+    reserve_.release();
     write_turn turn{db_->file()};
-    // Best effort: if this fails (disk full), begin() or the next open()
-    // drops the table.
+    // No checkpoint after the DROP: it would copy the dropped pages into the
+    // file and take the space the history needs to record the failure.
+    sqlite3_wal_autocheckpoint(db_->handle(), 0);
+    // Best effort: if this fails, begin() or the next open() drops the table.
     auto sql = "DROP TABLE IF EXISTS " + quote_id(staging_name());
     sqlite3_exec(db_->handle(), sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_wal_autocheckpoint(db_->handle(), wal_autocheckpoint_pages);
   }
   end_staging();
 }
 
 void table_writer::end_staging() {
   finalize_inserts();
+  reserve_.release();
   {
     std::lock_guard<std::mutex> guard{db_->file().mtx};
     db_->file().staging.erase(lower(table_));

@@ -10,6 +10,7 @@
 #include "messages/row_batch.hpp"
 #include "store/content_hasher.hpp"
 #include "store/database.hpp"
+#include "store/space_reserve.hpp"
 
 namespace sheetsync {
 
@@ -63,7 +64,9 @@ public:
   /// finds the content changed: an unchanged sync writes nothing. Fails with
   /// ec::invalid_argument for an invalid name or while already staging, and
   /// with ec::cache_failed while another writer of this process stages the
-  /// same table.
+  /// same table or when the file is read-only. The first row written aside
+  /// takes space_reserve::default_bytes of disk (ec::cache_failed, "the disk
+  /// is full", when there are fewer), given back when the staging ends.
   bool begin(const std::string& table, failure& err);
 
   /// Writes rows in sheet order (`_row` = batch.first_row + i; rows never go
@@ -86,14 +89,16 @@ public:
   /// unchanged() (asked again here), drops the staging instead and leaves the
   /// table untouched; kept() then says so. Fails if no batch with a header
   /// was appended. On failure the staging is aborted and the old table stays
-  /// as it was.
+  /// as it was. After a swap, truncates the WAL unless a reader still uses
+  /// it (then the next swap does).
   bool commit(failure& err);
 
   /// Whether the last commit() kept the table because it was unchanged.
   bool kept() const;
 
   /// Drops what was written aside; the old table stays exactly as it was.
-  /// A no-op when not staging.
+  /// On a full disk too: the reserve pays for the drop and for the history's
+  /// next records. A no-op when not staging.
   void abort();
 
   /// Whether begin() was called and neither commit(), abort() nor a failure
@@ -119,6 +124,7 @@ private:
   bool insert_rows(const row_batch& batch, failure& err);
   void finalize_inserts();
   void end_staging();
+  void truncate_wal();
   std::string staging_name() const;
 
   std::shared_ptr<database> db_;
@@ -147,6 +153,8 @@ private:
   bool deferring_ = false;
   size_t defer_limit_ = default_defer_bytes;
   bool kept_ = false;
+  /// Held from the first row written aside until the staging ends.
+  space_reserve reserve_;
 };
 
 } // namespace sheetsync
