@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "net/text.hpp"
+
 namespace sheetsync {
 
 namespace {
@@ -53,16 +55,6 @@ std::string_view trim(std::string_view x) {
   while (!x.empty() && is_blank(x.back()))
     x.remove_suffix(1);
   return x;
-}
-
-/// `lower` must consist of lower-case letters.
-bool equals_ignore_case(std::string_view x, std::string_view lower) {
-  if (x.size() != lower.size())
-    return false;
-  for (size_t i = 0; i < x.size(); ++i)
-    if (static_cast<char>(x[i] | 0x20) != lower[i])
-      return false;
-  return true;
 }
 
 /// Strict percent-decoding for the path: a bad escape or %00 (NUL smuggled into file names or

@@ -3,22 +3,11 @@
 #include <charconv>
 #include <string_view>
 
+#include "net/text.hpp"
+
 namespace sheetsync {
 
 namespace {
-
-bool equals_ignore_case(std::string_view x, std::string_view lower) {
-  if (x.size() != lower.size())
-    return false;
-  for (size_t i = 0; i < x.size(); ++i) {
-    auto c = x[i];
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i])
-      return false;
-  }
-  return true;
-}
 
 /// Headers that frame the message; only serialize() may set them.
 bool is_framing_header(std::string_view name) {

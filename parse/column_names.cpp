@@ -3,21 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include "net/text.hpp"
+
 namespace sheetsync {
-
-namespace {
-
-/// ASCII-only lower case: SQLite folds only ASCII when it compares column
-/// names.
-std::string ascii_lower(std::string_view x) {
-  std::string result{x};
-  for (auto& c : result)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return result;
-}
-
-} // namespace
 
 column_namer::column_namer() {
   taken_.insert("_row");
@@ -28,12 +16,12 @@ const std::string& column_namer::add(std::string_view cell) {
   std::replace(name.begin(), name.end(), '\0', '_');
   if (name.empty())
     name = "column_" + std::to_string(names_.size() + 1);
-  auto key = ascii_lower(name);
+  auto key = lower(name);
   if (taken_.count(key) > 0) {
     auto& next = next_suffix_[key];
     for (auto n = std::max(next, size_t{2});; ++n) {
       auto candidate = name + '_' + std::to_string(n);
-      auto candidate_key = ascii_lower(candidate);
+      auto candidate_key = lower(candidate);
       if (taken_.count(candidate_key) == 0) {
         next = n + 1;
         name = std::move(candidate);

@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include "net/text.hpp"
+
 namespace sheetsync {
 
 namespace {
@@ -65,13 +67,6 @@ std::shared_ptr<database_file> file_for(const std::string& path) {
 // -- statement helpers --------------------------------------------------------
 
 namespace sql {
-
-std::string lower(std::string s) {
-  for (auto& c : s)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
 
 std::string quote_id(const std::string& name) {
   std::string out;
@@ -181,7 +176,7 @@ std::shared_ptr<database> database::open(const std::string& path,
   if (!store->prepare("PRAGMA journal_mode = WAL", wal, "open the cache", err))
     return nullptr;
   rc = sqlite3_step(wal);
-  std::string mode = rc == SQLITE_ROW ? sql::lower(sql::column_string(wal, 0))
+  std::string mode = rc == SQLITE_ROW ? lower(sql::column_string(wal, 0))
                                       : "";
   if (rc != SQLITE_ROW) {
     store->fail_sql(err, "open the cache");
@@ -245,7 +240,7 @@ bool database::migrate(failure& err) {
                  "migrate the history table in the cache", err))
       return false;
     while (sqlite3_step(cols.stmt) == SQLITE_ROW)
-      have.insert(sql::lower(sql::column_string(cols.stmt, 0)));
+      have.insert(lower(sql::column_string(cols.stmt, 0)));
   }
   const std::pair<const char*, const char*> added[] = {
     {"progress", "INTEGER NOT NULL DEFAULT 0"},
@@ -308,7 +303,7 @@ bool database::valid_table_name(const std::string& name) {
     if (!alnum(c) && c != '_' && c != '-')
       return false;
   // SQLite names ignore case; "sqlite_" names are reserved by SQLite.
-  auto l = sql::lower(name);
+  auto l = lower(name);
   return l != "sync_runs" && l != "sync_meta"
          && l.compare(0, 7, "sqlite_") != 0;
 }

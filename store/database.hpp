@@ -109,9 +109,6 @@ private:
 
 namespace sql {
 
-/// ASCII lowercase, as SQLite compares names.
-std::string lower(std::string s);
-
 /// An SQL identifier in double quotes, quotes doubled.
 std::string quote_id(const std::string& name);
 

@@ -7,6 +7,8 @@
 
 #include <sqlite3.h>
 
+#include "net/text.hpp"
+
 namespace sheetsync {
 
 namespace {
@@ -56,7 +58,7 @@ bool table_reader::read(const std::string& table, uint64_t limit,
                       "WHERE type = 'table' AND name = ?2 COLLATE NOCASE)",
                       meta.stmt, what, err))
       return done(false);
-    auto key = sql::lower(table);
+    auto key = lower(table);
     bind_string(meta.stmt, 1, key);
     bind_string(meta.stmt, 2, table);
     if (sqlite3_step(meta.stmt) != SQLITE_ROW)

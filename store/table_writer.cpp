@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "net/text.hpp"
 #include "parse/column_names.hpp"
 #include "store/process_identity.hpp"
 
@@ -17,7 +18,6 @@ namespace {
 
 using sql::bind_string;
 using sql::column_string;
-using sql::lower;
 using sql::quote_id;
 using sql::stmt_guard;
 
