@@ -32,7 +32,8 @@ enum class ec : uint8_t {
   not_csv,
   /// No byte arrived for the fetch time-out.
   fetch_timeout,
-  /// The download exceeded the byte cap.
+  /// A size limit was passed: the download's byte cap, or the parser's
+  /// column limit; the message names the limit and, for columns, the row.
   too_large,
   /// The CSV is malformed (e.g. a quote that never closes).
   invalid_csv,
