@@ -17,6 +17,7 @@
 #include "actors/token_provider.hpp"
 #include "cli/args.hpp"
 #include "cli/config_file.hpp"
+#include "cli/time_span.hpp"
 #include "sources/fetch_plan.hpp"
 
 namespace sheetsync {
@@ -191,8 +192,15 @@ std::optional<int> parse_command_line(command_config& cfg,
       args.insert(args.end(), normalized.begin() + i, normalized.end());
       break;
     }
-    if (arg.compare(0, 2, "--") == 0)
-      cfg.given.insert(arg.substr(2, arg.find('=') - 2));
+    if (arg.compare(0, 2, "--") == 0) {
+      auto name = arg.substr(2, arg.find('=') - 2);
+      cfg.given.insert(name);
+      if (auto eq = arg.find('='); eq != std::string::npos)
+        if (auto opt = cfg.options().cli_long_name_lookup(name);
+            opt && opt->type_name() == caf::string_view{"timespan"})
+          if (auto why = too_long_time_span(arg.substr(eq + 1)); !why.empty())
+            return fail("invalid value for --" + name + ": " + why);
+    }
     if (arg == "--config-file")
       return fail("--config-file needs a value (the config file's path)");
     if (arg.compare(0, 14, "--config-file=") == 0) {

@@ -1,5 +1,7 @@
 #include "cli/config_file.hpp"
 
+#include "cli/time_span.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -85,19 +87,26 @@ std::string parse_config_text(const std::string& text, const std::string& path,
   root = config_node{};
   root.kind = config_node::map;
   using iterator = std::string::const_iterator;
+  // The parser's own line and column are off by one around line breaks.
+  auto where = [&](iterator pos) {
+    auto line = 1 + std::count(text.begin(), pos, '\n');
+    auto line_start = std::find(std::make_reverse_iterator(pos), text.rend(),
+                                '\n').base();
+    return "config file " + path + ": line " + std::to_string(line)
+           + ", column " + std::to_string(1 + (pos - line_start)) + ": ";
+  };
+  if (std::string why; true) {
+    auto at = find_too_long_time_span(text, why);
+    if (at != std::string::npos)
+      return where(text.begin() + at) + why;
+  }
   caf::parser_state<iterator, iterator> ps{text.begin(), text.end()};
   node_consumer consumer{&root};
   caf::detail::parser::read_ini(ps, consumer);
   if (ps.code == caf::pec::success && ps.i == ps.e)
     return {};
-  // The parser's own line and column are off by one around line breaks.
-  auto line = 1 + std::count(text.begin(), ps.i, '\n');
-  auto line_start = std::find(std::make_reverse_iterator(ps.i), text.rend(),
-                              '\n').base();
-  auto column = 1 + (ps.i - line_start);
   std::ostringstream msg;
-  msg << "config file " << path << ": line " << line << ", column " << column
-      << ": ";
+  msg << where(ps.i);
   switch (ps.code) {
     case caf::pec::unexpected_eof:
       msg << "unexpected end of file (a '}', ']' or '\"' missing?)";

@@ -10,6 +10,7 @@
 #include <caf/deep_to_string.hpp>
 
 #include "actors/pipeline.hpp"
+#include "cli/time_span.hpp"
 #include "net/join.hpp"
 #include "net/text.hpp"
 #include "store/sheet_store.hpp"
@@ -133,6 +134,8 @@ std::string read_source(const std::string& name, const config_node& node,
         } else if (auto i = caf::get_if<int64_t>(&value.value); i && *i == 0) {
           ok = true;
         } else if (str != nullptr) {
+          if (auto why = too_long_time_span(str); !why.empty())
+            return where + ": interval: " + why;
           if (auto parsed = caf::config_value::parse(caf::string_view{str, std::strlen(str)});
               parsed && caf::holds_alternative<caf::timespan>(*parsed)) {
             interval = caf::get<caf::timespan>(*parsed);

@@ -31,6 +31,7 @@
 #include "cli/config_file.hpp"
 #include "cli/progress_view.hpp"
 #include "cli/remote_options.hpp"
+#include "cli/time_span.hpp"
 #include "tests/fake_server.hpp"
 
 using namespace sheetsync;
@@ -677,6 +678,48 @@ CAF_TEST(start up checks say what is wrong and where) {
                "invalid value for --cooldown: expected timespan");
   expect_error("sync", {"--source=" + sheet_id, "--db=x", "stray"},
                "1 unexpected argument(s) without a flag");
+}
+
+// CAF 0.17 converts a time span to nanoseconds without a range check: the
+// fuzz target config_file found "999999999999999991h" (signed overflow).
+CAF_TEST(time spans too long to hold are refused before CAF reads them) {
+  auto src = [&](const std::string& body) {
+    return "[sheetsync]\nsources = {\n  sales = { id = \"" + sheet_id + "\", "
+           + body + " }\n}\n";
+  };
+  expect_config_error(src("interval = 999999999999999991h"),
+                      "line 3, column " + std::to_string(33 + sheet_id.size())
+                        + ": a time span must be at most 2562047h (about 292 "
+                          "years)");
+  expect_config_error("[sheetsync]\ncooldown = 9223372036855ms\n",
+                      "line 2, column 12: a time span must be at most "
+                      "9223372036854ms");
+  expect_config_error("[sheetsync]\ncooldown = 0x7fffffffffh\n",
+                      "a time span must be at most 2562047h");
+  expect_config_error("[sheetsync]\ncooldown = -153722868min\n",
+                      "a time span must be at most 153722867min");
+  expect_config_error(src("interval = \"99999999999s\""),
+                      "source 'sales': interval: a time span must be at most "
+                      "9223372036s");
+  expect_error("sync", {"--cooldown=2562048h"},
+               "invalid value for --cooldown: a time span must be at most "
+               "2562047h");
+  expect_error("sync", {"--max-duration", "9223372036854776us"},
+               "invalid value for --max-duration: a time span must be at most "
+               "9223372036854775us");
+  // The longest that fits, and look-alikes in strings, comments and keys,
+  // are CAF's to read.
+  CAF_CHECK_EQUAL(too_long_time_span("2562047h"), "");
+  CAF_CHECK_EQUAL(too_long_time_span("999999999999999999"), "");
+  CAF_CHECK_EQUAL(too_long_time_span("https://x/99999999999h"), "");
+  std::string why;
+  CAF_CHECK_EQUAL(find_too_long_time_span("a = \"99999999999h\" ; 9999999999h\n"
+                                          "b-99999999999h = 1\nc = 1.99999999999h",
+                                          why),
+                  std::string::npos);
+  CAF_CHECK_EQUAL(find_too_long_time_span("a = [1h, 2562048h]", why), 9u);
+  CAF_CHECK_EQUAL(why, "a time span must be at most 2562047h (about 292 "
+                       "years)");
 }
 
 CAF_TEST(errors never show a secret) {
