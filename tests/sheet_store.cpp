@@ -4,6 +4,7 @@
 #include "store/sheet_store.hpp"
 #include "store/content_hasher.hpp"
 #include "tests/check_msg.hpp"
+#include "tests/store_fixture.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -16,41 +17,20 @@
 #include <thread>
 #include <vector>
 
-#include <sqlite3.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 using namespace sheetsync;
+using namespace sheetsync::test;
 using caf::term; // for CAF_CHECK_PASSED / CAF_CHECK_FAILED
 
 namespace {
 
 using rows_t = std::vector<std::vector<std::string>>;
 
-/// Fails the test with the failure's code and text when `call` is false.
-#define REQUIRE_OK(call)                                                       \
-  do {                                                                         \
-    if (!(call))                                                               \
-      CAF_FAIL(#call << " failed: " << to_string(err.code) << ": "             \
-                     << err.text);                                             \
-  } while (false)
-
 std::string code(const failure& err) {
   return to_string(err.code);
-}
-
-row_batch make_batch(std::vector<std::string> columns, const rows_t& rows,
-                     uint64_t first_row) {
-  row_batch b;
-  b.columns = std::move(columns);
-  b.first_row = first_row;
-  for (auto& row : rows)
-    for (auto& cell : row) {
-      b.data += cell;
-      b.ends.push_back(static_cast<uint32_t>(b.data.size()));
-    }
-  return b;
 }
 
 /// Cells with the things that break naive stores: empty, quotes, commas,
@@ -80,94 +60,9 @@ rows_t sample_rows(size_t first, size_t count, size_t cols,
   return rows;
 }
 
-/// A raw SQLite connection, independent of sheet_store.
-struct raw_db {
-  sqlite3* db = nullptr;
-
-  explicit raw_db(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db) != SQLITE_OK)
-      CAF_FAIL("cannot open " << path);
-    sqlite3_busy_timeout(db, 5000);
-  }
-
-  ~raw_db() {
-    sqlite3_close(db);
-  }
-
-  /// All result rows, values rendered with quote() so that types and NULLs
-  /// show.
-  std::vector<std::string> query(const std::string& sql) {
-    std::vector<std::string> out;
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-      out.push_back(std::string{"error: "} + sqlite3_errmsg(db));
-      return out;
-    }
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      std::string line;
-      for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-        auto* text = sqlite3_column_text(stmt, i);
-        line += i ? "|" : "";
-        line += text ? reinterpret_cast<const char*>(text) : "<null>";
-      }
-      out.push_back(std::move(line));
-    }
-    if (rc != SQLITE_DONE)
-      out.push_back(std::string{"error: "} + sqlite3_errmsg(db));
-    sqlite3_finalize(stmt);
-    return out;
-  }
-
-  std::string one(const std::string& sql) {
-    auto rows = query(sql);
-    return rows.empty() ? "<none>" : rows.front();
-  }
-
-  bool exec(const std::string& sql) {
-    return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr)
-           == SQLITE_OK;
-  }
-
-  /// The table's CREATE statement and every row with every column (quoted,
-  /// with types), in _row order.
-  std::vector<std::string> dump(const std::string& table) {
-    auto out = query("SELECT sql FROM sqlite_master WHERE name = '" + table
-                     + "'");
-    auto cols = query("SELECT 'quote(\"' || name || '\") || typeof(\"' || "
-                      "name || '\")' FROM pragma_table_info('"
-                      + table + "')");
-    std::string select;
-    for (auto& c : cols)
-      select += (select.empty() ? "" : " || '|' || ") + c;
-    for (auto& row : query("SELECT " + select + " FROM \"" + table
-                           + "\" ORDER BY _row"))
-      out.push_back(std::move(row));
-    return out;
-  }
-
-  std::vector<std::string> staging_tables() {
-    return query("SELECT name FROM sqlite_master WHERE name LIKE '%staging%'");
-  }
-};
-
-struct fixture {
-  std::string dir;
-  std::string path;
-  failure err;
-
-  fixture() {
-    auto tmpl = (std::filesystem::temp_directory_path() / "sheet_store_XXXXXX")
-                  .string();
-    if (mkdtemp(tmpl.data()) == nullptr)
-      CAF_FAIL("mkdtemp failed");
-    dir = tmpl;
-    path = dir + "/cache.db";
-  }
-
-  ~fixture() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
+struct fixture : store_dir {
+  fixture() : store_dir("sheet_store") {
+    // nop
   }
 
   std::unique_ptr<sheet_store> open() {

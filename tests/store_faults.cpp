@@ -8,30 +8,24 @@
 #include "store/disk_limit.hpp"
 #include "store/sheet_store.hpp"
 #include "tests/check_msg.hpp"
+#include "tests/store_fixture.hpp"
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 using namespace sheetsync;
+using namespace sheetsync::test;
 using caf::term; // for CAF_CHECK_PASSED / CAF_CHECK_FAILED
 
 namespace {
 
-#define REQUIRE_OK(call)                                                       \
-  do {                                                                         \
-    if (!(call))                                                               \
-      CAF_FAIL(#call << " failed: " << to_string(err.code) << ": "             \
-                     << err.text);                                             \
-  } while (false)
-
 /// `rows` rows of `cols` cells of about `cell` bytes, starting at `first`.
-row_batch make_batch(size_t first, size_t rows, size_t cols, size_t cell,
+row_batch fill_batch(size_t first, size_t rows, size_t cols, size_t cell,
                      const std::string& tag) {
   row_batch b;
   for (size_t c = 0; c < cols; ++c)
@@ -47,65 +41,13 @@ row_batch make_batch(size_t first, size_t rows, size_t cols, size_t cell,
   return b;
 }
 
-/// A raw connection, independent of the store.
-struct raw_db {
-  sqlite3* db = nullptr;
-
-  explicit raw_db(const std::string& path) {
-    if (sqlite3_open(path.c_str(), &db) != SQLITE_OK)
-      CAF_FAIL("cannot open " << path);
-    sqlite3_busy_timeout(db, 5000);
-  }
-
-  ~raw_db() {
-    sqlite3_close(db);
-  }
-
-  std::vector<std::string> query(const std::string& sql) {
-    std::vector<std::string> out;
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
-      return {std::string{"error: "} + sqlite3_errmsg(db)};
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-      auto* text = sqlite3_column_text(stmt, 0);
-      out.emplace_back(text ? reinterpret_cast<const char*>(text) : "<null>");
-    }
-    if (rc != SQLITE_DONE)
-      out.push_back(std::string{"error: "} + sqlite3_errmsg(db));
-    sqlite3_finalize(stmt);
-    return out;
-  }
-
-  std::string one(const std::string& sql) {
-    auto rows = query(sql);
-    return rows.empty() ? "<none>" : rows.front();
-  }
-
-  bool exec(const std::string& sql) {
-    return sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr)
-           == SQLITE_OK;
-  }
-};
-
-struct fixture {
-  std::string dir;
-  std::string path;
-  failure err;
-
-  fixture() {
-    auto tmpl = (std::filesystem::temp_directory_path() / "store_faults_XXXXXX")
-                  .string();
-    if (mkdtemp(tmpl.data()) == nullptr)
-      CAF_FAIL("mkdtemp failed");
-    dir = tmpl;
-    path = dir + "/cache.db";
+struct fixture : store_dir {
+  fixture() : store_dir("store_faults") {
+    // nop
   }
 
   ~fixture() {
     limit_disk_for_tests(0);
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
   }
 
   /// Bytes allocated to the files of the directory (what the VFS counts).
@@ -130,7 +72,7 @@ struct fixture {
             const std::string& tag) {
     REQUIRE_OK(store.begin(table, err));
     for (size_t i = 0; i < batches; ++i)
-      REQUIRE_OK(store.append(make_batch(1 + i * 2000, 2000, 4, 50, tag), err));
+      REQUIRE_OK(store.append(fill_batch(1 + i * 2000, 2000, 4, 50, tag), err));
     REQUIRE_OK(store.commit(err));
   }
 };
@@ -158,7 +100,7 @@ CAF_TEST(a sync that fills the disk drops its table at once and the history
   REQUIRE_OK(writer->begin("t", err));
   bool failed = false;
   for (size_t i = 0; i < 200 && !failed; ++i)
-    failed = !writer->append(make_batch(1 + i * 2000, 2000, 4, 50, "new"), err);
+    failed = !writer->append(fill_batch(1 + i * 2000, 2000, 4, 50, "new"), err);
   CAF_REQUIRE(failed);
   CAF_CHECK_EQUAL(err.code, ec::cache_failed);
   CHECK_MSG(err.text.find("full") != std::string::npos, err.text);
@@ -194,7 +136,7 @@ CAF_TEST(a sync on a disk without room for its reserve fails before writing) {
   sync(*writer, "t", 1, "old");
   limit_disk_for_tests(usage() + (uint64_t{1} << 20));
   REQUIRE_OK(writer->begin("t", err));
-  CAF_CHECK(!writer->append(make_batch(1, 10, 4, 50, "new"), err));
+  CAF_CHECK(!writer->append(fill_batch(1, 10, 4, 50, "new"), err));
   CAF_CHECK_EQUAL(err.code, ec::cache_failed);
   CHECK_MSG(err.text.find("full") != std::string::npos, err.text);
   raw_db raw{path};
