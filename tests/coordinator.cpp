@@ -19,6 +19,7 @@
 #include "actors/parser.hpp"
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
+#include "tests/answer_of.hpp"
 #include "tests/fake_stages.hpp"
 
 using namespace std::chrono_literals;
@@ -165,12 +166,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   caf::expected<T> ask(Ts... xs) {
     auto answer = self->request(coord, caf::infinite, std::move(xs)...);
     sched.run();
-    if (self->mailbox().empty())
-      CAF_FAIL("the coordinator did not answer");
-    caf::expected<T> result = caf::make_error(caf::sec::unexpected_response);
-    answer.receive([&](T& x) { result = std::move(x); },
-                   [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return answer_of<T>(self, answer, "the coordinator did not answer");
   }
 
   caf::expected<std::string> try_start(const std::string& source = "") {

@@ -25,9 +25,12 @@
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
 #include "store/sheet_store.hpp"
+#include "tests/answer_of.hpp"
 #include "tests/check_msg.hpp"
+#include "tests/store_fixture.hpp"
 
 using namespace sheetsync;
+using namespace sheetsync::test;
 using caf::term; // for CHECK_MSG
 
 namespace {
@@ -64,20 +67,6 @@ std::vector<std::string> ids(const std::vector<sync_status>& xs) {
   return out;
 }
 
-row_batch make_batch(std::vector<std::string> columns,
-                     const std::vector<std::vector<std::string>>& rows,
-                     uint64_t first_row) {
-  row_batch b;
-  b.columns = std::move(columns);
-  b.first_row = first_row;
-  for (auto& row : rows)
-    for (auto& cell : row) {
-      b.data += cell;
-      b.ends.push_back(static_cast<uint32_t>(b.data.size()));
-    }
-  return b;
-}
-
 /// What a writer told its coordinator.
 struct report_log {
   std::vector<stage_report> reports;
@@ -109,13 +98,8 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   std::string db;
   std::vector<caf::actor> spawned;
 
-  fixture() {
-    auto tmpl = (std::filesystem::temp_directory_path() / "history_XXXXXX")
-                  .string();
-    if (mkdtemp(tmpl.data()) == nullptr)
-      CAF_FAIL("mkdtemp failed");
-    dir = tmpl;
-    db = dir + "/cache.db";
+  fixture() : dir(make_temp_dir("history")), db(dir + "/cache.db") {
+    // nop
   }
 
   ~fixture() override {
@@ -143,12 +127,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   caf::expected<T> ask(const Handle& hdl, Ts... xs) {
     auto answer = self->request(hdl, caf::infinite, std::move(xs)...);
     sched.run();
-    if (self->mailbox().empty())
-      CAF_FAIL("no answer");
-    caf::expected<T> result = caf::make_error(caf::sec::unexpected_response);
-    answer.receive([&](T& x) { result = std::move(x); },
-                   [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return answer_of<T>(self, answer, "no answer");
   }
 
   /// The recorded status of `id`; fails the test if there is none.

@@ -26,6 +26,7 @@
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
 #include "messages/vocabulary.hpp"
+#include "tests/answer_of.hpp"
 #include "tests/fake_stages.hpp"
 
 using namespace std::chrono_literals;
@@ -275,12 +276,7 @@ struct fixture : point_to_point_fixture<node_fixture> {
   caf::expected<T> ask_from(planet_type& who, const Handle& dest, Ts... xs) {
     auto answer = who.self->request(dest, caf::infinite, std::move(xs)...);
     settle();
-    if (who.self->mailbox().empty())
-      CAF_FAIL("no answer arrived");
-    caf::expected<T> result = caf::make_error(caf::sec::unexpected_response);
-    answer.receive([&](T& x) { result = std::move(x); },
-                   [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return answer_of<T>(who.self, answer, "no answer arrived");
   }
 
   template <class T, class Handle, class... Ts>

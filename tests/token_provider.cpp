@@ -45,6 +45,7 @@
 #include "sources/jwt.hpp"
 #include "sources/service_account.hpp"
 #include "sources/token_exchange.hpp"
+#include "tests/answer_of.hpp"
 #include "tests/check_msg.hpp"
 #include "tests/fake_server.hpp"
 #include "tests/test_credentials.hpp"
@@ -260,12 +261,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   caf::expected<std::string> get_token(const token_provider_actor& tp) {
     auto answer = self->request(tp, caf::infinite, caf::get_atom::value, atom::token::value);
     sched.run();
-    if (self->mailbox().empty())
-      CAF_FAIL("the token provider did not answer");
-    caf::expected<std::string> result = caf::make_error(caf::sec::unexpected_response);
-    answer.receive([&](std::string& x) { result = std::move(x); },
-                   [&](caf::error& err) { result = std::move(err); });
-    return result;
+    return answer_of<std::string>(self, answer, "the token provider did not answer");
   }
 
   uint64_t exchanges_seen(const token_provider_actor& tp) {
