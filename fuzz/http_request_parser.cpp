@@ -11,45 +11,19 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "fuzz/check.hpp"
 #include "net/http_request_parser.hpp"
+#include "tests/describe_request.hpp"
 
 using namespace sheetsync;
 
 namespace {
 
-/// Everything in a request, printable, so that two runs compare as strings.
-std::string describe(const http_request& r) {
-  auto quote = [](std::string_view x) {
-    std::string out = "\"";
-    for (auto c : x) {
-      auto u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-    return out + "\"";
-  };
-  std::string out = r.method + " " + quote(r.target) + " path=" + quote(r.path)
-                    + " query=[";
-  for (auto& [k, v] : r.query)
-    out += quote(k) + "=" + quote(v) + ",";
-  out += "] headers=[";
-  for (auto& [k, v] : r.headers)
-    out += quote(k) + ":" + quote(v) + ",";
-  out += "] body=" + quote(r.body) + " keep_alive=" + std::to_string(r.keep_alive)
-         + " upgrade=" + std::to_string(r.upgrade) + "\n";
-  return out;
-}
+using test::describe;
 
 bool documented(int status) {
   switch (status) {
@@ -87,7 +61,7 @@ std::string run(std::string_view input, http_request_parser::limits lim,
         for (auto c : name)
           FUZZ_CHECK(!(c >= 'A' && c <= 'Z'), "header name " + name);
       ended = ended || !r.keep_alive;
-      seen += describe(r);
+      seen += describe(r) + "\n";
     }
     FUZZ_CHECK(parser.closed() == ended, "closed() disagrees");
     FUZZ_CHECK(parser.error() == status, std::to_string(parser.error()));

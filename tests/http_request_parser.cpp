@@ -5,8 +5,8 @@
 
 #include "net/http_request_parser.hpp"
 #include "net/http_response.hpp"
+#include "tests/describe_request.hpp"
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,33 +24,9 @@ struct parsed {
   std::vector<http_request> requests;
 };
 
-/// Everything in a request, printable, so that two parses compare as strings.
-std::string describe(const http_request& r) {
-  auto quote = [](std::string_view x) {
-    std::string out = "\"";
-    for (auto c : x) {
-      auto u = static_cast<unsigned char>(c);
-      if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-        out += buf;
-      } else {
-        out += c;
-      }
-    }
-    return out + "\"";
-  };
-  std::string out = r.method + " " + quote(r.target) + " path=" + quote(r.path) + " query=[";
-  for (auto& [k, v] : r.query)
-    out += quote(k) + "=" + quote(v) + ",";
-  out += "] headers=[";
-  for (auto& [k, v] : r.headers)
-    out += quote(k) + ":" + quote(v) + ",";
-  out += "] body=" + quote(r.body) + " keep_alive=" + std::to_string(r.keep_alive)
-         + " upgrade=" + std::to_string(r.upgrade);
-  return out;
-}
+using test::describe;
 
+/// The status and every request, a line each.
 std::string describe(const parsed& p) {
   auto out = "status=" + std::to_string(p.status) + "\n";
   for (auto& r : p.requests)
