@@ -27,8 +27,10 @@
 
 #include "messages/type_ids.hpp"
 #include "net/eager_scribe.hpp"
+#include "tests/loopback.hpp"
 
 using namespace sheetsync;
+using namespace sheetsync::test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -111,45 +113,6 @@ caf::behavior server(caf::stateful_actor<server_state, caf::io::broker>* self,
       self->close(hdl);
     },
   };
-}
-
-int connect_to(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    CAF_FAIL("cannot connect to the test broker: " << strerror(errno));
-  timeval tv{10, 0}; // A missing byte fails the test instead of hanging it.
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  return fd;
-}
-
-void send_all(int fd, const std::string& x) {
-  CAF_REQUIRE_EQUAL(::send(fd, x.data(), x.size(), MSG_NOSIGNAL),
-                    static_cast<ssize_t>(x.size()));
-}
-
-std::string read_exactly(int fd, size_t n) {
-  std::string out(n, '\0');
-  size_t got = 0;
-  while (got < n) {
-    auto r = ::recv(fd, &out[got], n - got, 0);
-    if (r <= 0)
-      break;
-    got += static_cast<size_t>(r);
-  }
-  out.resize(got);
-  return out;
-}
-
-std::string read_line(int fd) {
-  std::string out;
-  char c;
-  while (::recv(fd, &c, 1, 0) == 1 && c != '\n')
-    out += c;
-  return out;
 }
 
 /// The broker's direct sends so far. The answer to "count" is one more.

@@ -33,8 +33,10 @@
 #include "messages/actors.hpp"
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
+#include "tests/loopback.hpp"
 
 using namespace sheetsync;
+using namespace sheetsync::test;
 using namespace std::chrono_literals;
 
 namespace {
@@ -122,24 +124,6 @@ held_coordinator(held_coordinator_actor::stateful_pointer<held_state> self,
 
 // -- sockets ------------------------------------------------------------------
 
-/// A TCP socket, not connected yet.
-int new_socket() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  CAF_REQUIRE(fd >= 0);
-  timeval tv{10, 0}; // A missing byte fails the test instead of hanging it.
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  return fd;
-}
-
-void connect_to(int fd, uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0)
-    CAF_FAIL("cannot connect to the facade: " << strerror(errno));
-}
-
 uint16_t local_port(int fd) {
   sockaddr_in addr{};
   socklen_t len = sizeof(addr);
@@ -182,11 +166,6 @@ void await(Predicate done, const char* what) {
 
 bool is_open(int fd) {
   return ::fcntl(fd, F_GETFD) != -1;
-}
-
-void send_all(int fd, const std::string& x) {
-  CAF_REQUIRE_EQUAL(::send(fd, x.data(), x.size(), MSG_NOSIGNAL),
-                    static_cast<ssize_t>(x.size()));
 }
 
 /// One response framed by Content-Length: (status, body); status 0 if the
