@@ -20,6 +20,7 @@
 
 #include "parse/column_names.hpp"
 #include "store/content_hasher.hpp"
+#include "tests/csv_writer.hpp"
 
 // CMake defines it; a build by hand runs the tests from the repo root.
 #ifndef SHEETSYNC_SOURCE_DIR
@@ -27,6 +28,7 @@
 #endif
 
 using namespace sheetsync;
+using namespace sheetsync::test;
 
 namespace {
 
@@ -130,25 +132,8 @@ std::string read_file(const std::filesystem::path& path) {
 /// independent source of inputs with known contents.
 std::string write_csv(const table& rows, const std::string& line_end) {
   std::string out;
-  for (auto& cells : rows) {
-    for (size_t c = 0; c < cells.size(); ++c) {
-      if (c > 0)
-        out += ',';
-      auto& cell = cells[c];
-      if (cell.find_first_of(",\"\r\n") == std::string::npos) {
-        out += cell;
-        continue;
-      }
-      out += '"';
-      for (auto ch : cell) {
-        if (ch == '"')
-          out += '"';
-        out += ch;
-      }
-      out += '"';
-    }
-    out += line_end;
-  }
+  for (auto& cells : rows)
+    out += csv_line(cells) + line_end;
   return out;
 }
 

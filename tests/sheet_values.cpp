@@ -13,8 +13,10 @@
 
 #include "parse/csv_parser.hpp"
 #include "sources/fetch_plan.hpp"
+#include "tests/csv_writer.hpp"
 
 using namespace sheetsync;
+using namespace sheetsync::test;
 
 namespace {
 
@@ -80,23 +82,7 @@ std::string export_csv(const table& rows) {
   std::string out;
   for (auto r : rows) {
     r.resize(width);
-    for (size_t c = 0; c < r.size(); ++c) {
-      if (c > 0)
-        out += ',';
-      auto& cell = r[c];
-      if (cell.find_first_of(",\"\r\n") == std::string::npos) {
-        out += cell;
-        continue;
-      }
-      out += '"';
-      for (auto ch : cell) {
-        if (ch == '"')
-          out += '"';
-        out += ch;
-      }
-      out += '"';
-    }
-    out += "\r\n";
+    out += csv_line(r) + "\r\n";
   }
   return out;
 }
