@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -55,6 +56,33 @@ def check_binary():
     if not os.access(path, os.X_OK):
         return 'sheetsync binary at %s is not executable' % path
     return None
+
+
+def require_binary():
+    """For setUpModule: raises RuntimeError with check_binary()'s text when the binary is not
+    there."""
+    problem = check_binary()
+    if problem:
+        raise RuntimeError(problem)
+
+
+def main():
+    """Runs the calling script's tests (verbosity 2); when the binary is not there, says so and
+    exits 2 instead."""
+    problem = check_binary()
+    if problem:
+        print(os.path.basename(sys.argv[0]) + ': ' + problem, file=sys.stderr)
+        sys.exit(2)
+    unittest.main(module='__main__', verbosity=2)
+
+
+def _status_mib(pid, field):
+    """A memory field of /proc/<pid>/status (e.g. 'VmRSS') in MiB; 0 if it is not there."""
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
 
 
 def _read_line_with_timeout(stream, timeout, what):
@@ -214,11 +242,11 @@ class Server:
 
     def rss_mib(self):
         """Resident memory of the process in MiB (Linux /proc)."""
-        with open('/proc/%d/status' % self.proc.pid) as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1]) / 1024.0
-        return 0.0
+        return _status_mib(self.proc.pid, 'VmRSS')
+
+    def peak_mib(self):
+        """Peak resident memory of the process in MiB (VmHWM)."""
+        return _status_mib(self.proc.pid, 'VmHWM')
 
     # -- requests ----------------------------------------------------------------------------
 

@@ -30,9 +30,7 @@ JSON_TYPE = 'application/json'
 
 
 def setUpModule():
-    problem = h.check_binary()
-    if problem:
-        raise RuntimeError(problem)
+    h.require_binary()
 
 
 def demo_rows():
@@ -938,8 +936,4 @@ class TestSigterm(ServerTestCase):
 
 
 if __name__ == '__main__':
-    problem = h.check_binary()
-    if problem:
-        print('test_api.py: ' + problem, file=sys.stderr)
-        sys.exit(2)
-    unittest.main(verbosity=2)
+    h.main()

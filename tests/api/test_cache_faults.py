@@ -35,9 +35,7 @@ MIB = 1 << 20
 
 
 def setUpModule():
-    problem = h.check_binary()
-    if problem:
-        raise RuntimeError(problem)
+    h.require_binary()
 
 
 def read_table(db, name='default'):
@@ -252,8 +250,4 @@ class TestWalAfterSwap(CacheTestCase):
 
 
 if __name__ == '__main__':
-    problem = h.check_binary()
-    if problem:
-        print('test_cache_faults.py: ' + problem, file=sys.stderr)
-        sys.exit(2)
-    unittest.main(verbosity=2)
+    h.main()

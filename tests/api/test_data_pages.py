@@ -19,19 +19,8 @@ import apihelpers as h  # noqa: E402
 MIB = 1 << 20
 
 
-def peak_mib(server):
-    """Peak resident memory of the server in MiB (VmHWM), for the log."""
-    with open('/proc/%d/status' % server.proc.pid) as f:
-        for line in f:
-            if line.startswith('VmHWM:'):
-                return int(line.split()[1]) / 1024.0
-    return 0.0
-
-
 def setUpModule():
-    problem = h.check_binary()
-    if problem:
-        raise RuntimeError(problem)
+    h.require_binary()
 
 
 class DataPagesCase(unittest.TestCase):
@@ -103,7 +92,7 @@ class DataPagesCase(unittest.TestCase):
             self.assertNotIn('coordinator', r.text(), r)
         self.assertGreaterEqual(served, 1)
         sys.stderr.write('\n[%d of %d served; server peak rss %.0f MiB]\n'
-                         % (served, len(results), peak_mib(server)))
+                         % (served, len(results), server.peak_mib()))
 
 
 if __name__ == '__main__':

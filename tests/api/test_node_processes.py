@@ -34,9 +34,7 @@ SHEET = None
 
 def setUpModule():
     global SHEET
-    problem = h.check_binary()
-    if problem:
-        raise RuntimeError(problem)
+    h.require_binary()
     SHEET = h.FakeSheet()
 
 

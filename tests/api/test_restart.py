@@ -33,9 +33,7 @@ FAKE = None
 
 def setUpModule():
     global FAKE
-    problem = h.check_binary()
-    if problem:
-        raise RuntimeError(problem)
+    h.require_binary()
     FAKE = g.FakeGoogle({SHEET: {'public': True, 'tabs': [{'gid': 0, 'values': V1}]}})
 
 
@@ -235,8 +233,4 @@ class TestRestart(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    problem = h.check_binary()
-    if problem:
-        print('test_restart.py: ' + problem, file=sys.stderr)
-        sys.exit(2)
-    unittest.main(verbosity=2)
+    h.main()
