@@ -20,6 +20,7 @@
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
 #include "tests/answer_of.hpp"
+#include "tests/batch_rows.hpp"
 #include "tests/fake_stages.hpp"
 
 using namespace std::chrono_literals;
@@ -1418,12 +1419,7 @@ struct parser_fixture : test_coordinator_fixture<sheetsync::system_config> {
     std::vector<std::vector<std::string>> result;
     for (auto& b : written->batches) {
       CAF_CHECK_EQUAL(b.first_row, result.size() + 1);
-      for (size_t r = 0; r < b.rows(); ++r) {
-        std::vector<std::string> row;
-        for (size_t c = 0; c < b.columns.size(); ++c)
-          row.emplace_back(b.cell(r, c));
-        result.push_back(std::move(row));
-      }
+      append_rows(b, result);
     }
     return result;
   }

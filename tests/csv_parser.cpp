@@ -20,6 +20,7 @@
 
 #include "parse/column_names.hpp"
 #include "store/content_hasher.hpp"
+#include "tests/batch_rows.hpp"
 #include "tests/csv_writer.hpp"
 
 // CMake defines it; a build by hand runs the tests from the repo root.
@@ -92,12 +93,7 @@ result parse_chunks(const std::vector<std::string_view>& chunks,
     check_batch_shape(b, batch_rows);
     CAF_CHECK_EQUAL(b.first_row, next_row);
     next_row += b.rows();
-    for (size_t r = 0; r < b.rows(); ++r) {
-      row cells;
-      for (size_t c = 0; c < b.columns.size(); ++c)
-        cells.emplace_back(b.cell(r, c));
-      res.rows.push_back(std::move(cells));
-    }
+    append_rows(b, res.rows);
   }
   return res;
 }

@@ -13,6 +13,7 @@
 
 #include "parse/csv_parser.hpp"
 #include "sources/fetch_plan.hpp"
+#include "tests/batch_rows.hpp"
 #include "tests/csv_writer.hpp"
 
 using namespace sheetsync;
@@ -42,12 +43,7 @@ parsed parse_csv(std::string_view text) {
   res.error = parser.error();
   res.columns = parser.columns();
   for (auto& b : parser.take_batches())
-    for (size_t r = 0; r < b.rows(); ++r) {
-      row cells;
-      for (size_t c = 0; c < b.columns.size(); ++c)
-        cells.emplace_back(b.cell(r, c));
-      res.rows.push_back(std::move(cells));
-    }
+    append_rows(b, res.rows);
   return res;
 }
 

@@ -20,6 +20,7 @@
 #include "messages/system_config.hpp"
 #include "parse/csv_parser.hpp"
 #include "store/sheet_store.hpp"
+#include "tests/batch_rows.hpp"
 #include "tests/fake_server.hpp"
 
 using namespace sheetsync;
@@ -75,12 +76,7 @@ std::vector<std::vector<std::string>> parse_all(const std::string& text) {
   CAF_REQUIRE(p.feed(text));
   CAF_REQUIRE(p.finish());
   for (auto& b : p.take_batches())
-    for (size_t r = 0; r < b.rows(); ++r) {
-      std::vector<std::string> row;
-      for (size_t c = 0; c < b.columns.size(); ++c)
-        row.emplace_back(b.cell(r, c));
-      rows.push_back(std::move(row));
-    }
+    test::append_rows(b, rows);
   return rows;
 }
 
