@@ -20,6 +20,7 @@ const char* to_string(ec code) {
     case ec::invalid_utf8: return "invalid_utf8";
     case ec::empty_sheet: return "empty_sheet";
     case ec::cache_failed: return "cache_failed";
+    case ec::cache_busy: return "cache_busy";
     case ec::sync_timeout: return "sync_timeout";
     case ec::cancelled: return "cancelled";
     case ec::stage_failed: return "stage_failed";

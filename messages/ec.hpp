@@ -43,6 +43,10 @@ enum class ec : uint8_t {
   empty_sheet,
   /// Reading or writing the SQLite cache failed.
   cache_failed,
+  /// Another process holds the SQLite cache locked for longer than the busy
+  /// time-out; it passes when that process lets go (retry after
+  /// cache_busy_retry_seconds).
+  cache_busy,
   /// The whole sync took longer than its limit.
   sync_timeout,
   /// A user cancelled the sync.
@@ -62,6 +66,10 @@ enum class ec : uint8_t {
   /// certificate, a redirect to a scheme other than http(s).
   unfetchable,
 };
+
+/// How long a client should wait before asking again after ec::cache_busy
+/// (the HTTP answer's Retry-After).
+constexpr uint32_t cache_busy_retry_seconds = 2;
 
 /// Returns the code's name, e.g. "fetch_timeout".
 const char* to_string(ec code);

@@ -40,6 +40,25 @@ const char* hint(int code) {
   }
 }
 
+/// The code of a failure with SQLite result `rc`: a lock held elsewhere
+/// passes, anything else needs a person.
+ec code_of_sqlite(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return ec::cache_busy;
+    default:
+      return ec::cache_failed;
+  }
+}
+
+/// Columns added to sync_runs since its first version, with their types.
+const std::pair<const char*, const char*> added_columns[] = {
+  {"progress", "INTEGER NOT NULL DEFAULT 0"},
+  {"owner_pid", "INTEGER NOT NULL DEFAULT 0"},
+  {"owner_start", "TEXT NOT NULL DEFAULT ''"},
+};
+
 /// The database_file of a path; shared by all open connections to that file.
 std::shared_ptr<database_file> file_for(const std::string& path) {
   static std::mutex mtx;
@@ -146,7 +165,7 @@ database::~database() {
 }
 
 std::shared_ptr<database> database::open(const std::string& path,
-                                         failure& err) {
+                                         failure& err, int busy_ms) {
   sqlite3* db = nullptr;
   // NOMUTEX: one connection is used by one thread at a time (one actor).
   auto rc = sqlite3_open_v2(path.c_str(), &db,
@@ -154,7 +173,7 @@ std::shared_ptr<database> database::open(const std::string& path,
                               | SQLITE_OPEN_NOMUTEX,
                             nullptr);
   if (rc != SQLITE_OK) {
-    err = failure{ec::cache_failed,
+    err = failure{code_of_sqlite(rc),
                   "cannot open the cache " + path + ": "
                     + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc))
                     + hint(rc)};
@@ -162,35 +181,41 @@ std::shared_ptr<database> database::open(const std::string& path,
     return nullptr;
   }
   sqlite3_extended_result_codes(db, 1);
-  sqlite3_busy_timeout(db, busy_timeout_ms);
+  sqlite3_busy_timeout(db, busy_ms);
   std::shared_ptr<database> store{new database(db, path, file_for(path))};
-  write_turn turn{*store->file_};
-  // WAL: readers never block the writer and see the last commit. NORMAL:
-  // no fsync per commit; a power loss may lose the last commits but never
-  // corrupts. secure_delete off: Debian enables it, which would zero every
-  // page of the old table when a swap drops it.
+  // Nothing is written when the cache is in WAL mode with the current
+  // schema already (the usual case), so that opening needs no write lock: a
+  // reader opens the cache while another process writes to it.
+  auto what = std::string{"open the cache"};
+  std::string mode;
+  if (!store->query_text("PRAGMA journal_mode", mode, what, err))
+    return nullptr;
+  if (lower(mode) != "wal") {
+    // WAL: readers never block the writer and see the last commit.
+    write_turn turn{*store->file_};
+    if (!store->query_text("PRAGMA journal_mode = WAL", mode, what, err))
+      return nullptr;
+    if (lower(mode) != "wal") {
+      err = failure{ec::cache_failed,
+                    "cannot open the cache " + path
+                      + ": WAL mode unavailable (journal mode " + mode + ")"};
+      return nullptr;
+    }
+  }
+  // NORMAL: no fsync per commit; a power loss may lose the last commits but
+  // never corrupts. secure_delete off: Debian enables it, which would zero
+  // every page of the old table when a swap drops it.
   const char* setup = "PRAGMA synchronous = NORMAL;"
                       "PRAGMA secure_delete = OFF;"
                       "PRAGMA journal_size_limit = 67108864;";
-  sqlite3_stmt* wal = nullptr;
-  if (!store->prepare("PRAGMA journal_mode = WAL", wal, "open the cache", err))
-    return nullptr;
-  rc = sqlite3_step(wal);
-  std::string mode = rc == SQLITE_ROW ? lower(sql::column_string(wal, 0))
-                                      : "";
-  if (rc != SQLITE_ROW) {
-    store->fail_sql(err, "open the cache");
-    sqlite3_finalize(wal);
-    return nullptr;
-  }
-  sqlite3_finalize(wal);
-  if (mode != "wal") {
-    err = failure{ec::cache_failed, "cannot open the cache " + path
-                                      + ": WAL mode unavailable (journal mode "
-                                      + mode + ")"};
-    return nullptr;
-  }
   auto cache = "PRAGMA cache_size = -" + std::to_string(cache_kib);
+  if (!store->exec(setup, what, err) || !store->exec(cache.c_str(), what, err))
+    return nullptr;
+  bool current = false;
+  if (!store->schema_current(current, err))
+    return nullptr;
+  if (current)
+    return store;
   const char* schema
     = "CREATE TABLE IF NOT EXISTS \"sync_runs\"("
       "\"id\" TEXT PRIMARY KEY NOT NULL,"
@@ -213,13 +238,11 @@ std::shared_ptr<database> database::open(const std::string& path,
       "\"content_hash\" TEXT NOT NULL DEFAULT '',"
       "\"rows\" INTEGER NOT NULL DEFAULT 0,"
       "\"updated_ms\" INTEGER NOT NULL DEFAULT 0);";
-  if (!store->exec(setup, "open the cache", err)
-      || !store->exec(cache.c_str(), "open the cache", err))
-    return nullptr;
   {
     // One transaction, so that two processes opening a cache of an older
     // version at once do not both add the new columns.
-    auto what = std::string{"create the history table in the cache"};
+    write_turn turn{*store->file_};
+    what = "create the history table in the cache";
     if (!store->exec("BEGIN IMMEDIATE", what, err))
       return nullptr;
     if (!store->exec(schema, what, err) || !store->migrate(err)
@@ -231,25 +254,51 @@ std::shared_ptr<database> database::open(const std::string& path,
   return store;
 }
 
-bool database::migrate(failure& err) {
-  // Columns added since the first version of sync_runs.
+bool database::query_text(const char* stmt, std::string& out,
+                          const std::string& what, failure& err) {
+  sql::stmt_guard q;
+  if (!prepare(stmt, q.stmt, what, err))
+    return false;
+  if (sqlite3_step(q.stmt) != SQLITE_ROW)
+    return fail_sql(err, what);
+  out = sql::column_string(q.stmt, 0);
+  return true;
+}
+
+bool database::schema_current(bool& current, failure& err) {
+  auto what = std::string{"read the schema of the cache"};
+  std::string tables;
+  if (!query_text("SELECT count(*) FROM sqlite_master WHERE name IN "
+                  "('sync_runs', 'sync_meta', '_sync_runs_by_source')",
+                  tables, what, err))
+    return false;
+  std::vector<column> missing;
+  if (!missing_columns(missing, err))
+    return false;
+  current = tables == "3" && missing.empty();
+  return true;
+}
+
+bool database::missing_columns(std::vector<column>& out, failure& err) {
   std::set<std::string> have;
-  {
-    sql::stmt_guard cols;
-    if (!prepare("SELECT name FROM pragma_table_info('sync_runs')", cols.stmt,
-                 "migrate the history table in the cache", err))
-      return false;
-    while (sqlite3_step(cols.stmt) == SQLITE_ROW)
-      have.insert(lower(sql::column_string(cols.stmt, 0)));
-  }
-  const std::pair<const char*, const char*> added[] = {
-    {"progress", "INTEGER NOT NULL DEFAULT 0"},
-    {"owner_pid", "INTEGER NOT NULL DEFAULT 0"},
-    {"owner_start", "TEXT NOT NULL DEFAULT ''"},
-  };
-  for (auto& [name, type] : added) {
-    if (have.count(name) > 0)
-      continue;
+  sql::stmt_guard cols;
+  if (!prepare("SELECT name FROM pragma_table_info('sync_runs')", cols.stmt,
+               "read the history table of the cache", err))
+    return false;
+  while (sqlite3_step(cols.stmt) == SQLITE_ROW)
+    have.insert(lower(sql::column_string(cols.stmt, 0)));
+  out.clear();
+  for (auto& col : added_columns)
+    if (have.count(col.first) == 0)
+      out.push_back(col);
+  return true;
+}
+
+bool database::migrate(failure& err) {
+  std::vector<column> missing;
+  if (!missing_columns(missing, err))
+    return false;
+  for (auto& [name, type] : missing) {
     auto stmt = std::string{"ALTER TABLE \"sync_runs\" ADD COLUMN "}
                 + sql::quote_id(name) + " " + type;
     if (!exec(stmt.c_str(), "migrate the history table in the cache", err))
@@ -261,9 +310,9 @@ bool database::migrate(failure& err) {
 // -- helpers ------------------------------------------------------------------
 
 bool database::fail_sql(failure& err, const std::string& what) {
-  err = failure{ec::cache_failed, "cannot " + what + " " + path_ + ": "
-                                    + sqlite3_errmsg(db_)
-                                    + hint(sqlite3_extended_errcode(db_))};
+  auto rc = sqlite3_extended_errcode(db_);
+  err = failure{code_of_sqlite(rc), "cannot " + what + " " + path_ + ": "
+                                      + sqlite3_errmsg(db_) + hint(rc)};
   return false;
 }
 

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "messages/ec.hpp"
 
@@ -38,9 +40,13 @@ public:
   /// How long a connection waits for a lock.
   static constexpr int busy_timeout_ms = 5000;
 
-  /// Opens or creates the file and brings its schema up to date.
+  /// Opens or creates the file and brings its schema up to date, waiting up
+  /// to `busy_ms` for each lock. Takes no write lock when the schema is
+  /// current. Fails with ec::cache_busy while another process holds a lock
+  /// it needs, ec::cache_failed otherwise.
   static std::shared_ptr<database> open(const std::string& path,
-                                        failure& err);
+                                        failure& err,
+                                        int busy_ms = busy_timeout_ms);
 
   ~database();
 
@@ -72,7 +78,12 @@ public:
   bool prepare(const std::string& sql, sqlite3_stmt*& out,
                const std::string& what, failure& err);
 
-  /// Sets `err` from the connection's last error, with a hint on what to do;
+  /// Runs a statement that answers one value; on failure sets `err`.
+  bool query_text(const char* sql, std::string& out, const std::string& what,
+                  failure& err);
+
+  /// Sets `err` from the connection's last error, with a hint on what to do
+  /// (ec::cache_busy for a lock held elsewhere, else ec::cache_failed);
   /// returns false.
   bool fail_sql(failure& err, const std::string& what);
 
@@ -81,6 +92,15 @@ public:
 
 private:
   database(sqlite3* db, std::string path, std::shared_ptr<database_file> file);
+
+  /// A column of sync_runs: name, type.
+  using column = std::pair<const char*, const char*>;
+
+  /// Whether the tables, the index and every column exist (read only).
+  bool schema_current(bool& current, failure& err);
+
+  /// The columns that sync_runs still lacks.
+  bool missing_columns(std::vector<column>& out, failure& err);
 
   bool migrate(failure& err);
 

@@ -17,4 +17,13 @@ std::unique_ptr<sheet_store> sheet_store::open(const std::string& path,
   return std::unique_ptr<sheet_store>{new sheet_store(db)};
 }
 
+std::unique_ptr<sheet_store>
+sheet_store::open_for_reading(const std::string& path, failure& err,
+                              int busy_ms) {
+  auto db = database::open(path, err, busy_ms);
+  if (!db)
+    return nullptr;
+  return std::unique_ptr<sheet_store>{new sheet_store(db)};
+}
+
 } // namespace sheetsync

@@ -30,6 +30,14 @@ public:
   static std::unique_ptr<sheet_store> open(const std::string& path,
                                            failure& err);
 
+  /// Opens the database file for reading pages and the history: as open(),
+  /// but it leaves leftovers alone and waits at most `busy_ms` for a lock,
+  /// so that a reader never waits on cleaning up or for long on a lock
+  /// (ec::cache_busy).
+  static std::unique_ptr<sheet_store> open_for_reading(const std::string& path,
+                                                       failure& err,
+                                                       int busy_ms);
+
   /// See database::valid_table_name.
   static bool valid_table_name(const std::string& name) {
     return database::valid_table_name(name);

@@ -143,4 +143,10 @@ bool table_reader::read(const std::string& table, uint64_t limit,
   return done(true);
 }
 
+bool table_reader::readable(failure& err) {
+  std::string tables;
+  return db_->query_text("SELECT count(*) FROM sqlite_master", tables,
+                         "read the cache", err);
+}
+
 } // namespace sheetsync

@@ -41,6 +41,11 @@ public:
   bool read(const std::string& table, uint64_t limit, uint64_t offset,
             page& out, failure& err, size_t max_bytes = max_page_bytes);
 
+  /// Whether the cache can be read now: one cheap read of its schema. On
+  /// failure `err` says why (ec::cache_busy while another process holds it
+  /// locked).
+  bool readable(failure& err);
+
 private:
   std::shared_ptr<database> db_;
 };
