@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 
+#include <sys/types.h>
+
 #include <caf/timespan.hpp>
 
 #include "messages/actors.hpp"
@@ -39,14 +41,24 @@ struct cache_reader_state {
 struct page_reader_state {
   static inline const char* name = "page_reader";
 
+  /// How long a read waits for a lock that another process holds: well
+  /// within cache_reader_limits::timeout, so that a locked cache is reported
+  /// as such (ec::cache_busy) rather than as a reader that did not answer.
+  static constexpr int busy_ms = 1000;
+
   /// Its own connection: reads see the last swapped-in data, never a
   /// half-written sheet, and never wait for a sync.
   std::unique_ptr<sheet_store> store;
+  /// The file `store` has open (device and inode), to notice when the path
+  /// names another file (the cache was replaced or restored).
+  dev_t dev = 0;
+  ino_t ino = 0;
 };
 
-/// Answers pages of cached rows for the API through a page reader, refusing
-/// requests beyond `limits.max_pending` and answering a page that takes
-/// longer than `limits.timeout` with an error that names the cache reader.
+/// Answers pages of cached rows and readiness for the API through a page
+/// reader, refusing pages beyond `limits.max_pending` and answering a request
+/// that takes longer than `limits.timeout` with an error that names the
+/// cache reader.
 /// Never blocks: spawn it scheduled.
 /// @param self The cache reader.
 /// @param pages The page reader (see page_reader), linked to this actor.
@@ -64,7 +76,8 @@ cache_reader_actor spawn_cache_reader(caf::actor_system& sys,
                                       cache_reader_limits limits = {});
 
 /// Reads pages of cached rows, one at a time, and counts `pending` down
-/// after each. Blocks on SQLite: spawn it detached.
+/// after each; answers readiness by opening the cache and reading its
+/// schema. Blocks on SQLite: spawn it detached.
 /// @param self The page reader.
 /// @param db_path The cache file.
 /// @param pending Pages to read; counted up by the cache reader.

@@ -797,6 +797,14 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
+    [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
+      // Ready when the cache can be read: what the API serves.
+      auto& s = self->state;
+      if (!s.cfg.reader)
+        return make_error(ec::cache_failed, "no cache reader configured");
+      return self->delegate(s.cfg.reader, caf::get_atom::value,
+                            atom::ready::value);
+    },
     [=](atom::progress, const stage_report& r) { on_report(self, r); },
     [=](atom::failed, const std::string& id, stage, const caf::error& err) {
       auto act = find_active(self, id);

@@ -72,6 +72,13 @@ http_response from_error(const caf::error& err) {
       r.headers.emplace_back("Retry-After", "1");
       return r;
     }
+    case ec::cache_busy: {
+      // Passes when the other process lets go of the cache.
+      auto r = error_response(503, "cache_busy", error_text(err));
+      r.headers.emplace_back("Retry-After",
+                             std::to_string(cache_busy_retry_seconds));
+      return r;
+    }
     case ec::unspecified:
       if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down)
         return error_response(503, "unavailable",
@@ -381,6 +388,30 @@ void get_health(self_ptr self, const reply_slot& slot, const http_request&) {
   respond(self, slot, "healthz", json_response(200, R"({"status":"ok"})"));
 }
 
+/// GET /readyz: readiness, i.e. whether the cache can be served (the
+/// coordinator asks its cache reader; a remote one must be reachable).
+void get_ready(self_ptr self, const reply_slot& slot, const http_request&) {
+  auto& s = self->state;
+  self->request(s.cfg.coordinator, s.cfg.request_timeout, caf::get_atom_v,
+                atom::ready_v)
+    .then(
+      [=](caf::ok_atom) {
+        respond(self, slot, "readyz",
+                json_response(200, R"({"status":"ready"})"));
+      },
+      [=](caf::error& err) {
+        auto reason = code_of(err) == ec::unspecified
+                        ? "the sync coordinator did not answer ("
+                            + error_text(err) + ")"
+                        : error_text(err);
+        auto r = json_response(503, not_ready_json(reason));
+        if (code_of(err) == ec::cache_busy)
+          r.headers.emplace_back("Retry-After",
+                                 std::to_string(cache_busy_retry_seconds));
+        respond(self, slot, "readyz", r);
+      });
+}
+
 /// GET /metrics.
 void get_metrics(self_ptr self, const reply_slot& slot, const http_request&) {
   auto& s = self->state;
@@ -410,6 +441,7 @@ const route routes[] = {
   {"/api/sync-sheets-bg/events", "GET", "events", open_events},
   {"/api/data", "GET, HEAD", "data", get_data},
   {"/healthz", "GET, HEAD", "healthz", get_health},
+  {"/readyz", "GET, HEAD", "readyz", get_ready},
   {"/metrics", "GET, HEAD", "metrics", get_metrics},
 };
 

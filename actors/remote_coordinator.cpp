@@ -203,6 +203,13 @@ remote_coordinator(
       return self->delegate(self->state.remote, caf::get_atom::value,
                             atom::data::value, source, limit, offset);
     },
+    [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
+      // Not ready while the coordinator, and so its cache, is out of reach.
+      if (!self->state.remote)
+        return unavailable(self);
+      return self->delegate(self->state.remote, caf::get_atom::value,
+                            atom::ready::value);
+    },
     // Stage and timer messages belong to the real coordinator.
     [=](atom::progress, const stage_report&) {},
     [=](atom::failed, const std::string&, stage, const caf::error&) {},

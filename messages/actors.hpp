@@ -53,6 +53,10 @@ using coordinator_actor = caf::typed_actor<
   // offset); an empty page when the source was never synced.
   caf::replies_to<caf::get_atom, atom::data, std::string, uint64_t,
                   uint64_t>::with<data_page>,
+  // Answers ok when the service can serve its cache (readiness); otherwise
+  // an error whose text says why (ec::cache_failed, ec::cache_busy,
+  // ec::unavailable).
+  caf::replies_to<caf::get_atom, atom::ready>::with<caf::ok_atom>,
   // A stage's progress or completion (sent by the stages).
   caf::reacts_to<atom::progress, stage_report>,
   // A stage failed: (sync id, stage, error) (sent by the stages).
@@ -109,9 +113,13 @@ using evictor_actor = caf::typed_actor<
 
 /// The cache reader: reads pages of cached rows on its own connection.
 using cache_reader_actor = caf::typed_actor<
-  // Answers (source, limit, offset) -> page; ec::cache_failed on errors.
+  // Answers (source, limit, offset) -> page; ec::cache_busy while another
+  // process holds the cache locked, ec::cache_failed on other errors.
   caf::replies_to<caf::get_atom, atom::data, std::string, uint64_t,
-                  uint64_t>::with<data_page>>;
+                  uint64_t>::with<data_page>,
+  // Answers ok when the cache file can be opened and read; otherwise the
+  // reason (naming the file) as ec::cache_failed or ec::cache_busy.
+  caf::replies_to<caf::get_atom, atom::ready>::with<caf::ok_atom>>;
 
 /// The history: persists every sync's status in the cache's sync_runs table.
 using history_actor = caf::typed_actor<

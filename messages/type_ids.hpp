@@ -39,6 +39,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, sources, "sources")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, history, "history")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, token, "token")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, ready, "ready")
 
   // -- progress and results of the stages -------------------------------------
 

@@ -153,6 +153,16 @@ std::string error_json(const std::string& code, const std::string& message) {
   return {buf.GetString(), buf.GetSize()};
 }
 
+std::string not_ready_json(const std::string& reason) {
+  rapidjson::StringBuffer buf;
+  json_writer w{buf};
+  w.StartObject();
+  put(w, "status", std::string{"not ready"});
+  put(w, "reason", reason);
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
 std::string unknown_source_json(const std::string& name,
                                 const std::vector<std::string>& known) {
   auto list = join(known);

@@ -32,6 +32,9 @@ std::string cooldown_json(uint32_t seconds, const std::string& message);
 /// `{"success": false, "error": code, "message": message}`.
 std::string error_json(const std::string& code, const std::string& message);
 
+/// The readiness answer when not ready: `{"status": "not ready", "reason"}`.
+std::string not_ready_json(const std::string& reason);
+
 /// The answer for a source name that is not configured: `{"success": false,
 /// "error": "unknown_source", "message", "sources": [known names...]}`.
 std::string unknown_source_json(const std::string& name,

@@ -1352,6 +1352,9 @@ coordinator_actor::behavior_type report_sink(std::shared_ptr<report_log> log) {
     [](atom::last, const std::string&) -> caf::result<sync_status> {
       CAF_FAIL("report sink: last");
     },
+    [](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
+      CAF_FAIL("report sink: ready");
+    },
     [](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
       CAF_FAIL("report sink: sources");
     },

@@ -106,6 +106,9 @@ held_coordinator(held_coordinator_actor::stateful_pointer<held_state> self,
     },
     [=](caf::get_atom, atom::data, const std::string&, uint64_t,
         uint64_t) -> caf::result<data_page> { return unavailable(); },
+    [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
+      return unavailable();
+    },
     [=](atom::progress, const stage_report&) {},
     [=](atom::failed, const std::string&, stage, const caf::error&) {},
     [=](atom::forget, const std::string&) {},

@@ -200,6 +200,10 @@ struct script {
   /// The recorded syncs, newest first.
   std::vector<sync_status> history;
   data_page page;
+  /// Answer `get data` with this error instead of `page`.
+  caf::error data_error;
+  /// The answer to `get ready`: ok when empty.
+  caf::error ready_error;
   /// Every request and message received, e.g. "start ", "status sync-1",
   /// "data src 50 0", "subscribe".
   std::vector<std::string> calls;
@@ -282,7 +286,17 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
         return hold("data");
       if (!known_source(source))
         return unknown_source(source);
+      if (sc->data_error)
+        return sc->data_error;
       return sc->page;
+    },
+    [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
+      sc->calls.push_back("ready");
+      if (sc->hold)
+        return hold("ready");
+      if (sc->ready_error)
+        return sc->ready_error;
+      return caf::ok_atom::value;
     },
     [=](atom::progress, const stage_report&) {
       // nop
@@ -1812,6 +1826,67 @@ CAF_TEST(GET data of a source) {
   CAF_CHECK_EQUAL(sc->calls.back(), "data b 3 0");
   r = exchange(get("/api/data"));
   CAF_CHECK_EQUAL(sc->calls.back(), "data  50 0");
+}
+
+CAF_TEST(GET data while another process holds the cache locked: 503 cache_busy) {
+  start();
+  sc->data_error = sheetsync::make_error(
+    ec::cache_busy, "cannot read table default from the cache /c/cache.db: "
+                    "database is locked; retry in 2 s");
+  auto r = exchange(get("/api/data"));
+  CAF_CHECK_EQUAL(r.status, 503);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Retry-After").value_or(""), "2");
+  CAF_CHECK(contains(r.body, R"("error":"cache_busy")"));
+  CAF_CHECK(contains(r.body, "/c/cache.db: database is locked; retry in 2 s"));
+  sc->data_error = caf::error{};
+  CAF_CHECK_EQUAL(exchange(get("/api/data")).status, 200);
+}
+
+CAF_TEST(GET readyz asks the coordinator and answers 503 with the reason) {
+  start();
+  auto r = exchange(get("/readyz"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.body, R"({"status":"ready"})");
+  CAF_CHECK_EQUAL(sc->calls.back(), "ready");
+  sc->ready_error = sheetsync::make_error(
+    ec::cache_failed,
+    "cannot open the cache /c/cache.db: it is not a regular file");
+  r = exchange(get("/readyz"));
+  CAF_CHECK_EQUAL(r.status, 503);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.body, R"({"status":"not ready","reason":"cannot open )"
+                          R"(the cache /c/cache.db: it is not a regular file"})");
+  CAF_CHECK(!r.header("Retry-After"));
+  // Only busy: it passes, so say when to ask again.
+  sc->ready_error = sheetsync::make_error(ec::cache_busy, "locked; retry in 2 s");
+  r = exchange(get("/readyz"));
+  CAF_CHECK_EQUAL(r.status, 503);
+  CAF_CHECK_EQUAL(r.header("Retry-After").value_or(""), "2");
+  // A remote coordinator out of reach.
+  sc->ready_error = sheetsync::make_error(
+    ec::unavailable, "the coordinator at earth:4242 is unreachable");
+  r = exchange(get("/readyz"));
+  CAF_CHECK_EQUAL(r.status, 503);
+  CAF_CHECK(contains(r.body, "earth:4242 is unreachable"));
+  // HEAD: the same status, no body.
+  sc->ready_error = caf::error{};
+  auto conn = connect();
+  send(conn, req("HEAD", "/readyz"));
+  CAF_CHECK(starts_with(output(conn), "HTTP/1.1 200 OK\r\n"));
+}
+
+CAF_TEST(GET readyz: a coordinator that does not answer is not ready) {
+  start();
+  sc->hold = true;
+  auto conn = connect();
+  send(conn, get("/readyz"));
+  advance(1s);
+  auto r = one_response(conn);
+  CAF_CHECK_EQUAL(r.status, 503);
+  CAF_CHECK(contains(r.body, R"("status":"not ready")"));
+  CAF_CHECK(contains(r.body, "the sync coordinator did not answer"));
 }
 
 CAF_TEST(GET sources lists every source with its running and latest sync) {

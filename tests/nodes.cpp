@@ -67,6 +67,7 @@ cache_reader_actor::behavior_type fake_reader() {
   return {
     [](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
        uint64_t offset) { return page_for(source, limit, offset); },
+    [](caf::get_atom, atom::ready) { return caf::ok_atom::value; },
   };
 }
 
@@ -462,6 +463,10 @@ CAF_TEST(a remote start answers an id and pushed progress reaches mars) {
   auto want = page_for("sheet", 50, 100);
   want.synced_ms = start_wall_ms;
   CAF_CHECK_EQUAL(*page, want);
+  // Readiness is the coordinator's (its cache reader's) answer.
+  auto ready = ask_mars<caf::ok_atom>(remote, caf::get_atom::value,
+                                      atom::ready::value);
+  CAF_CHECK(ready);
 }
 
 CAF_TEST(busy cooldown and unknown_sync cross the wire with their details) {
@@ -624,6 +629,12 @@ CAF_TEST(the stand-in answers unavailable while earth is gone and recovers) {
     uint64_t{5});
   CAF_REQUIRE(!hist);
   CAF_CHECK_EQUAL(code_of(hist.error()), code);
+  // Not ready while the coordinator is out of reach, and it says so.
+  auto ready = ask_mars<caf::ok_atom>(rc, caf::get_atom::value,
+                                      atom::ready::value);
+  CAF_REQUIRE(!ready);
+  CAF_CHECK_EQUAL(code_of(ready.error()), code);
+  CAF_CHECK(contains(error_text(ready.error()), "earth:4242"));
   // The coordinator and its sync on earth do not notice the facade's loss.
   report(report_of(*id, stage::download, 500, 0, false, 1000));
   CAF_CHECK_EQUAL(local_status(*id).state, sync_state::downloading);

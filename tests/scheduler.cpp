@@ -87,6 +87,9 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
     },
     [=](caf::get_atom, atom::data, const std::string&, uint64_t,
         uint64_t) -> caf::result<data_page> { return unexpected("data"); },
+    [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
+      return unexpected("ready");
+    },
     [=](atom::progress, const stage_report&) { unexpected("progress"); },
     [=](atom::failed, const std::string&, stage, const caf::error&) {
       unexpected("failed");

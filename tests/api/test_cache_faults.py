@@ -219,6 +219,123 @@ class TestReadOnlyCache(CacheTestCase):
         self.assertEqual((now_cols, now_rows, staging), (cols, rows, []))
 
 
+# -- a cache locked by another process ----------------------------------------------------------
+
+LOCKER = r"""
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+for stmt in sys.argv[2:]:
+    conn.execute(stmt)
+print('held', flush=True)
+sys.stdin.readline()
+conn.execute('ROLLBACK')
+conn.close()
+print('released', flush=True)
+"""
+
+
+class Locker:
+    """Another process that runs `statements` on the cache (leaving the transaction open, so
+    its locks stay held) until release() rolls back."""
+
+    def __init__(self, test, db, statements):
+        self.proc = subprocess.Popen([sys.executable, '-c', LOCKER, db] + list(statements),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        test.addCleanup(self.close)
+        line = self.proc.stdout.readline()
+        test.assertEqual(line.strip(), 'held', 'the locker could not lock %s' % db)
+
+    def release(self):
+        self.proc.stdin.write('\n')
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == 'released'
+        self.proc.wait(10)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+
+
+class TestLockedCache(CacheTestCase):
+
+    def test_a_writer_in_another_process_does_not_stop_the_first_page(self):
+        db, cols, rows = self.make_cache()
+        server = self.start('/ok.csv', db)
+        # A write lock (WAL: readers go on) taken before the server first reads the cache.
+        locker = Locker(self, db, ['BEGIN EXCLUSIVE', 'DELETE FROM "default"'])
+        self.assertServesOldRows(server, cols, rows)
+        self.assertEqual(self.assertJson(server.get('/readyz'), 200), {'status': 'ready'})
+        locker.release()
+        self.assertServesOldRows(server, cols, rows)
+
+    def check_locked_against_reads(self, statements):
+        """A lock that keeps readers out, taken before the server starts (an open WAL
+        connection, as the server keeps one, keeps such a lock out): 503 cache_busy that says
+        what and when, then the old rows once it is released."""
+        db, cols, rows = self.make_cache()
+        locker = Locker(self, db, statements)
+        server = self.start('/ok.csv', db)
+        r = server.get('/api/data')
+        body = self.assertJson(r, 503)
+        self.assertEqual(body['error'], 'cache_busy', body)
+        self.assertEqual(r.header('Retry-After'), '2', r)
+        self.assertIn(db, body['message'])
+        self.assertIn('locked', body['message'])
+        self.assertIn('retry in 2 s', body['message'])
+        r = server.get('/readyz')
+        body = self.assertJson(r, 503)
+        self.assertEqual(body['status'], 'not ready', body)
+        self.assertIn(db, body['reason'])
+        self.assertEqual(r.header('Retry-After'), '2', r)
+        self.assertEqual(self.assertJson(server.get('/healthz'), 200), {'status': 'ok'})
+        locker.release()
+        self.assertServesOldRows(server, cols, rows)
+        self.assertEqual(self.assertJson(server.get('/readyz'), 200), {'status': 'ready'})
+        check, now_cols, now_rows, staging = read_table(db)
+        self.assertEqual(check, [('ok',)])
+        self.assertEqual((now_cols, now_rows, staging), (cols, rows, []))
+
+    def test_an_exclusive_lock_answers_503_cache_busy_then_the_old_rows(self):
+        self.check_locked_against_reads(
+            ['PRAGMA locking_mode = EXCLUSIVE', 'BEGIN EXCLUSIVE', 'DELETE FROM "default"'])
+
+    def test_a_rollback_journal_write_answers_503_cache_busy_then_the_old_rows(self):
+        self.check_locked_against_reads(
+            ['PRAGMA journal_mode = DELETE', 'BEGIN EXCLUSIVE', 'DELETE FROM "default"'])
+
+
+# -- readiness ----------------------------------------------------------------------------------
+
+class TestReadiness(CacheTestCase):
+
+    def test_readyz_says_why_the_cache_cannot_be_opened_and_healthz_stays_ok(self):
+        db, cols, rows = self.make_cache()
+        server = self.start('/ok.csv', db)
+        self.assertEqual(self.assertJson(server.get('/readyz'), 200), {'status': 'ready'})
+        self.assertServesOldRows(server, cols, rows)
+        # Replaced by a directory: no file mode that root ignores.
+        aside = os.path.join(self.dir, 'aside.db')
+        os.rename(db, aside)
+        os.mkdir(db)
+        r = server.get('/readyz')
+        body = self.assertJson(r, 503)
+        self.assertEqual(body['status'], 'not ready', body)
+        self.assertIn(db, body['reason'])
+        self.assertIn('not a regular file', body['reason'])
+        self.assertIsNone(r.header('Retry-After'), r)
+        self.assertEqual(self.assertJson(server.get('/healthz'), 200), {'status': 'ok'})
+        r = server.request('HEAD', '/readyz')
+        self.assertEqual(r.status, 503, r)
+        # Fixed: ready again, and the rows are served.
+        os.rmdir(db)
+        os.rename(aside, db)
+        self.assertEqual(self.assertJson(server.get('/readyz'), 200), {'status': 'ready'})
+        self.assertServesOldRows(server, cols, rows)
+
+
 # -- the WAL after a swap -----------------------------------------------------------------------
 
 class TestWalAfterSwap(CacheTestCase):

@@ -408,6 +408,10 @@ class TestCoordinatorRestart(NodesTestCase):
         node_port = coord.node_port
         front = self.facade(node_port)
         self.wait_served(front)
+        # Ready: the coordinator answers for its cache.
+        r = front.get('/readyz')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {'status': 'ready'})
         sync_id = self.post(front, 'demo')
         self.assertEqual(self.wait_finished(front, sync_id)['status'], 'complete')
 
@@ -433,6 +437,14 @@ class TestCoordinatorRestart(NodesTestCase):
         self.assertIn('unreachable', body.get('message', ''), body)
         r = front.post(SYNC)
         self.assertEqual(r.status, 503, r)
+        # Not ready, and why; still alive.
+        r = front.get('/readyz')
+        self.assertEqual(r.status, 503, r)
+        body = r.json()
+        self.assertEqual(body.get('status'), 'not ready', body)
+        self.assertIn('127.0.0.1:%d' % node_port, body.get('reason', ''), body)
+        self.assertIn('unreachable', body.get('reason', ''), body)
+        self.assertEqual(front.get('/healthz').status, 200)
 
         # Back on the same node port and cache: the facade serves again.
         again = Node(['--config-file=' + os.path.join(directory, 'sheetsync.conf'),
@@ -449,6 +461,7 @@ class TestCoordinatorRestart(NodesTestCase):
             self.assertLess(time.monotonic(), deadline, 'the facade did not recover: %r' % r)
             time.sleep(0.1)
         self.assertEqual(r.json()['status'], 'complete', r)  # from the history
+        self.assertEqual(front.get('/readyz').status, 200)
         new_id = self.post(front, 'demo')
         self.assertEqual(self.wait_finished(front, new_id)['status'], 'complete')
 
