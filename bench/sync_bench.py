@@ -1,24 +1,33 @@
 #!/usr/bin/env python3
 """sheetsync benchmark: sheetsync sync vs curl + sqlite3 .import.
 
-    bench/run [--rows N] [--runs K] [--skip-large] [--baseline-only] ...
+    bench/run [--rows N] [--runs K] [--sources http,file] [--skip-large]
+              [--allow-load] [--profile] [--out DIR] ...
 
 1. Generates the sheet (bench/make_sheet.py; cached as
-   bench/out/sheets/sheet-N.csv, remade when make_sheet.py changes) and
-   serves it on 127.0.0.1 with bench/serve.py (by default without a
-   Content-Length, chunked, like Google's CSV export).
-2. Times K runs each, alternating (a b, b a, a b, ...), of
-     (a) build/sheetsync sync --source=URL --db=bench/out/s.db --name=sheet
+   OUT/sheets/sheet-N.csv, remade when make_sheet.py changes; OUT is
+   bench/out unless --out) and, for the http source, serves it on 127.0.0.1
+   with bench/serve.py (by default without a Content-Length, chunked, like
+   Google's CSV export).
+2. For each source, times K pairs, alternating (a b, b a, a b, ...), of
+     (a) build/sheetsync sync --source=URL --db=OUT/s.db --name=sheet
          (the db deleted before each run; its stdout discarded)
-     (b) curl -s URL -o f.csv && sqlite3 f.db ".import --csv f.csv t"
-         (fresh f.csv and f.db each run, in bench/out/baseline/)
-   and reports the median wall times, their ratio (target <= 0.6) and
-   sheetsync's peak RSS (ru_maxrss from wait4, taken by GNU time: see
-   run(); target <= 64 MiB).
-3. Checks once that the cache holds as many rows as the baseline
-   (SELECT count(*)) and as were generated.
+     (b) http: curl -s URL -o f.csv && sqlite3 f.db ".import --csv f.csv t"
+         file: sqlite3 f.db ".import --csv SHEET t" (the file alone)
+         (fresh f.csv and f.db each run, in OUT/baseline/)
+   printing the 1-minute load average before each pair. Reports the median
+   wall and CPU (user + sys, from wait4) of both sides and their ratios
+   (targets: wall <= 0.6, CPU <= 1.0), rows/s and the peak RSS (ru_maxrss,
+   taken by GNU time: see run(); target <= 64 MiB). A ratio is withheld
+   when the load average before any pair was above --max-load (1.0): on a
+   loaded machine the two sides slow down unequally. --allow-load reports
+   it anyway, marked as loaded.
+3. Checks once per source that the cache holds as many rows as the
+   baseline (SELECT count(*)) and as were generated.
 4. Runs sheetsync on a 4x larger sheet for its peak RSS (target: the same
-   as for 1x); --skip-large omits it.
+   64 MiB); --skip-large omits it.
+5. --profile: one more sheetsync run per source under perf record, and the
+   top of its report.
 
 Exit status: 0 when every sheetsync run succeeded and the row counts agree,
 1 when sheetsync failed or the counts differ, 2 when build/sheetsync is
@@ -38,11 +47,10 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 OUT = os.path.join(BENCH, "out")
-SHEETS = os.path.join(OUT, "sheets")
-BASE_DIR = os.path.join(OUT, "baseline")
 
 TIME = "/usr/bin/time"     # GNU time (Debian package "time")
 RATIO_TARGET = 0.6
+CPU_RATIO_TARGET = 1.0
 RSS_TARGET_MIB = 64.0
 
 
@@ -56,10 +64,10 @@ def rel(path):
 
 # -- the sheet -----------------------------------------------------------
 
-def ensure_sheet(rows):
+def ensure_sheet(rows, sheets_dir):
     """Path of the generated sheet of `rows` rows, made if missing/stale."""
-    os.makedirs(SHEETS, exist_ok=True)
-    path = os.path.join(SHEETS, "sheet-%d.csv" % rows)
+    os.makedirs(sheets_dir, exist_ok=True)
+    path = os.path.join(sheets_dir, "sheet-%d.csv" % rows)
     gen = os.path.join(BENCH, "make_sheet.py")
     if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(gen):
         log("sheet: %s (cached)" % rel(path))
@@ -100,16 +108,29 @@ class Server:
 # -- running and measuring ----------------------------------------------
 
 class Result:
-    def __init__(self, rc, wall, maxrss_kib, err):
+    """One run: exit code, wall seconds, user and system CPU seconds, peak
+    RSS (KiB) and stderr. Results of several commands run one after the other
+    add up (wall, CPU) or take the larger (RSS)."""
+
+    def __init__(self, rc, wall, maxrss_kib, err, user=0.0, sys_=0.0):
         self.rc, self.wall, self.maxrss_kib, self.err = rc, wall, maxrss_kib, err
+        self.user, self.sys = user, sys_
 
     @property
     def rss_mib(self):
         return self.maxrss_kib / 1024.0
 
+    @property
+    def cpu(self):
+        return self.user + self.sys
 
-def run(cmd, timeout, stdout=subprocess.DEVNULL):
-    """Runs cmd: its wall time, exit code, stderr and peak RSS.
+    def then(self, b):
+        return Result(b.rc, self.wall + b.wall, max(self.maxrss_kib, b.maxrss_kib),
+                      self.err + b.err, self.user + b.user, self.sys + b.sys)
+
+
+def run(cmd, timeout, stdout=subprocess.DEVNULL, out_dir=None):
+    """Runs cmd: its wall time, exit code, stderr, CPU time and peak RSS.
 
     The peak RSS is the child's ru_maxrss as wait4(2) returns it, but taken
     by GNU time (/usr/bin/time -f %M), not by os.wait4 here: Linux carries
@@ -117,11 +138,13 @@ def run(cmd, timeout, stdout=subprocess.DEVNULL):
     (signal->maxrss), and a child of this script starts as a (v)fork of
     Python, so os.wait4 would report at least this script's own RSS (~14 MiB
     measured for /bin/true; more if the script grows). GNU time's own floor
-    is ~1 MiB. Its exit status is the command's, or 128+N if signal N.
+    is ~1 MiB. User and system CPU (%U %S) come from the same wait4: the
+    command and the children it waited for. Its exit status is the
+    command's, or 128+N if signal N.
     """
     with tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile("r", prefix="rss.", dir=OUT) as rss:
-        argv = [TIME, "-q", "-f", "%M", "-o", rss.name] + cmd
+            tempfile.NamedTemporaryFile("r", prefix="rss.", dir=out_dir or OUT) as rss:
+        argv = [TIME, "-q", "-f", "%M %U %S", "-o", rss.name] + cmd
         t0 = time.perf_counter()
         # A session of its own, so that a timeout kills GNU time and the
         # command (and anything the command started) together.
@@ -138,9 +161,14 @@ def run(cmd, timeout, stdout=subprocess.DEVNULL):
         if wall >= timeout:
             text += "\n(killed after the %d s timeout)" % timeout
             rc = rc or 124
-        lines = rss.read().split()
-        maxrss = int(lines[-1]) if lines and lines[-1].isdigit() else 0
-        return Result(rc, wall, maxrss, text)
+        # The last line is ours; a command killed by a signal gets a
+        # "Command terminated by signal" line before it.
+        fields = (rss.read().strip().splitlines() or [""])[-1].split()
+        try:
+            maxrss, user, sys_ = int(fields[0]), float(fields[1]), float(fields[2])
+        except (IndexError, ValueError):
+            maxrss, user, sys_ = 0, 0.0, 0.0
+        return Result(rc, wall, maxrss, text, user, sys_)
 
 
 def remove(*paths):
@@ -159,25 +187,37 @@ def settle():
     time.sleep(0.2)
 
 
-def run_sheetsync(binary, url, db, timeout):
+def run_sheetsync(binary, url, db, timeout, out_dir):
     remove(db)
     settle()
     return run([binary, "sync", "--source=" + url, "--db=" + db, "--name=sheet"],
-               timeout)
+               timeout, out_dir=out_dir)
 
 
-def run_baseline(url, timeout):
-    os.makedirs(BASE_DIR, exist_ok=True)
-    csv, db = os.path.join(BASE_DIR, "f.csv"), os.path.join(BASE_DIR, "f.db")
+def run_baseline(url, path, timeout, base_dir):
+    """curl URL -o f.csv && sqlite3 .import f.csv; with url None, the import
+    of `path` alone (the baseline of a file:// source)."""
+    os.makedirs(base_dir, exist_ok=True)
+    csv, db = os.path.join(base_dir, "f.csv"), os.path.join(base_dir, "f.db")
     remove(csv, db)
     settle()
-    a = run(["curl", "-sS", "--fail", url, "-o", csv], timeout)
-    if a.rc != 0:
-        return a
-    b = run(["sqlite3", db, ".import --csv %s t" % csv], timeout)
+    a = Result(0, 0.0, 0, "")
+    if url is not None:
+        a = run(["curl", "-sS", "--fail", url, "-o", csv], timeout, out_dir=base_dir)
+        if a.rc != 0:
+            return a
+        path = csv
+    b = run(["sqlite3", db, ".import --csv %s t" % path], timeout, out_dir=base_dir)
     # .import reports bad rows on stderr but still exits 0: keep them.
-    return Result(b.rc, a.wall + b.wall, max(a.maxrss_kib, b.maxrss_kib),
-                  a.err + b.err)
+    return a.then(b)
+
+
+def load_average():
+    """The 1-minute load average (None where /proc/loadavg is missing)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def count_rows(db, table):
@@ -216,11 +256,37 @@ def tool_version(cmd):
 
 # -- main ---------------------------------------------------------------
 
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def profile(binary, url, db, timeout, out_dir):
+    """One extra sheetsync run under perf record; the top of its report."""
+    if not shutil.which("perf"):
+        return "perf not found: no profile (apt-get install linux-perf)"
+    data = os.path.join(out_dir, "perf.data")
+    remove(db)
+    r = run(["perf", "record", "-q", "-g", "-F", "499", "-o", data, "--",
+             binary, "sync", "--source=" + url, "--db=" + db, "--name=sheet"],
+            timeout, out_dir=out_dir)
+    if r.rc != 0:
+        return "perf record failed (exit %d): %s" % (r.rc, r.err.strip()[-300:])
+    rep = subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children",
+                          "--sort", "dso,symbol", "--percent-limit", "1.5", "-g", "none"],
+                         capture_output=True, text=True)
+    lines = [l for l in rep.stdout.splitlines() if l.strip() and not l.startswith("#")]
+    return "\n".join("  " + l for l in lines[:30]) or "  (empty report)"
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Times sheetsync sync against curl + sqlite3 .import.")
     ap.add_argument("--rows", type=int, default=1000000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--sources", default="http,file",
+                    help="comma-separated: http (served by serve.py, against curl + "
+                         "sqlite3 .import) and/or file (a file:// URL, against sqlite3 "
+                         ".import of the file alone); default %(default)s")
     ap.add_argument("--large-factor", type=int, default=4,
                     help="the large sheet has this many times --rows rows (default 4)")
     ap.add_argument("--large-runs", type=int, default=1)
@@ -235,10 +301,24 @@ def main():
     ap.add_argument("--timeout", type=int, default=900,
                     help="seconds before a run is killed (default 900)")
     ap.add_argument("--keep", action="store_true",
-                    help="keep the databases and f.csv in bench/out afterwards")
+                    help="keep the databases and f.csv in the out directory afterwards")
+    ap.add_argument("--out", default=OUT,
+                    help="scratch directory: sheets, databases (default bench/out)")
+    ap.add_argument("--max-load", type=float, default=1.0,
+                    help="highest 1-minute load average before a pair at which "
+                         "ratios are reported (default %(default)s)")
+    ap.add_argument("--allow-load", action="store_true",
+                    help="report ratios even when the load average was above "
+                         "--max-load (they are marked as loaded)")
+    ap.add_argument("--profile", action="store_true",
+                    help="after the timed runs, one sheetsync run per source under "
+                         "perf record, and the top of its report")
     args = ap.parse_args()
     if args.runs < 1 or args.rows < 1:
         ap.error("--rows and --runs must be >= 1")
+    sources = [x.strip() for x in args.sources.split(",") if x.strip()]
+    if not sources or any(x not in ("http", "file") for x in sources):
+        ap.error("--sources takes http and/or file")
 
     for tool in ("curl", "sqlite3"):
         if not shutil.which(tool):
@@ -246,7 +326,7 @@ def main():
             return 2
 
     if not os.access(TIME, os.X_OK):
-        log("sync_bench: %s (GNU time, for the peak RSS) not found: "
+        log("sync_bench: %s (GNU time, for the peak RSS and CPU) not found: "
             "apt-get install time" % TIME)
         return 2
 
@@ -258,150 +338,195 @@ def main():
         do_sync = False
     missing_bin = not args.baseline_only and not have_bin
 
-    os.makedirs(OUT, exist_ok=True)
-    sheet = ensure_sheet(args.rows)
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    sheets_dir = os.path.join(out, "sheets")
+    base_dir = os.path.join(out, "baseline")
+    sheet = ensure_sheet(args.rows, sheets_dir)
     large = None
     if do_sync and not args.skip_large:
-        large = ensure_sheet(args.rows * args.large_factor)
-    sdb = os.path.join(OUT, "s.db")
+        large = ensure_sheet(args.rows * args.large_factor, sheets_dir)
+    sdb = os.path.join(out, "s.db")
 
-    server = Server(SHEETS, args.serve_mode)
+    server = Server(sheets_dir, args.serve_mode) if "http" in sources else None
     status = 0
-    sync_res, base_res = [], []
-    sync_count = base_count = None
-    count_note = ""
-    large_res = []
-    large_count = None
+    results = {}   # source -> dict(sync=[], base=[], loads=[], counts...)
+    profiles = {}
     try:
-        url = server.url(sheet)
-        log("serving %s at %s (%s)" % (rel(SHEETS), url,
-                                       {"chunked": "chunked, no Content-Length",
-                                        "close": "no Content-Length, close",
-                                        "length": "Content-Length"}[args.serve_mode]))
-        # Warm-up: the served file into the page cache, curl's code into memory.
-        w = run(["curl", "-sS", "--fail", url, "-o", os.devnull], args.timeout)
-        if w.rc != 0:
-            log("sync_bench: fetching %s failed: %s" % (url, w.err.strip()))
-            return 2
+        def url_of(source, path):
+            return server.url(path) if source == "http" else "file://" + path
 
-        for i in range(args.runs):
-            order = ["a", "b"] if i % 2 == 0 else ["b", "a"]
-            line = []
-            for which in order:
-                if which == "a":
-                    if not do_sync:
-                        continue
-                    r = run_sheetsync(args.bin, url, sdb, args.timeout)
-                    if r.rc != 0:
-                        fail_sheetsync(r, "run %d" % (i + 1))
-                        return 1
-                    sync_res.append(r)
-                    line.append("sheetsync %.2f s, %.1f MiB" % (r.wall, r.rss_mib))
-                    if sync_count is None:
-                        sync_count, why = count_rows(sdb, "sheet")
-                        if why:
-                            count_note = why
-                else:
-                    r = run_baseline(url, args.timeout)
-                    if r.rc != 0:
-                        log("sync_bench: the baseline failed (exit %d): %s"
-                            % (r.rc, r.err.strip()))
-                        return 2
-                    base_res.append(r)
-                    line.append("baseline %.2f s" % r.wall)
-                    if base_count is None:
-                        base_count, why = count_rows(os.path.join(BASE_DIR, "f.db"), "t")
-                        if why:
-                            log("sync_bench: baseline: " + why)
+        if server:
+            url = server.url(sheet)
+            log("serving %s at %s (%s)" % (rel(sheets_dir), url,
+                                           {"chunked": "chunked, no Content-Length",
+                                            "close": "no Content-Length, close",
+                                            "length": "Content-Length"}[args.serve_mode]))
+            # Warm-up: the served file into the page cache, curl's code into memory.
+            w = run(["curl", "-sS", "--fail", url, "-o", os.devnull], args.timeout,
+                    out_dir=out)
+            if w.rc != 0:
+                log("sync_bench: fetching %s failed: %s" % (url, w.err.strip()))
+                return 2
+
+        for source in sources:
+            res = results[source] = {"sync": [], "base": [], "loads": [],
+                                     "sync_count": None, "base_count": None,
+                                     "note": "", "large": [], "large_count": None}
+            url = url_of(source, sheet)
+            for i in range(args.runs):
+                order = ["a", "b"] if i % 2 == 0 else ["b", "a"]
+                load = load_average()
+                res["loads"].append(load)
+                line = []
+                for which in order:
+                    if which == "a":
+                        if not do_sync:
+                            continue
+                        r = run_sheetsync(args.bin, url, sdb, args.timeout, out)
+                        if r.rc != 0:
+                            fail_sheetsync(r, "%s run %d" % (source, i + 1))
+                            return 1
+                        res["sync"].append(r)
+                        line.append("sheetsync %.2f s wall, %.2f s CPU, %.1f MiB"
+                                    % (r.wall, r.cpu, r.rss_mib))
+                        if res["sync_count"] is None:
+                            res["sync_count"], why = count_rows(sdb, "sheet")
+                            if why:
+                                res["note"] = why
+                    else:
+                        r = run_baseline(url if source == "http" else None, sheet,
+                                         args.timeout, base_dir)
+                        if r.rc != 0:
+                            log("sync_bench: the baseline failed (exit %d): %s"
+                                % (r.rc, r.err.strip()))
                             return 2
-                        if r.err.strip():
-                            log("sync_bench: sqlite3 .import said: " + r.err.strip()[:500])
-            log("run %d/%d: %s" % (i + 1, args.runs, "; ".join(line)))
+                        res["base"].append(r)
+                        line.append("baseline %.2f s wall, %.2f s CPU" % (r.wall, r.cpu))
+                        if res["base_count"] is None:
+                            res["base_count"], why = count_rows(
+                                os.path.join(base_dir, "f.db"), "t")
+                            if why:
+                                log("sync_bench: baseline: " + why)
+                                return 2
+                            if r.err.strip():
+                                log("sync_bench: sqlite3 .import said: " + r.err.strip()[:500])
+                log("%s run %d/%d (load %s): %s"
+                    % (source, i + 1, args.runs, fmt_load(load), "; ".join(line)))
 
-        if large:
-            lurl = server.url(large)
-            run(["curl", "-sS", "--fail", lurl, "-o", os.devnull], args.timeout)
-            for i in range(args.large_runs):
-                r = run_sheetsync(args.bin, lurl, sdb, args.timeout)
-                if r.rc != 0:
-                    fail_sheetsync(r, "the %dx sheet" % args.large_factor)
-                    status = 1
-                    break
-                large_res.append(r)
-                log("%dx run %d/%d: sheetsync %.2f s, %.1f MiB"
-                    % (args.large_factor, i + 1, args.large_runs, r.wall, r.rss_mib))
-                if large_count is None:
-                    large_count, why = count_rows(sdb, "sheet")
-                    if why:
-                        log("sync_bench: %dx sheet: %s" % (args.large_factor, why))
+            if large:
+                lurl = url_of(source, large)
+                if source == "http":
+                    run(["curl", "-sS", "--fail", lurl, "-o", os.devnull], args.timeout,
+                        out_dir=out)
+                for i in range(args.large_runs):
+                    r = run_sheetsync(args.bin, lurl, sdb, args.timeout, out)
+                    if r.rc != 0:
+                        fail_sheetsync(r, "the %dx sheet (%s)" % (args.large_factor, source))
+                        status = 1
+                        break
+                    res["large"].append(r)
+                    log("%s %dx run %d/%d: sheetsync %.2f s wall, %.2f s CPU, %.1f MiB"
+                        % (source, args.large_factor, i + 1, args.large_runs, r.wall,
+                           r.cpu, r.rss_mib))
+                    if res["large_count"] is None:
+                        res["large_count"], why = count_rows(sdb, "sheet")
+                        if why:
+                            log("sync_bench: %dx sheet: %s" % (args.large_factor, why))
+            if args.profile and do_sync:
+                profiles[source] = profile(args.bin, url, sdb, args.timeout, out)
     finally:
-        server.stop()
+        if server:
+            server.stop()
         if not args.keep:
-            remove(sdb, os.path.join(BASE_DIR, "f.db"), os.path.join(BASE_DIR, "f.csv"))
+            remove(sdb, os.path.join(base_dir, "f.db"), os.path.join(base_dir, "f.csv"))
 
     # -- report ----------------------------------------------------------
     size_mb = os.path.getsize(sheet) / 1e6
-    base_med = statistics.median(r.wall for r in base_res)
-    base_rss = max(r.rss_mib for r in base_res)
-    sync_med = statistics.median(r.wall for r in sync_res) if sync_res else None
-    sync_rss = max(r.rss_mib for r in sync_res) if sync_res else None
     na = "n/a"
 
     def fmt(x, f="%.2f"):
         return na if x is None else f % x
 
-    W = 39
-    rows = []
-    rows.append(("sheet: %d rows, %.1f MB" % (args.rows, size_mb),
-                 "sheetsync", "baseline (curl + sqlite3 .import)", ""))
-    ratio = ""
-    if sync_med is not None:
-        ratio = "ratio %.2f (target <= %.2f)" % (sync_med / base_med, RATIO_TARGET)
-    rows.append(("wall time, median of %d (s)" % args.runs,
-                 fmt(sync_med), "%.2f" % base_med, ratio))
-    rows.append(("rows/s", fmt(sync_med and args.rows / sync_med, "%.0f"),
-                 "%.0f" % (args.rows / base_med), ""))
-    rows.append(("peak RSS (MiB)", fmt(sync_rss, "%.1f"), "%.1f" % base_rss,
-                 "(target <= %.0f; baseline: max of curl, sqlite3)" % RSS_TARGET_MIB))
-    cnt_ok = None
-    if sync_res:
-        cnt_ok = sync_count == base_count == args.rows
-        note = "(generated: %d)" % args.rows
-        if not cnt_ok:
-            note += "  MISMATCH" + (": " + count_note if count_note else "")
-        rows.append(("rows in cache", fmt(sync_count, "%d"), str(base_count), note))
-    else:
-        rows.append(("rows in cache", na, str(base_count), "(generated: %d)" % args.rows))
-    if large_res:
-        lr = max(r.rss_mib for r in large_res)
-        lsize = os.path.getsize(large) / 1e6
-        rows.append(("%dx sheet: %d rows, %.1f MB" % (args.large_factor,
-                     args.rows * args.large_factor, lsize), "", "", ""))
-        rows.append(("  peak RSS (MiB)", "%.1f" % lr, "",
-                     "(target: same as 1x: %.1f; x%.2f)" % (sync_rss, lr / sync_rss)))
-        rows.append(("  wall time (s)", "%.2f" % statistics.median(r.wall for r in large_res),
-                     "", ""))
-        if large_count != args.rows * args.large_factor:
-            rows.append(("  rows in cache", fmt(large_count, "%d"), "",
-                         "MISMATCH (generated: %d)" % (args.rows * args.large_factor)))
-            status = status or 1
-
     print()
-    print("baseline: curl %s, sqlite3 %s; server: serve.py --mode %s; %d run%s each, alternating"
+    print("baseline: curl %s, sqlite3 %s; http server: serve.py --mode %s; "
+          "%d run%s each, alternating; sheet: %d rows, %.1f MB"
           % (tool_version(["curl", "--version"]), tool_version(["sqlite3", "--version"]),
-             args.serve_mode, args.runs, "" if args.runs == 1 else "s"))
-    for label, a, b, note in rows:
-        print(("%-*s %-12s %-12s %s" % (W, label, a, b, note)).rstrip())
+             args.serve_mode, args.runs, "" if args.runs == 1 else "s", args.rows, size_mb))
+    W = 34
+    for source in sources:
+        res = results[source]
+        sync_res, base_res = res["sync"], res["base"]
+        loads = [x for x in res["loads"] if x is not None]
+        max_load = max(loads) if loads else None
+        loaded = max_load is None or max_load > args.max_load
+        base_name = ("curl + sqlite3 .import" if source == "http"
+                     else "sqlite3 .import of the file")
+        rows = [("%s source" % source, "sheetsync", "baseline", "(%s)" % base_name)]
+        sw, bw = median([r.wall for r in sync_res]), median([r.wall for r in base_res])
+        sc, bc = median([r.cpu for r in sync_res]), median([r.cpu for r in base_res])
+
+        def ratio(a, b, target):
+            if a is None or not b:
+                return ""
+            if loaded and not args.allow_load:
+                return "ratio withheld: load %s > %.1f (--allow-load)" % (
+                    fmt_load(max_load), args.max_load)
+            return "ratio %.2f (target <= %.2f)%s" % (
+                a / b, target, " LOADED (%s): not comparable" % fmt_load(max_load)
+                if loaded else "")
+
+        rows.append(("wall, median of %d (s)" % args.runs, fmt(sw), fmt(bw),
+                     ratio(sw, bw, RATIO_TARGET)))
+        rows.append(("CPU user+sys, median (s)", fmt(sc), fmt(bc),
+                     ratio(sc, bc, CPU_RATIO_TARGET)))
+        rows.append(("rows/s (wall)", fmt(sw and args.rows / sw, "%.0f"),
+                     fmt(bw and args.rows / bw, "%.0f"), ""))
+        rows.append(("peak RSS (MiB)", fmt(sync_res and max(r.rss_mib for r in sync_res), "%.1f"),
+                     fmt(base_res and max(r.rss_mib for r in base_res), "%.1f"),
+                     "(target <= %.0f)" % RSS_TARGET_MIB))
+        rows.append(("load average before pairs", "", "",
+                     ", ".join(fmt_load(x) for x in res["loads"])))
+        if sync_res:
+            ok = res["sync_count"] == res["base_count"] == args.rows
+            note = "(generated: %d)" % args.rows
+            if not ok:
+                note += "  MISMATCH" + (": " + res["note"] if res["note"] else "")
+                status = status or 1
+            rows.append(("rows in cache", fmt(res["sync_count"], "%d"),
+                         fmt(res["base_count"], "%d"), note))
+        if res["large"]:
+            lr = max(r.rss_mib for r in res["large"])
+            n = args.rows * args.large_factor
+            rows.append(("%dx sheet: %d rows, %.1f MB" % (args.large_factor, n,
+                         os.path.getsize(large) / 1e6), "", "", ""))
+            rows.append(("  peak RSS (MiB)", "%.1f" % lr, "",
+                         "(target <= %.0f)" % RSS_TARGET_MIB))
+            lw = statistics.median(r.wall for r in res["large"])
+            rows.append(("  wall (s), rows/s", "%.2f" % lw, "%.0f" % (n / lw), ""))
+            if res["large_count"] != n:
+                rows.append(("  rows in cache", fmt(res["large_count"], "%d"), "",
+                             "MISMATCH (generated: %d)" % n))
+                status = status or 1
+        print()
+        for label, a, b, note in rows:
+            print(("%-*s %-10s %-10s %s" % (W, label, a, b, note)).rstrip())
+        if source in profiles:
+            print("profile of one %s sync (perf, >= 1.5%% of samples):" % source)
+            print(profiles[source])
     sys.stdout.flush()
 
     if missing_bin:
         log("\nsync_bench: %s is missing: only the baseline was timed." % rel(args.bin))
         return 2
-    if cnt_ok is False:
-        log("\nsync_bench: row counts differ: sheetsync %s, baseline %s, generated %d%s"
-            % (fmt(sync_count, "%d"), base_count, args.rows, ("; " + count_note) if count_note else ""))
-        return 1
+    if status:
+        log("\nsync_bench: row counts differ from the generated %d (see the table)"
+            % args.rows)
     return status
+
+
+def fmt_load(x):
+    return "?" if x is None else "%.2f" % x
 
 
 if __name__ == "__main__":
