@@ -1,5 +1,7 @@
 #include "store/content_hasher.hpp"
 
+#include <cstring>
+#include <memory>
 #include <new>
 
 #include <openssl/evp.h>
@@ -19,6 +21,15 @@ void put_u64(std::string& out, uint64_t x) {
     out += static_cast<char>((x >> (8 * i)) & 0xff);
 }
 
+/// Writes x as 8 bytes little endian at p; returns the end.
+char* put_u64(char* p, uint64_t x) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  x = __builtin_bswap64(x);
+#endif
+  std::memcpy(p, &x, 8);
+  return p + 8;
+}
+
 } // namespace
 
 content_hasher::content_hasher() : ctx_(EVP_MD_CTX_new()) {
@@ -35,40 +46,54 @@ void content_hasher::reset() {
   EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
 }
 
-void content_hasher::update(const std::string& bytes) {
-  EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
-}
-
 void content_hasher::add(const row_batch& batch) {
   const auto cols = batch.columns.size();
   const auto rows = batch.rows();
-  std::string buf;
-  buf.reserve(flush_bytes + 1024);
-  for (size_t row = 0; row < rows; ++row) {
-    // Leave out trailing empty cells.
+  const char* data = batch.data.data();
+  // Encoded straight into a fixed block through a pointer: this runs once per
+  // cell of the sheet (appending byte by byte cost more than the SHA-256).
+  // Past `limit`, room for a row's 17-byte head or a cell (length and bytes).
+  constexpr size_t slack = 64;
+  std::unique_ptr<char[]> block{new char[flush_bytes + slack]};
+  char* const first = block.get();
+  char* const limit = first + flush_bytes;
+  char* p = first;
+  auto flush = [&] {
+    EVP_DigestUpdate(ctx_, first, static_cast<size_t>(p - first));
+    p = first;
+  };
+  const uint32_t* e = batch.ends.data();
+  uint32_t row_begin = 0;
+  for (size_t row = 0; row < rows; ++row, e += cols) {
+    // Leave out trailing empty cells (a cell is empty when its end is the
+    // previous one's).
     auto n = cols;
-    while (n > 0 && batch.cell(row, n - 1).empty())
+    while (n > 0 && e[n - 1] == (n == 1 ? row_begin : e[n - 2]))
       --n;
-    buf += 'R';
-    put_u64(buf, batch.first_row + row);
-    put_u64(buf, n);
+    if (p >= limit)
+      flush();
+    *p++ = 'R';
+    p = put_u64(p, batch.first_row + row);
+    p = put_u64(p, n);
+    uint32_t begin = row_begin;
     for (size_t c = 0; c < n; ++c) {
-      auto cell = batch.cell(row, c);
-      put_u64(buf, cell.size());
-      if (cell.size() >= flush_bytes) {
-        update(buf);
-        buf.clear();
-        EVP_DigestUpdate(ctx_, cell.data(), cell.size());
+      const size_t len = e[c] - begin;
+      if (p >= limit)
+        flush();
+      p = put_u64(p, len);
+      if (len > flush_bytes || p + len > limit + slack)
+        flush();
+      if (len <= flush_bytes) {
+        std::memcpy(p, data + begin, len);
+        p += len;
       } else {
-        buf.append(cell.data(), cell.size());
+        EVP_DigestUpdate(ctx_, data + begin, len);
       }
+      begin = e[c];
     }
-    if (buf.size() >= flush_bytes) {
-      update(buf);
-      buf.clear();
-    }
+    row_begin = e[cols - 1];
   }
-  update(buf);
+  flush();
 }
 
 std::string content_hasher::digest(const std::vector<std::string>& header) const {

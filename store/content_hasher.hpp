@@ -39,8 +39,6 @@ public:
   std::string digest(const std::vector<std::string>& header) const;
 
 private:
-  void update(const std::string& bytes);
-
   evp_md_ctx_st* ctx_;
 };
 

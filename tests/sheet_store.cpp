@@ -2,6 +2,7 @@
 #include <caf/test/unit_test.hpp>
 
 #include "store/sheet_store.hpp"
+#include "parse/column_names.hpp"
 #include "store/content_hasher.hpp"
 #include "tests/check_msg.hpp"
 #include "tests/store_fixture.hpp"
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/evp.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -675,6 +677,77 @@ CAF_TEST(content hash is unambiguous and independent of batching) {
   CAF_CHECK_EQUAL(hash({make_batch({"a"}, {{"1"}}, 1),
                         make_batch({"a", "b"}, {{"2", "3"}}, 2)}),
                   hash({make_batch({"a", "b"}, {{"1", ""}, {"2", "3"}}, 1)}));
+}
+
+CAF_TEST(content hash is the documented encoding whatever the cell sizes) {
+  // The encoding spelled out byte by byte (see content_hasher.hpp): a cache
+  // synced by an earlier version must keep matching, so any faster encoder
+  // has to produce exactly these bytes.
+  auto u64 = [](std::string& out, uint64_t x) {
+    for (int i = 0; i < 8; ++i)
+      out += static_cast<char>((x >> (8 * i)) & 0xff);
+  };
+  auto reference = [&](const std::vector<row_batch>& batches) {
+    std::string bytes;
+    for (auto& b : batches)
+      for (size_t r = 0; r < b.rows(); ++r) {
+        auto n = b.columns.size();
+        while (n > 0 && b.cell(r, n - 1).empty())
+          --n;
+        bytes += 'R';
+        u64(bytes, b.first_row + r);
+        u64(bytes, n);
+        for (size_t c = 0; c < n; ++c) {
+          u64(bytes, b.cell(r, c).size());
+          bytes += b.cell(r, c);
+        }
+      }
+    auto& header = batches.back().columns;
+    bytes += 'H';
+    u64(bytes, header.size());
+    for (auto& name : column_names(header)) {
+      u64(bytes, name.size());
+      bytes += name;
+    }
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+    std::string hex;
+    for (unsigned int i = 0; i < len; ++i) {
+      hex += "0123456789abcdef"[md[i] >> 4];
+      hex += "0123456789abcdef"[md[i] & 0xf];
+    }
+    return hex;
+  };
+  auto hash = [](const std::vector<row_batch>& batches) {
+    content_hasher h;
+    for (auto& b : batches)
+      h.add(b);
+    return h.digest(batches.back().columns);
+  };
+  // Cells around the encoder's block sizes (64 bytes, 64 KiB), many rows so
+  // that blocks fill up mid-row and mid-cell, empty and trailing empty cells.
+  rows_t rows;
+  for (size_t i = 0; i < 3000; ++i) {
+    auto len = std::vector<size_t>{0, 1, 7, 63, 64, 65, 200, 5000}[i % 8];
+    if (i % 997 == 5)
+      len = (64 << 10) - 3 + i % 7;
+    if (i == 1500)
+      len = 200 << 10;
+    rows.push_back({std::string(len, static_cast<char>('a' + i % 26)),
+                    i % 3 == 0 ? "" : "x", i % 5 == 0 ? "" : std::to_string(i)});
+  }
+  std::vector<row_batch> batches;
+  for (size_t i = 0; i < rows.size(); i += 701)
+    batches.push_back(make_batch(
+      {"a", "B", "b"},
+      rows_t(rows.begin() + i, rows.begin() + std::min(rows.size(), i + 701)),
+      i + 1 + (i > 0 ? 10 : 0)));
+  CAF_CHECK_EQUAL(hash(batches), reference(batches));
+  CAF_CHECK_EQUAL(hash({make_batch({"x"}, {}, 1)}),
+                  reference({make_batch({"x"}, {}, 1)}));
+  CAF_CHECK_EQUAL(hash({make_batch({"x", "y"}, {{"", ""}, {"a", ""}}, 3)}),
+                  reference({make_batch({"x", "y"}, {{"", ""}, {"a", ""}}, 3)}));
 }
 
 CAF_TEST(hash is stored with the swap) {
