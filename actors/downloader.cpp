@@ -50,6 +50,7 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
     opts.expect_csv = p == phase::sheet && !values;
     s.current = p;
     s.buffer.clear();
+    s.handed = 0;
     s.transfer_done = false;
     s.transfer = std::make_unique<curl_transfer>(opts, job.cancel);
     schedule_step();
@@ -64,18 +65,32 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
   // while credit lasts; after the last one, tells parser and coordinator.
   self->state.hand_on = [=] {
     auto& s = self->state;
+    auto left = [&] { return s.buffer.size() - s.handed; };
     while (s.in_flight < downloader_state::max_in_flight
-           && (s.buffer.size() >= downloader_state::chunk_size
-               || (s.transfer_done && !s.buffer.empty()))) {
-      auto n = std::min(s.buffer.size(), downloader_state::chunk_size);
+           && (left() >= downloader_state::chunk_size
+               || (s.transfer_done && left() > 0))) {
+      auto n = std::min(left(), downloader_state::chunk_size);
+      std::string chunk;
+      if (n == s.buffer.size()) {
+        chunk = std::move(s.buffer); // all of it: no copy
+        s.buffer.clear();
+      } else {
+        chunk.assign(s.buffer, s.handed, n);
+        s.handed += n;
+      }
+      if (s.handed == s.buffer.size()) {
+        s.buffer.clear();
+        s.handed = 0;
+      }
       ++s.in_flight;
-      self->request(next, caf::infinite, atom::chunk::value, s.buffer.substr(0, n))
+      self->request(next, caf::infinite, atom::chunk::value, std::move(chunk))
         .then(
           [=](caf::ok_atom) {
             auto& s = self->state;
             --s.in_flight;
             auto& t = *s.transfer;
-            if (t.paused() && s.buffer.size() < 2 * downloader_state::chunk_size) {
+            if (t.paused()
+                && s.buffer.size() - s.handed < 2 * downloader_state::chunk_size) {
               t.resume();
               schedule_step();
             }
@@ -85,7 +100,6 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
             // The parser reports its own failure to the coordinator.
             self->quit();
           });
-      s.buffer.erase(0, n);
     }
     if (s.transfer_done && s.buffer.empty() && s.in_flight == 0) {
       self->send(next, atom::eof::value);
@@ -123,6 +137,10 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
         return;
       auto& t = *s.transfer;
       auto st = t.step(downloader_state::step_slice);
+      if (s.handed > 0) {
+        s.buffer.erase(0, s.handed);
+        s.handed = 0;
+      }
       t.take(s.buffer);
       if (st == curl_transfer::state::failed) {
         fail(t.error());
@@ -173,7 +191,7 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
         return; // Credit answers drive the rest.
       // Out of credit with a full buffer: stop reading the socket until the
       // parser catches up, which bounds memory whatever the sheet's size.
-      if (s.buffer.size() >= 2 * downloader_state::chunk_size) {
+      if (s.buffer.size() - s.handed >= 2 * downloader_state::chunk_size) {
         t.pause();
         return;
       }

@@ -36,6 +36,10 @@ struct downloader_state {
   /// Received bytes not yet handed to the parser (CSV), or the whole answer
   /// while it is Sheets API JSON or metadata.
   std::string buffer;
+  /// Bytes at the front of `buffer` already handed on: dropped in one go
+  /// before the next bytes are appended, not chunk by chunk (erasing each
+  /// chunk from the front moved the rest of a large buffer every time).
+  size_t handed = 0;
   size_t in_flight = 0;
   bool transfer_done = false;
   /// A step message is in the mailbox: exactly one step loop runs.

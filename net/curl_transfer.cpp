@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <string_view>
+#include <thread>
 
 #include <curl/curl.h>
 
@@ -146,6 +147,8 @@ curl_transfer::curl_transfer(transfer_options opts, std::shared_ptr<std::atomic<
     state_ = state::failed;
     return;
   }
+  if (is_file_ && (file_ = local_file::open(opts_.url)) != nullptr)
+    return; // read by step_file(); anything else goes to libcurl, which says why it fails
   for (auto& line : opts_.headers) {
     // A line break would smuggle in further headers (or a second request).
     if (line.find_first_of("\r\n") != std::string::npos || line.find(':') == std::string::npos) {
@@ -230,6 +233,10 @@ curl_transfer::state curl_transfer::step(milliseconds slice) {
     started_ = true;
     last_activity_ = now;
   }
+  if (file_) {
+    step_file(slice);
+    return state_;
+  }
   auto deadline = now + slice;
   for (;;) {
     if (cancelled()) {
@@ -277,6 +284,49 @@ curl_transfer::state curl_transfer::step(milliseconds slice) {
                     nullptr);
   }
   return state_;
+}
+
+void curl_transfer::step_file(milliseconds slice) {
+  // Reads in blocks up to step_return_bytes (the owner hands them on or pauses in between), as
+  // libcurl would: write() applies the byte cap, the HTML sniff and the cancel token alike.
+  constexpr size_t block = 64 * 1024;
+  if (!expected_bytes_)
+    expected_bytes_ = file_->size();
+  auto deadline = steady_clock::now() + slice;
+  while (state_ == state::running) {
+    if (cancelled()) {
+      fail(ec::cancelled, "the download of " + redacted_url_ + " was cancelled");
+      finish(state::failed);
+      break;
+    }
+    if (paused_) {
+      // Like a paused network transfer: the slice passes, nothing is read.
+      std::this_thread::sleep_for(slice);
+      break;
+    }
+    char data[block];
+    auto n = file_->read(data, block);
+    if (n == 0) {
+      if (!sniff(true)) {
+        // not_csv recorded
+      } else if (bytes_received_ != *expected_bytes_) {
+        auto got = std::to_string(bytes_received_);
+        fail(ec::download_failed, "the download from " + redacted_url_ + " was cut off after "
+                                    + got + " bytes: the connection was closed or reset early "
+                                            "(got " + got + " decoded bytes)");
+      }
+      finish(error_ ? state::failed : state::done);
+      break;
+    }
+    if (write(data, n) != n) {
+      finish(state::failed);
+      break;
+    }
+    if (buffer_.size() >= opts_.step_return_bytes || steady_clock::now() >= deadline)
+      break;
+  }
+  if (state_ != state::running)
+    file_.reset();
 }
 
 size_t curl_transfer::take(std::string& out) {
@@ -342,7 +392,7 @@ size_t curl_transfer::write(const char* data, size_t n) {
     return 0;
   }
   last_activity_ = steady_clock::now();
-  if (is_file_ && !expected_bytes_) {
+  if (is_file_ && !expected_bytes_ && curl_) {
     curl_off_t size = -1;
     if (curl_easy_getinfo(curl_->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size) == CURLE_OK
         && size >= 0)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "messages/ec.hpp"
+#include "net/local_file.hpp"
 
 namespace sheetsync {
 
@@ -57,8 +58,9 @@ public:
 
   /// Drives the transfer for at most about `slice` (also while paused or when nothing arrives);
   /// returns earlier when it ends or when `step_return_bytes` are buffered. Body bytes are
-  /// buffered inside; take() them. Exception: libcurl reads a file:// URL whole within one step
-  /// (bounded by max_bytes, still cancellable).
+  /// buffered inside; take() them. A file:// URL naming a regular file is read here, not by
+  /// libcurl (which would read it whole within one step), step_return_bytes per step, and not
+  /// at all while paused.
   state step(std::chrono::milliseconds slice);
 
   /// The state after the last step().
@@ -132,10 +134,14 @@ private:
   /// Looks at the first body bytes for an HTML page; false on HTML (failure recorded).
   bool sniff(bool at_end);
   void http_failure();
+  /// step() for a file read by local_file.
+  void step_file(std::chrono::milliseconds slice);
 
   transfer_options opts_;
   std::shared_ptr<std::atomic<bool>> cancel_;
   std::unique_ptr<curl_handles> curl_;
+  /// A file:// URL's regular file, read in pieces; null for everything libcurl reads.
+  std::unique_ptr<local_file> file_;
   std::string redacted_url_;
   bool is_file_ = false;
 
