@@ -31,9 +31,7 @@ def bench(*args):
 class BenchSmoke(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        problem = h.check_binary()
-        if problem:
-            raise RuntimeError(problem)
+        h.require_binary()
         missing = [t for t in ('curl', 'sqlite3') if not shutil.which(t)]
         if missing or not os.access('/usr/bin/time', os.X_OK):
             raise unittest.SkipTest('needs curl, sqlite3 and GNU time: missing %s'
@@ -65,4 +63,4 @@ class BenchSmoke(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    unittest.main()
+    h.main()
