@@ -102,8 +102,11 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
           });
     }
     if (s.transfer_done && s.buffer.empty() && s.in_flight == 0) {
-      self->send(next, atom::eof::value);
+      // Reported before the parser hears of the end, so the coordinator
+      // always sees the download finish before the parse (the "processing"
+      // phase): in the other order a quick parser could overtake the report.
       report(true);
+      self->send(next, atom::eof::value);
       self->quit();
     }
   };
