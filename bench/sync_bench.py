@@ -15,7 +15,8 @@
      (b) http: curl -s URL -o f.csv && sqlite3 f.db ".import --csv f.csv t"
          file: sqlite3 f.db ".import --csv SHEET t" (the file alone)
          (fresh f.csv and f.db each run, in OUT/baseline/)
-   printing the 1-minute load average before each pair. Reports the median
+   waiting up to --settle seconds before each pair for the 1-minute load
+   average to fall to --max-load, and printing it. Reports the median
    wall and CPU (user + sys, from wait4) of both sides and their ratios
    (targets: wall <= 0.6, CPU <= 1.0), rows/s and the peak RSS (ru_maxrss,
    taken by GNU time: see run(); target <= 64 MiB). A ratio is withheld
@@ -220,6 +221,18 @@ def load_average():
         return None
 
 
+def wait_for_quiet(max_load, seconds):
+    """Waits up to `seconds` for the 1-minute load average to fall to
+    max_load (the runs themselves raise it: without a pause every pair after
+    the first starts loaded), and returns the load it ends with."""
+    load = load_average()
+    deadline = time.monotonic() + seconds
+    while load is not None and load > max_load and time.monotonic() < deadline:
+        time.sleep(2)
+        load = load_average()
+    return load
+
+
 def count_rows(db, table):
     """(count, None) or (None, why)."""
     try:
@@ -307,6 +320,9 @@ def main():
     ap.add_argument("--max-load", type=float, default=1.0,
                     help="highest 1-minute load average before a pair at which "
                          "ratios are reported (default %(default)s)")
+    ap.add_argument("--settle", type=float, default=90,
+                    help="seconds to wait before each pair for the load average "
+                         "to fall to --max-load (default 90; 0 does not wait)")
     ap.add_argument("--allow-load", action="store_true",
                     help="report ratios even when the load average was above "
                          "--max-load (they are marked as loaded)")
@@ -376,7 +392,7 @@ def main():
             url = url_of(source, sheet)
             for i in range(args.runs):
                 order = ["a", "b"] if i % 2 == 0 else ["b", "a"]
-                load = load_average()
+                load = wait_for_quiet(args.max_load, args.settle)
                 res["loads"].append(load)
                 line = []
                 for which in order:

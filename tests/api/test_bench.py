@@ -24,7 +24,8 @@ def bench(*args):
     binary = h.sheetsync_binary()
     out = os.path.join(os.path.dirname(os.path.abspath(binary)), 'bench-smoke')
     cmd = [os.path.join(h.REPO, 'bench', 'run'), '--rows', str(ROWS), '--runs', '1',
-           '--skip-large', '--bin', binary, '--out', out, '--timeout', '120'] + list(args)
+           '--skip-large', '--settle', '0', '--bin', binary, '--out', out,
+           '--timeout', '120'] + list(args)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
