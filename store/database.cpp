@@ -17,6 +17,11 @@ namespace {
 /// and interior pages, small enough for the memory budget.
 constexpr int cache_kib = 8192;
 
+/// Page size of a new cache file. Measured (1M rows, bench/run): 4096, the
+/// default, costs 15% more CPU (more frames, syscalls and splits); 65536
+/// gains nothing more with the page cache above.
+constexpr int page_bytes = 16384;
+
 /// What to do about a failure, by SQLite's primary result code.
 const char* hint(int code) {
   switch (code & 0xff) {
@@ -193,6 +198,11 @@ std::shared_ptr<database> database::open(const std::string& path,
   if (lower(mode) != "wal") {
     // WAL: readers never block the writer and see the last commit.
     write_turn turn{*store->file_};
+    // Only takes on a new, empty file (WAL fixes it afterwards). Larger
+    // pages: fewer frames, syscalls and b-tree splits per row written.
+    auto page = "PRAGMA page_size = " + std::to_string(page_bytes);
+    if (!store->exec(page.c_str(), what, err))
+      return nullptr;
     if (!store->query_text("PRAGMA journal_mode = WAL", mode, what, err))
       return nullptr;
     if (lower(mode) != "wal") {
