@@ -27,15 +27,19 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
   };
   failure err;
   self->state.store = sheet_store::open(job.db_path, err);
-  if (self->state.store && !self->state.store->begin(job.source, err))
-    self->state.store.reset();
+  if (self->state.store) {
+    // The parser hashes the batches (see cache_writer_actor).
+    self->state.store->hash_appends(false);
+    if (!self->state.store->begin(job.source, err))
+      self->state.store.reset();
+  }
   if (!self->state.store) {
     fail(err);
     return {
       [](atom::batch, const row_batch&) -> caf::result<caf::ok_atom> {
         return make_error(ec::cache_failed, "the cache writer has stopped");
       },
-      [](atom::eof) {},
+      [](atom::eof, const std::string&) {},
       [](atom::commit) -> caf::result<uint64_t> {
         return make_error(ec::cache_failed, "the cache writer has stopped");
       },
@@ -49,7 +53,10 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
       report(false);
       return caf::ok_atom::value;
     },
-    [=](atom::eof) { report(true); },
+    [=](atom::eof, std::string& content_hash) {
+      self->state.store->give_content_hash(std::move(content_hash));
+      report(true);
+    },
     [=](atom::commit) -> caf::result<uint64_t> {
       failure err;
       auto& store = *self->state.store;

@@ -63,7 +63,7 @@ void pump(self_ptr self, const std::string& id, cache_writer_actor& writer,
   }
   if (s.eof && s.pending.empty()) {
     // FIFO between two actors: the writer sees eof after the last batch.
-    self->send(writer, atom::eof::value);
+    self->send(writer, atom::eof::value, s.hash.digest(s.csv->columns()));
     report(self, id, coord, true);
     self->quit();
     return;
@@ -114,8 +114,10 @@ void step(self_ptr self, const std::string& id, cache_writer_actor& writer,
     }
     s.eof = true;
   }
-  for (auto& b : s.csv->take_batches())
+  for (auto& b : s.csv->take_batches()) {
+    s.hash.add(b);
     s.pending.push_back(std::move(b));
+  }
   if (s.eof && !s.batches_sent && s.pending.empty()) {
     // A header-only sheet: the cache still needs the columns.
     row_batch header_only;

@@ -9,6 +9,7 @@
 
 #include "messages/actors.hpp"
 #include "parse/csv_parser.hpp"
+#include "store/content_hasher.hpp"
 
 namespace sheetsync {
 
@@ -34,6 +35,8 @@ struct parser_state {
   };
 
   std::unique_ptr<csv_parser> csv;
+  /// Of every batch handed on; goes to the writer with eof.
+  content_hasher hash;
   /// Chunks waiting to be parsed, oldest first.
   std::deque<chunk> input;
   /// A step message is on its way.

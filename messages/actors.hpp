@@ -79,8 +79,11 @@ using remote_coordinator_actor = coordinator_actor::extend<
 using cache_writer_actor = caf::typed_actor<
   // Writes a batch aside; the answer returns one credit to the parser.
   caf::replies_to<atom::batch, row_batch>::with<caf::ok_atom>,
-  // No more batches: reports save finished (ready to swap) to the coordinator.
-  caf::reacts_to<atom::eof>,
+  // No more batches; with the content hash of all of them (content_hasher),
+  // which the parser computes as it touches the bytes anyway, so that the
+  // writer's thread (the pipeline's slowest) only writes. Reports save
+  // finished (ready to swap) to the coordinator.
+  caf::reacts_to<atom::eof, std::string>,
   // Swaps the new rows in; answers the rows now in the cache. Only the
   // coordinator sends it, once it has decided the sync is still wanted.
   caf::replies_to<atom::commit>::with<uint64_t>>;

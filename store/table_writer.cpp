@@ -148,7 +148,15 @@ bool table_writer::kept() const {
 }
 
 std::string table_writer::content_hash() const {
-  return hash_.digest(header_);
+  return hash_appends_ ? hash_.digest(header_) : given_hash_;
+}
+
+void table_writer::hash_appends(bool on) {
+  hash_appends_ = on;
+}
+
+void table_writer::give_content_hash(std::string hex) {
+  given_hash_ = std::move(hex);
 }
 
 bool table_writer::begin(const std::string& table, failure& err) {
@@ -193,6 +201,7 @@ bool table_writer::begin(const std::string& table, failure& err) {
   next_row_ = 1;
   min_row_ = 1;
   hash_.reset();
+  given_hash_.clear();
   deferred_.clear();
   deferred_bytes_ = 0;
   kept_ = false;
@@ -347,7 +356,8 @@ bool table_writer::append(const row_batch& batch, failure& err) {
   header_ = batch.columns;
   if (rows > 0)
     min_row_ = batch.first_row + rows;
-  hash_.add(batch);
+  if (hash_appends_)
+    hash_.add(batch);
   // Counted once accepted, whether written now or held back.
   rows_written_ += rows;
   if (deferring_) {
@@ -493,6 +503,12 @@ bool table_writer::commit(failure& err) {
     return false;
   }
   auto hash = content_hash();
+  if (hash.empty()) {
+    err = failure{ec::invalid_argument,
+                  "cannot " + what + ": the content hash was not given"};
+    abort();
+    return false;
+  }
   auto stored = stored_hash(table_);
   if (!stored.empty() && stored == hash) {
     // The same content: the table stays as it is, not even touched.

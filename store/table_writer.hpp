@@ -76,8 +76,21 @@ public:
   /// batch without rows. On failure the staging is aborted.
   bool append(const row_batch& batch, failure& err);
 
-  /// The hex SHA-256 of what was appended since begin() (see content_hasher).
+  /// The hex SHA-256 of what was appended since begin() (see content_hasher):
+  /// the writer's own or the one given to give_content_hash().
   std::string content_hash() const;
+
+  /// Whether append() adds batches to the content hash (the default). Off
+  /// when the caller hashes the same batches on another thread (the parser)
+  /// and hands the digest to give_content_hash() before unchanged() or
+  /// commit(): the thread that writes, the pipeline's slowest, then only
+  /// writes.
+  void hash_appends(bool on);
+
+  /// The digest of what was appended since begin(), computed by the caller
+  /// (with hash_appends(false); commit() fails without it). begin() forgets
+  /// it.
+  void give_content_hash(std::string hex);
 
   /// Whether the table being staged exists and holds exactly what was
   /// appended (its stored hash equals content_hash()). False when not
@@ -145,8 +158,10 @@ private:
   uint64_t next_row_ = 1;
   /// The row the next batch may start at, at least (rows only go forward).
   uint64_t min_row_ = 1;
-  /// Hash of the rows appended since begin().
+  /// Hash of the rows appended since begin(), unless hashed by the caller.
   content_hasher hash_;
+  bool hash_appends_ = true;
+  std::string given_hash_;
   /// Batches held back while the content may be unchanged, and their size.
   std::vector<row_batch> deferred_;
   size_t deferred_bytes_ = 0;

@@ -1268,6 +1268,8 @@ struct writer_log {
   size_t answered = 0;
   bool eof = false;
   size_t batches_before_eof = 0;
+  /// The content hash that came with eof.
+  std::string hash;
   bool hold = false;
   /// Most batches the writer had received but not answered at any time.
   size_t max_outstanding = 0;
@@ -1296,9 +1298,10 @@ recording_writer(
       self->state.held.push_back(self->make_response_promise<caf::ok_atom>());
       return self->state.held.back();
     },
-    [=](atom::eof) {
+    [=](atom::eof, std::string& hash) {
       log->eof = true;
       log->batches_before_eof = log->batches.size();
+      log->hash = std::move(hash);
     },
     [](atom::commit) -> caf::result<uint64_t> {
       CAF_FAIL("recording writer: commit (the parser never commits)");
@@ -1427,12 +1430,25 @@ struct parser_fixture : test_coordinator_fixture<sheetsync::system_config> {
     return result;
   }
 
+  /// The content hash of the batches written, as the table writer computes
+  /// it when it hashes them itself.
+  std::string hash_of_written() {
+    content_hasher hash;
+    for (auto& b : written->batches)
+      hash.add(b);
+    return hash.digest(written->batches.empty()
+                         ? std::vector<std::string>{}
+                         : written->batches.back().columns);
+  }
+
   void check_small_sheet(const std::string& csv) {
     CAF_CHECK(fed->errors.empty());
     CAF_CHECK(reported->failures.empty());
     CAF_REQUIRE_EQUAL(written->batches.size(), 1u);
     CAF_CHECK(written->eof);
     CAF_CHECK_EQUAL(written->batches_before_eof, 1u);
+    CAF_CHECK_EQUAL(written->hash.size(), 64u);
+    CAF_CHECK_EQUAL(written->hash, hash_of_written());
     using strings = std::vector<std::string>;
     CAF_CHECK_EQUAL(written->batches[0].columns,
                     (strings{"name", "qty", "note"}));
@@ -1553,6 +1569,8 @@ CAF_TEST(the parser holds chunk answers back while the writer holds credit) {
   CAF_CHECK_EQUAL(written->batches.size(), chunks);
   CAF_CHECK(written->eof);
   CAF_CHECK_EQUAL(written->batches_before_eof, chunks);
+  // Hashed across batches in order, whatever the credit did.
+  CAF_CHECK_EQUAL(written->hash, hash_of_written());
   CAF_CHECK_LESS_OR_EQUAL(written->max_outstanding, max_in_flight);
   CAF_CHECK(fed->errors.empty());
   CAF_CHECK(reported->failures.empty());

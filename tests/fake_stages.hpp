@@ -108,7 +108,7 @@ fake_writer(cache_writer_actor::stateful_pointer<fake_writer_state> self,
     [](atom::batch, const row_batch&) -> caf::result<caf::ok_atom> {
       CAF_FAIL("fake writer: batch (the coordinator never sends data)");
     },
-    [](atom::eof) {
+    [](atom::eof, const std::string&) {
       CAF_FAIL("fake writer: eof (the coordinator never sends data)");
     },
     [=](atom::commit) -> caf::result<uint64_t> {

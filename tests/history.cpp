@@ -186,11 +186,16 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     auto writer = keep(
       sys.spawn(cache_writer, job, caf::actor_cast<coordinator_actor>(sink)));
     sched.run();
+    // As the parser does: the hash of the batches comes with eof.
+    content_hasher hash;
     for (auto& b : batches) {
+      hash.add(b);
       auto ok = ask<caf::ok_atom>(writer, atom::batch::value, b);
       CAF_REQUIRE(ok);
     }
-    self->send(writer, atom::eof::value);
+    auto header = batches.empty() ? std::vector<std::string>{}
+                                  : batches.back().columns;
+    self->send(writer, atom::eof::value, hash.digest(header));
     sched.run();
     run.committed = ask<uint64_t>(writer, atom::commit::value);
     return run;

@@ -791,6 +791,49 @@ CAF_TEST(hash is stored with the swap) {
   CAF_CHECK_EQUAL(store->stored_hash("sales"), "");
 }
 
+CAF_TEST(a hash given by the caller stands for the one the writer computes) {
+  auto store = open();
+  auto rows = sample_rows(0, 2500, 3);
+  auto batch = make_batch(abc, rows, 1);
+  content_hasher caller;
+  caller.add(batch);
+  auto given = caller.digest(abc);
+  REQUIRE_OK(store->begin("sales", err));
+  REQUIRE_OK(store->append(batch, err));
+  CAF_REQUIRE_EQUAL(store->content_hash(), given);
+  REQUIRE_OK(store->commit(err));
+  // Hashed by the caller: without the hash there is nothing to store, so
+  // the commit fails and the table stays.
+  store->hash_appends(false);
+  REQUIRE_OK(store->begin("sales", err));
+  REQUIRE_OK(store->append(make_batch(abc, sample_rows(0, 5, 3, "x"), 1), err));
+  CAF_CHECK_EQUAL(store->content_hash(), "");
+  CAF_CHECK(!store->unchanged());
+  CAF_CHECK(!store->commit(err));
+  CAF_CHECK(err.code == ec::invalid_argument);
+  check_table(*store, "sales", abc, rows);
+  // The same content with its hash given: unchanged, kept.
+  REQUIRE_OK(store->begin("sales", err));
+  REQUIRE_OK(store->append(batch, err));
+  store->give_content_hash(given);
+  CAF_CHECK(store->unchanged());
+  REQUIRE_OK(store->commit(err));
+  CAF_CHECK(store->kept());
+  // begin() forgets a given hash; another content with its own is stored.
+  auto other = make_batch(abc, sample_rows(0, 10, 3, "y"), 1);
+  content_hasher other_hash;
+  other_hash.add(other);
+  REQUIRE_OK(store->begin("sales", err));
+  CAF_CHECK_EQUAL(store->content_hash(), "");
+  REQUIRE_OK(store->append(other, err));
+  store->give_content_hash(other_hash.digest(abc));
+  CAF_CHECK(!store->unchanged());
+  REQUIRE_OK(store->commit(err));
+  CAF_CHECK(!store->kept());
+  CAF_CHECK_EQUAL(store->stored_hash("sales"), other_hash.digest(abc));
+  check_table(*store, "sales", abc, sample_rows(0, 10, 3, "y"));
+}
+
 CAF_TEST(unchanged content leaves the table untouched) {
   for (size_t defer : {size_t{0}, sheet_store::default_defer_bytes}) {
     CAF_MESSAGE("holding back up to " << defer << " bytes");
