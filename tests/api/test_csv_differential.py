@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential CSV test: random RFC 4180 sheets synced through the real binary (`sheetsync sync`
 of a file:// sheet) and compared cell by cell with Python's csv module plus the normalisation the
-README documents ("What the download and parse accept"):
+docs/usage.md documents ("What the download and parse accept"):
 
 - a UTF-8 BOM is dropped; blank lines before the header are skipped;
 - header names: an empty one becomes column_N (1-based position), one that collides with an
@@ -52,7 +52,7 @@ def ascii_lower(text):
 
 
 def column_names(header):
-    """The README's naming rule, written independently of the C++ one."""
+    """The naming rule of docs/usage.md, written independently of the C++ one."""
     taken = {'_row'}
     out = []
     for i, cell in enumerate(header):

@@ -223,7 +223,7 @@ class HostileSheets(unittest.TestCase):
     def test_blank_rows_after_the_header(self):
         rc, err = self.sync('blank_rows', blank_rows_sheet())
         self.assertEqual(rc, 0, err)
-        # Blank rows are kept (README): five million rows of empty cells.
+        # Blank rows are kept (docs/usage.md): five million rows of empty cells.
         self.assertEqual(one(self.db, 'SELECT count(*), min("_row"), max("_row") FROM "default"'),
                          (BLANK_ROWS, 1, BLANK_ROWS))
         self.assertEqual(one(self.db, 'SELECT count(*) FROM "default" WHERE a != \'\' OR b != \'\''),
