@@ -23,9 +23,22 @@ using self_ptr = http_facade_actor*;
 
 // -- responses ----------------------------------------------------------------
 
+/// Every error answer: `{"success": false, "error": code, "message"}` plus
+/// `fields`; a `retryAfter` goes out as the Retry-After header too.
 http_response error_response(int status, const std::string& code,
-                             const std::string& message) {
-  return json_response(status, error_json(code, message));
+                             const std::string& message,
+                             const error_fields& fields = {}) {
+  auto r = json_response(status, error_json(code, message, fields));
+  if (fields.retry_after > 0)
+    r.headers.emplace_back("Retry-After", std::to_string(fields.retry_after));
+  return r;
+}
+
+/// The fields of an error answer that says when to ask again.
+error_fields retry_in(uint32_t seconds) {
+  error_fields fields;
+  fields.retry_after = seconds;
+  return fields;
 }
 
 /// Compares in time independent of where the first difference is, so the
@@ -53,37 +66,32 @@ void respond_bytes(self_ptr self, const reply_slot& slot, const char* route,
 
 http_response from_error(const caf::error& err) {
   switch (code_of(err)) {
-    case ec::busy:
-      return json_response(409, start_json(false, busy_id(err), error_text(err)));
-    case ec::cooldown: {
-      auto secs = cooldown_seconds(err);
-      auto r = json_response(429, cooldown_json(secs, error_text(err)));
-      r.headers.emplace_back("Retry-After", std::to_string(secs));
-      return r;
+    case ec::busy: {
+      error_fields fields;
+      fields.sync_id = busy_id(err);
+      return error_response(409, "busy", error_text(err), fields);
     }
+    case ec::cooldown:
+      return error_response(429, "cooldown", error_text(err),
+                            retry_in(cooldown_seconds(err)));
     case ec::unknown_sync:
       return error_response(404, "unknown_sync", error_text(err));
     case ec::not_running:
       return error_response(409, "not_running", error_text(err));
     case ec::invalid_argument:
       return error_response(400, "invalid_argument", error_text(err));
-    case ec::unavailable: {
-      auto r = error_response(503, "unavailable", error_text(err));
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
-    }
-    case ec::cache_busy: {
+    case ec::unavailable:
+      return error_response(503, "unavailable", error_text(err), retry_in(1));
+    case ec::cache_busy:
       // Passes when the other process lets go of the cache.
-      auto r = error_response(503, "cache_busy", error_text(err));
-      r.headers.emplace_back("Retry-After",
-                             std::to_string(cache_busy_retry_seconds));
-      return r;
-    }
+      return error_response(503, "cache_busy", error_text(err),
+                            retry_in(cache_busy_retry_seconds));
     case ec::unspecified:
       if (err == caf::sec::request_timeout || err == caf::sec::request_receiver_down)
         return error_response(503, "unavailable",
                               "the sync coordinator did not answer; try again "
-                              "in a moment");
+                              "in a moment",
+                              retry_in(1));
       [[fallthrough]];
     default:
       return error_response(500, to_string(code_of(err)), error_text(err));
@@ -153,8 +161,12 @@ void with_source(self_ptr self, const reply_slot& slot, const char* route,
       next();
       return;
     }
+    error_fields fields;
+    fields.sources = names;
+    fields.list_sources = true;
     respond(self, slot, route,
-            json_response(404, unknown_source_json(source, names)));
+            error_response(404, "unknown_source",
+                           unknown_source_message(source, names), fields));
   };
   auto& s = self->state;
   if (source.empty() || !s.sources.empty()) {
@@ -221,7 +233,7 @@ void start_sync(self_ptr self, const reply_slot& slot, const http_request& req) 
         [=](const std::string& new_id) {
           auto name = source.empty() ? self->state.default_source() : source;
           auto r = json_response(
-            202, start_json(true, new_id, "Background sync started", name));
+            202, start_json(new_id, "Background sync started", name));
           r.headers.emplace_back("Location",
                                  "/api/sync-sheets-bg?syncId=" + new_id);
           respond(self, slot, "sync", r);
@@ -404,11 +416,12 @@ void get_ready(self_ptr self, const reply_slot& slot, const http_request&) {
                         ? "the sync coordinator did not answer ("
                             + error_text(err) + ")"
                         : error_text(err);
-        auto r = json_response(503, not_ready_json(reason));
+        error_fields fields;
+        fields.not_ready = true;
         if (code_of(err) == ec::cache_busy)
-          r.headers.emplace_back("Retry-After",
-                                 std::to_string(cache_busy_retry_seconds));
-        respond(self, slot, "readyz", r);
+          fields.retry_after = cache_busy_retry_seconds;
+        respond(self, slot, "readyz",
+                error_response(503, "not_ready", reason, fields));
       });
 }
 
@@ -612,7 +625,8 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
   // Written to a connection over the cap.
   auto refusal = std::make_shared<const std::string>(
     serialize(error_response(503, "unavailable",
-                             "too many connections; try again in a moment"),
+                             "too many connections; try again in a moment",
+                             retry_in(1)),
               false));
   return {
     [=](const caf::io::new_connection_msg& msg) {

@@ -113,13 +113,13 @@ std::string to_json(const data_page& page) {
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::string start_json(bool success, const std::string& sync_id,
-                       const std::string& message, const std::string& source) {
+std::string start_json(const std::string& sync_id, const std::string& message,
+                       const std::string& source) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};
   w.StartObject();
   w.Key("success");
-  w.Bool(success);
+  w.Bool(true);
   put(w, "syncId", sync_id);
   if (!source.empty())
     put(w, "source", source);
@@ -128,20 +128,8 @@ std::string start_json(bool success, const std::string& sync_id,
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::string cooldown_json(uint32_t seconds, const std::string& message) {
-  rapidjson::StringBuffer buf;
-  json_writer w{buf};
-  w.StartObject();
-  w.Key("success");
-  w.Bool(false);
-  w.Key("retryAfter");
-  w.Uint(seconds);
-  put(w, "message", message);
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
-}
-
-std::string error_json(const std::string& code, const std::string& message) {
+std::string error_json(const std::string& code, const std::string& message,
+                       const error_fields& fields) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};
   w.StartObject();
@@ -149,38 +137,32 @@ std::string error_json(const std::string& code, const std::string& message) {
   w.Bool(false);
   put(w, "error", code);
   put(w, "message", message);
+  if (fields.retry_after > 0) {
+    w.Key("retryAfter");
+    w.Uint(fields.retry_after);
+  }
+  if (!fields.sync_id.empty())
+    put(w, "syncId", fields.sync_id);
+  if (fields.list_sources) {
+    w.Key("sources");
+    w.StartArray();
+    for (auto& x : fields.sources)
+      w.String(x.data(), static_cast<rapidjson::SizeType>(x.size()));
+    w.EndArray();
+  }
+  if (fields.not_ready) {
+    put(w, "status", "not ready");
+    put(w, "reason", message);
+  }
   w.EndObject();
   return {buf.GetString(), buf.GetSize()};
 }
 
-std::string not_ready_json(const std::string& reason) {
-  rapidjson::StringBuffer buf;
-  json_writer w{buf};
-  w.StartObject();
-  put(w, "status", std::string{"not ready"});
-  put(w, "reason", reason);
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
-}
-
-std::string unknown_source_json(const std::string& name,
-                                const std::vector<std::string>& known) {
+std::string unknown_source_message(const std::string& name,
+                                   const std::vector<std::string>& known) {
   auto list = join(known);
-  rapidjson::StringBuffer buf;
-  json_writer w{buf};
-  w.StartObject();
-  w.Key("success");
-  w.Bool(false);
-  put(w, "error", "unknown_source");
-  put(w, "message", "no source named '" + name + "'; the sources are: "
-                      + (list.empty() ? "(none)" : list));
-  w.Key("sources");
-  w.StartArray();
-  for (auto& x : known)
-    w.String(x.data(), static_cast<rapidjson::SizeType>(x.size()));
-  w.EndArray();
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
+  return "no source named '" + name + "'; the sources are: "
+         + (list.empty() ? "(none)" : list);
 }
 
 std::string to_json(const std::vector<source_info>& sources) {

@@ -19,26 +19,35 @@ std::string to_json(const sync_status& st);
 /// The /api/data answer.
 std::string to_json(const data_page& page);
 
-/// The answer to a start: `{"success", "syncId", "message"}` (202 with the
-/// new id, 409 with the running one), plus `"source"` when `source` is not
-/// empty.
-std::string start_json(bool success, const std::string& sync_id,
-                       const std::string& message,
-                       const std::string& source = "");
+/// The answer to a start: `{"success": true, "syncId", "source",
+/// "message"}` (202 with the new id).
+std::string start_json(const std::string& sync_id, const std::string& message,
+                       const std::string& source);
 
-/// The answer within the cooldown: `{"success": false, "retryAfter", "message"}`.
-std::string cooldown_json(uint32_t seconds, const std::string& message);
+/// What an error answer carries besides `success`, `error` and `message`
+/// (each only when set).
+struct error_fields {
+  /// "retryAfter": seconds until asking again is worth it (0 = none).
+  uint32_t retry_after = 0;
+  /// "syncId": the sync in the way (409 busy).
+  std::string sync_id;
+  /// "sources": the known source names (404 unknown_source).
+  std::vector<std::string> sources;
+  bool list_sources = false;
+  /// "status": "not ready" and "reason" (503 from /readyz, for probes that
+  /// read those).
+  bool not_ready = false;
+};
 
-/// `{"success": false, "error": code, "message": message}`.
-std::string error_json(const std::string& code, const std::string& message);
+/// Every error answer of the HTTP API: `{"success": false, "error": code,
+/// "message": message}` followed by `fields`.
+std::string error_json(const std::string& code, const std::string& message,
+                       const error_fields& fields = {});
 
-/// The readiness answer when not ready: `{"status": "not ready", "reason"}`.
-std::string not_ready_json(const std::string& reason);
-
-/// The answer for a source name that is not configured: `{"success": false,
-/// "error": "unknown_source", "message", "sources": [known names...]}`.
-std::string unknown_source_json(const std::string& name,
-                                const std::vector<std::string>& known);
+/// The message of a 404 unknown_source: "no source named 'x'; the sources
+/// are: a, b".
+std::string unknown_source_message(const std::string& name,
+                                   const std::vector<std::string>& known);
 
 /// The GET /api/sources answer: `{"sources": [{"name", "location", "access",
 /// "intervalSeconds", "default", "running", "queued", "last"}, ...]}`; the

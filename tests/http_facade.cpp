@@ -35,6 +35,8 @@
 #include "messages/system_config.hpp"
 #include "net/status_json.hpp"
 
+#include <rapidjson/document.h>
+
 using namespace std::chrono_literals;
 using namespace sheetsync;
 
@@ -518,6 +520,34 @@ void check_json(const response& r) {
   CAF_CHECK(starts_with(r.body, "{"));
 }
 
+/// Checks what every error answer carries (docs/http-api.md): a JSON object
+/// with `success` false, `error` equal to `code` and a non-empty `message`,
+/// and `retryAfter` exactly when there is a Retry-After header (the same
+/// number). Returns the body for the answer's own fields.
+std::shared_ptr<rapidjson::Document> check_error(const response& r,
+                                                 const std::string& code) {
+  CAF_MESSAGE("error answer " << r.status << ": " << r.body);
+  check_json(r);
+  auto doc = std::make_shared<rapidjson::Document>();
+  doc->Parse(r.body.c_str());
+  if (doc->HasParseError() || !doc->IsObject()) {
+    CAF_FAIL("not a JSON object: " << r.body);
+  }
+  auto& d = *doc;
+  CAF_CHECK(d.HasMember("success") && d["success"].IsFalse());
+  CAF_CHECK(d.HasMember("error") && d["error"].IsString()
+            && d["error"].GetString() == code);
+  CAF_CHECK(d.HasMember("message") && d["message"].IsString()
+            && d["message"].GetStringLength() > 0);
+  if (auto retry = r.header("Retry-After")) {
+    CAF_CHECK(d.HasMember("retryAfter") && d["retryAfter"].IsUint()
+              && std::to_string(d["retryAfter"].GetUint()) == *retry);
+  } else {
+    CAF_CHECK(!d.HasMember("retryAfter"));
+  }
+  return doc;
+}
+
 } // namespace
 
 CAF_TEST_FIXTURE_SCOPE(http_facade_tests, fixture)
@@ -741,6 +771,86 @@ CAF_TEST(POST within the cooldown: 429 with Retry-After) {
   CAF_CHECK(contains(r.body, R"("success":false)"));
   CAF_CHECK(contains(r.body, R"("retryAfter":2)"));
   CAF_CHECK(contains(r.body, "try again in 2 s"));
+}
+
+CAF_TEST(every error answer carries success false an error code and a message) {
+  two_sources();
+  fcfg.api_token = "t0ken";
+  start();
+  const std::string auth = "Authorization: Bearer t0ken\r\n";
+  auto api = [&](const std::string& method, const std::string& target,
+                 const std::string& extra = "", const std::string& body = "") {
+    return exchange(req(method, target, auth + extra, body));
+  };
+  // 400: a bad body, nothing to cancel named, bad limits.
+  check_error(api("POST", "/api/sync-sheets-bg",
+                  "Content-Type: application/json\r\n", "[1]"),
+              "invalid_argument");
+  check_error(api("DELETE", "/api/sync-sheets-bg"), "invalid_argument");
+  check_error(api("GET", "/api/sync-history?limit=0"), "invalid_argument");
+  check_error(api("GET", "/api/data?limit=x"), "invalid_argument");
+  // 401 without the token.
+  check_error(exchange(get("/api/sources")), "unauthorized");
+  // 404: an unknown sync, source or path.
+  check_error(api("GET", "/api/sync-sheets-bg?syncId=nope"), "unknown_sync");
+  check_error(api("DELETE", "/api/sync-sheets-bg?syncId=nope"), "unknown_sync");
+  for (auto target : {"/api/sync-sheets-bg?source=zz", "/api/data?source=zz",
+                      "/api/sync-history?source=zz"}) {
+    auto doc = check_error(api("GET", target), "unknown_source");
+    CAF_CHECK((*doc)["sources"].IsArray() && (*doc)["sources"].Size() == 2u);
+  }
+  check_error(api("GET", "/api/nope"), "not_found");
+  check_error(exchange(get("/nope")), "not_found");
+  // 405.
+  check_error(api("PUT", "/api/sync-sheets-bg"), "method_not_allowed");
+  // 409: a sync runs (with its id), nothing runs.
+  sc->start_error = make_busy_error("sync-running");
+  auto doc = check_error(api("POST", "/api/sync-sheets-bg"), "busy");
+  CAF_CHECK_EQUAL(std::string{(*doc)["syncId"].GetString()}, "sync-running");
+  sc->last["a"] = make_status("sync-a1", sync_state::complete, 100);
+  check_error(api("DELETE", "/api/sync-sheets-bg?source=a"), "not_running");
+  // 429 within the cooldown (retryAfter checked against Retry-After).
+  sc->start_error = make_cooldown_error(3);
+  auto r = api("POST", "/api/sync-sheets-bg");
+  CAF_CHECK_EQUAL(r.status, 429);
+  CAF_CHECK_EQUAL(r.header("Retry-After").value_or(""), "3");
+  check_error(r, "cooldown");
+  sc->start_error = caf::error{};
+  // 503: the cache reader overloaded, the cache locked, not ready.
+  sc->data_error = sheetsync::make_error(ec::unavailable, "reader busy");
+  check_error(api("GET", "/api/data"), "unavailable");
+  sc->data_error = sheetsync::make_error(ec::cache_busy, "locked");
+  r = api("GET", "/api/data");
+  CAF_CHECK_EQUAL(r.header("Retry-After").value_or(""), "2");
+  check_error(r, "cache_busy");
+  sc->data_error = caf::error{};
+  sc->ready_error = sheetsync::make_error(ec::cache_failed, "no cache");
+  doc = check_error(exchange(get("/readyz")), "not_ready");
+  CAF_CHECK_EQUAL(std::string{(*doc)["status"].GetString()}, "not ready");
+  CAF_CHECK_EQUAL(std::string{(*doc)["reason"].GetString()}, "no cache");
+  sc->ready_error = caf::error{};
+  // 500: an error without an HTTP meaning.
+  sc->start_error = sheetsync::make_error(ec::cache_failed, "disk on fire");
+  r = api("POST", "/api/sync-sheets-bg");
+  CAF_CHECK_EQUAL(r.status, 500);
+  check_error(r, "cache_failed");
+  sc->start_error = caf::error{};
+  // Requests the parser refuses.
+  check_error(exchange("GARBAGE\r\n\r\n"), "bad_request");
+  check_error(exchange(get("/healthz", "X-Big: " + std::string(9000, 'a')
+                                         + "\r\n")),
+              "bad_request");
+  check_error(exchange(req("POST", "/api/sync-sheets-bg",
+                           auth + "Content-Length: 70000\r\n")),
+              "bad_request");
+  // 503: the coordinator does not answer in time.
+  sc->hold = true;
+  auto conn = connect();
+  send(conn, get("/api/sync-sheets-bg?syncId=sync-1", auth));
+  advance(1s);
+  check_error(one_response(conn), "unavailable");
+  sc->held.clear();
+  sc->hold = false;
 }
 
 CAF_TEST(GET status answers 200 status JSON that is not cacheable) {
@@ -1388,7 +1498,7 @@ CAF_TEST(a third connection over a cap of 2 gets 503 and is closed) {
   auto c = connect();
   auto r = one_response(c);
   CAF_CHECK_EQUAL(r.status_line, "HTTP/1.1 503 Service Unavailable");
-  check_json(r);
+  check_error(r, "unavailable");
   CAF_CHECK_EQUAL(r.header("Connection").value_or(""), "close");
   CAF_CHECK(closed(c));
   CAF_CHECK(!tracked(c));
@@ -1856,8 +1966,11 @@ CAF_TEST(GET readyz asks the coordinator and answers 503 with the reason) {
   r = exchange(get("/readyz"));
   CAF_CHECK_EQUAL(r.status, 503);
   check_json(r);
-  CAF_CHECK_EQUAL(r.body, R"({"status":"not ready","reason":"cannot open )"
-                          R"(the cache /c/cache.db: it is not a regular file"})");
+  CAF_CHECK_EQUAL(r.body, R"({"success":false,"error":"not_ready",)"
+                          R"("message":"cannot open the cache /c/cache.db: it )"
+                          R"(is not a regular file","status":"not ready",)"
+                          R"("reason":"cannot open the cache /c/cache.db: it )"
+                          R"(is not a regular file"})");
   CAF_CHECK(!r.header("Retry-After"));
   // Only busy: it passes, so say when to ask again.
   sc->ready_error = sheetsync::make_error(ec::cache_busy, "locked; retry in 2 s");

@@ -245,6 +245,7 @@ class TestConflicts(ServerTestCase):
         server.wait_running(sync_id)
         body = self.assertJsonResponse(server.post(SYNC), 409)
         self.assertIs(body['success'], False)
+        self.assertEqual(body['error'], 'busy')
         self.assertEqual(body['syncId'], sync_id)
         self.assertTrue(body['message'])
         # The running sync is untouched.
@@ -279,6 +280,7 @@ class TestConflicts(ServerTestCase):
         r = server.post(SYNC)
         body = self.assertJsonResponse(r, 429)
         self.assertIs(body['success'], False)
+        self.assertEqual(body['error'], 'cooldown')
         retry = r.header('Retry-After')
         self.assertIsNotNone(retry, r)
         self.assertRegex(retry, r'^\d+$')
