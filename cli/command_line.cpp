@@ -186,6 +186,23 @@ std::optional<int> parse_command_line(command_config& cfg,
   // (sorted, duplicates merged) and else look for caf-application.ini.
   std::vector<std::string> args;
   auto normalized = normalize_args(raw_args, switch_flags());
+  // The command's own help (`usage`): CAF's lists its framework options
+  // first. --help-all adds every option CAF knows.
+  for (auto& arg : normalized) {
+    if (arg == "--")
+      break;
+    if (arg == "--help" || arg == "-h" || arg == "-?") {
+      std::cout << usage;
+      return 0;
+    }
+    if (arg == "--help-all" || arg == "--long-help") {
+      std::cout << usage << "\nEvery option, the actor framework's (CAF) "
+                            "included:\n";
+      std::istringstream no_file;
+      cfg.parse(std::vector<std::string>{"--long-help"}, no_file);
+      return 0;
+    }
+  }
   for (size_t i = 0; i < normalized.size(); ++i) {
     auto& arg = normalized[i];
     if (arg == "--") {
@@ -215,10 +232,8 @@ std::optional<int> parse_command_line(command_config& cfg,
   if (auto e = cfg.parse(std::move(args), no_file))
     return fail(parse_error_text(e, cfg.options()) + "\n(see " + prog
                 + " --help)");
-  if (cfg.cli_helptext_printed) {
-    std::cout << "\n" << usage;
+  if (cfg.cli_helptext_printed)
     return 0;
-  }
   // Not echoed: a stray value may be a secret that lost its flag.
   if (!cfg.remainder.empty())
     return fail(std::to_string(cfg.remainder.size())

@@ -46,8 +46,8 @@ public:
 /// cfg.accounts). For `serve --coordinator=HOST:PORT` (the facade alone) it
 /// checks HOST:PORT and refuses flags of the local coordinator instead. A
 /// non-loopback --node-host is refused without --insecure-public. Returns an exit code when the command should stop here: 0
-/// after printing --help (followed by `usage`), 2 after printing what is
-/// wrong to `err` (never a secret).
+/// after printing `usage` for --help (and CAF's options after it for
+/// --help-all), 2 after printing what is wrong to `err` (never a secret).
 std::optional<int> parse_command_line(command_config& cfg,
                                       const std::vector<std::string>& args,
                                       const char* usage, std::ostream& err);

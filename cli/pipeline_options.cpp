@@ -57,10 +57,21 @@ const std::vector<std::string>& source_keys() {
   return keys;
 }
 
-/// Reads one source of the config file; `where` is "config file F: source
-/// 'NAME'".
+/// A path given in config file `config`: a relative one is relative to the
+/// file's folder, so that the file means the same from any working
+/// directory.
+std::string beside(const std::string& config, const std::string& path) {
+  auto slash = config.rfind('/');
+  if (path.empty() || path[0] == '/' || slash == std::string::npos)
+    return path;
+  return config.substr(0, slash + 1) + path;
+}
+
+/// Reads one source of config file `path`; `where` is "config file F:
+/// source 'NAME'".
 std::string read_source(const std::string& name, const config_node& node,
-                        const std::string& where, source_spec& out) {
+                        const std::string& path, const std::string& where,
+                        source_spec& out) {
   out = source_spec{};
   out.name = name;
   if (node.kind != config_node::map)
@@ -119,7 +130,7 @@ std::string read_source(const std::string& name, const config_node& node,
     } else if (key == "credentials") {
       if (str == nullptr || *str == '\0')
         return want_string();
-      out.credentials = str;
+      out.credentials = beside(path, str);
     } else if (key == "range") {
       if (str == nullptr || *str == '\0')
         return want_string();
@@ -181,7 +192,7 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
          "name")
     .add(db, "db", "SQLite cache file (created if missing)")
     .add(name, "name",
-         "name of the --source URL's source = cache table (default: default)")
+         "name of the --source URL's source = cache table (default: sheet)")
     .add(gid, "gid", "the tab: the number after #gid= (default: the URL's, "
                      "else the first tab)")
     .add(access, "access",
@@ -237,8 +248,8 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
 }
 
 const std::set<std::string>& switch_flags() {
-  static const std::set<std::string> flags{"help", "long-help", "insecure-public",
-                                           "dump-config"};
+  static const std::set<std::string> flags{"help", "help-all", "long-help",
+                                           "insecure-public", "dump-config"};
   return flags;
 }
 
@@ -333,7 +344,11 @@ std::string apply_config_file(const config_node& root, const std::string& path,
       return where + ": expected " + type
              + (type == "timespan" ? " (e.g. 90s, 5min)" : "")
              + (type == "string" ? " in double quotes" : "");
-    if (given.count(key) == 0)
+    if (given.count(key) != 0)
+      continue;
+    if (key == "db")
+      opt->store(caf::config_value{beside(path, string_of(value.value))});
+    else
       opt->store(value.value);
   }
   if (sources == nullptr) {
@@ -357,7 +372,7 @@ std::string apply_config_file(const config_node& root, const std::string& path,
              + "' would share one cache table (names ignore case): rename one";
     }
     source_spec spec;
-    if (auto err = read_source(name, node, where, spec); !err.empty())
+    if (auto err = read_source(name, node, path, where, spec); !err.empty())
       return err;
     file_sources.push_back(std::move(spec));
   }

@@ -13,6 +13,7 @@
 #include "actors/coordinator.hpp"
 #include "cli/config_file.hpp"
 #include "sources/source_spec.hpp"
+#include "store/default_table.hpp"
 
 namespace sheetsync {
 
@@ -24,7 +25,7 @@ struct pipeline_options {
   /// A sheet's URL or id; with a config file's sources, a source's name.
   std::string source;
   std::string db;
-  std::string name = "default";
+  std::string name = default_table;
   std::string gid;
   std::string access;
   std::string api_key;

@@ -38,6 +38,10 @@ void progress_view::show(const sync_status& st) {
     std::fprintf(out_, "\r\033[2K%s", status_bar(st).c_str());
     open_ = true;
   } else {
+    // The final status is report_final's line: shown here too it would be
+    // printed twice.
+    if (finished(st.state))
+      return;
     auto line = status_line(st);
     if (line == last_)
       return;
@@ -55,10 +59,20 @@ void progress_view::close() {
   }
 }
 
-int report_final(progress_view& view, const sync_status& st, const char* prog) {
+int report_final(progress_view& view, const sync_status& st, const char* prog,
+                 const std::string& table, const std::string& db) {
   view.close();
   if (st.state == sync_state::complete) {
-    std::cout << st.message << std::endl;
+    std::cout << st.message;
+    if (!table.empty()) {
+      // "Synced 300 rows (...) in 0.1 s into table sheet of x.db"; an
+      // unchanged sheet wrote nothing, so it only names the table.
+      if (st.message.compare(0, 17, "Synced: unchanged") == 0)
+        std::cout << " (table " << table << " of " << db << ")";
+      else
+        std::cout << " into table " << table << " of " << db;
+    }
+    std::cout << std::endl;
     return 0;
   }
   if (st.state == sync_state::cancelled) {

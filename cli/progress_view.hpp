@@ -14,7 +14,7 @@ std::string status_line(const sync_status& st);
 std::string status_bar(const sync_status& st, size_t width = 30);
 
 /// Shows status changes: redraws one bar on a terminal, prints one line per
-/// change otherwise.
+/// change otherwise (but for the final status: report_final prints that).
 class progress_view {
 public:
   explicit progress_view(std::FILE* out);
@@ -34,6 +34,9 @@ private:
 /// (cancelled) or `prog: sync failed: error` to stderr. Returns the exit
 /// code: 0 complete, 130 cancelled, 1 failed.
 /// @param prog The program prefix, e.g. "sheetsync sync".
-int report_final(progress_view& view, const sync_status& st, const char* prog);
+/// @param table, db When known (a local sync), the complete line names them:
+///        "... into table sheet of x.db".
+int report_final(progress_view& view, const sync_status& st, const char* prog,
+                 const std::string& table = "", const std::string& db = "");
 
 } // namespace sheetsync

@@ -14,8 +14,11 @@
 #include "actors/http_facade.hpp"
 #include "actors/remote_coordinator.hpp"
 #include "actors/scheduler.hpp"
+#include "cli/cache_check.hpp"
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
+#include "cli/help.hpp"
+#include "cli/listen_failure.hpp"
 #include "net/join.hpp"
 
 namespace sheetsync {
@@ -28,26 +31,6 @@ extern "C" void on_stop_signal(int sig) {
   stop_signal = sig;
 }
 
-const char* serve_usage
-  = "Usage: sheetsync serve --source=URL|ID --db=FILE [--interval=15min]"
-    " [--host=127.0.0.1]\n"
-    "                       [--port=8080] [--api-token=T]"
-    " [--node-port=N [--node-host=H]]\n"
-    "       sheetsync serve --config-file=FILE [--source=NAME]"
-    " [--node-port=N]\n"
-    "       sheetsync serve --coordinator=HOST:PORT [--host=H] [--port=P]"
-    " [--api-token=T]\n"
-    "Serves the sync API, the event stream and the pages; syncs each source"
-    " with an\ninterval every interval. With --config-file, --source=NAME picks"
-    " the default\nsource; flags win over the file's settings.\n"
-    "--node-port publishes the coordinator to other nodes (sheetsync remote,"
-    " serve\n--coordinator); it is unauthenticated, loopback by default: keep"
-    " it inside a\ntrusted network (another --node-host needs"
-    " --insecure-public).\n"
-    "--coordinator=HOST:PORT runs only the API and the pages, forwarding to the"
-    "\ncoordinator published at HOST:PORT (503 while it is unreachable);"
-    " flags of the\nlocal coordinator (--source, --db, --config-file, ...) are"
-    " refused then.\n";
 
 std::string bracketed(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
@@ -75,8 +58,8 @@ uint16_t start_facade(caf::actor_system& sys, facade_config fcfg,
   facade = sys.middleman().spawn_broker(http_facade, std::move(fcfg));
   auto [port, err] = listening.get_future().get();
   if (port == 0)
-    std::cerr << "sheetsync serve: cannot listen on " << host << ":" << wanted
-              << ": " << err << "\n";
+    std::cerr << "sheetsync serve: "
+              << listen_failure(host, wanted, "--port", err) << "\n";
   return port;
 }
 
@@ -119,7 +102,8 @@ int run_facade_only(command_config& cfg) {
 
 int run_serve_command(const std::vector<std::string>& raw_args) {
   command_config cfg{"serve"};
-  if (auto rc = parse_command_line(cfg, raw_args, serve_usage, std::cerr))
+  if (auto rc = parse_command_line(cfg, raw_args, command_help("serve").c_str(),
+                                   std::cerr))
     return *rc;
   auto& opts = cfg.opts;
   if (opts.api_token.empty())
@@ -138,6 +122,13 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   std::signal(SIGTERM, on_stop_signal);
   if (cfg.given.count("coordinator"))
     return run_facade_only(cfg);
+  std::string note;
+  if (auto msg = check_cache(opts, cfg.given, note); !msg.empty()) {
+    std::cerr << "sheetsync serve: " << msg << "\n";
+    return 2;
+  }
+  if (!note.empty())
+    std::cerr << "sheetsync serve: " << note << "\n";
   bool publish = cfg.given.count("node-port") > 0;
   if (publish && !is_loopback_host(opts.node_host))
     std::cerr << "sheetsync serve: warning: the node port on "
@@ -177,8 +168,9 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   caf::actor facade;
   uint16_t port = 0;
   if (publish && node_port == 0) {
-    std::cerr << "sheetsync serve: cannot publish the coordinator on "
-              << opts.node_host << ":" << opts.node_port << ": " << node_error
+    std::cerr << "sheetsync serve: cannot publish the coordinator: "
+              << listen_failure(opts.node_host, opts.node_port, "--node-port",
+                                node_error)
               << "\n";
   } else {
     if (publish)

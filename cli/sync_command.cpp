@@ -7,8 +7,10 @@
 
 #include "actors/coordinator.hpp"
 #include "actors/history.hpp"
+#include "cli/cache_check.hpp"
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
+#include "cli/help.hpp"
 #include "cli/progress_view.hpp"
 
 namespace sheetsync {
@@ -21,25 +23,21 @@ extern "C" void on_signal(int sig) {
   interrupted = sig;
 }
 
-const char* sync_usage
-  = "Usage: sheetsync sync --source=URL|ID --db=FILE [--name=NAME] [--gid=N]\n"
-    "                      [--access=export|api|auto] [--api-key=KEY]"
-    " [--credentials=FILE]\n"
-    "       sheetsync sync --config-file=FILE [--source=NAME]\n"
-    "Downloads the sheet, parses it and swaps it into the cache;"
-    " exits 0 when complete.\n"
-    "With --config-file, syncs the source named by --source, else the default"
-    " one\n(default-source, else the first in the file); flags win over the"
-    " file's settings.\n"
-    "Exit codes: 0 complete, 1 failed, 2 bad flags or config, 130"
-    " interrupted.\n";
 
 } // namespace
 
 int run_sync_command(const std::vector<std::string>& raw_args) {
   command_config cfg{"sync"};
-  if (auto rc = parse_command_line(cfg, raw_args, sync_usage, std::cerr))
+  if (auto rc = parse_command_line(cfg, raw_args, command_help("sync").c_str(),
+                                   std::cerr))
     return *rc;
+  std::string note;
+  if (auto msg = check_cache(cfg.opts, cfg.given, note); !msg.empty()) {
+    std::cerr << "sheetsync sync: " << msg << "\n";
+    return 2;
+  }
+  if (!note.empty())
+    std::cerr << "sheetsync sync: " << note << "\n";
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   caf::actor_system sys{cfg};
@@ -72,7 +70,7 @@ int run_sync_command(const std::vector<std::string>& raw_args) {
         if (!finished(st.state))
           return;
         done = true;
-        rc = report_final(view, st, "sheetsync sync");
+        rc = report_final(view, st, "sheetsync sync", source, cfg.opts.db);
       },
       caf::after(std::chrono::milliseconds(100)) >> [&] {
         if (interrupted != 0 && !cancel_sent) {

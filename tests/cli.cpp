@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <utility>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <fcntl.h>
@@ -70,8 +71,9 @@ struct fixture {
     CAF_CHECK_EQUAL(std::system(cmd.c_str()), 0);
   }
 
-  result run(const std::string& args) {
-    auto cmd = binary + " " + args + " > '" + dir + "/out' 2> '" + dir
+  /// Runs the binary with `args`; `prefix` goes before it (e.g. a timeout).
+  result run(const std::string& args, const std::string& prefix = "") {
+    auto cmd = prefix + binary + " " + args + " > '" + dir + "/out' 2> '" + dir
                + "/err' < /dev/null";
     auto status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir + "/out"),
@@ -233,6 +235,65 @@ bool read_until(child& c, const std::string& part) {
   return false;
 }
 
+/// Everything the child writes to stdout, until it closes it.
+std::string read_all(child& c) {
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), c.out)) > 0;)
+    out.append(buf, n);
+  return out;
+}
+
+/// The first column of the first row `sql` answers in `db`, as text ("" if
+/// none); fails the test when the query fails.
+std::string query(const std::string& db, const std::string& sql) {
+  sqlite3* conn = nullptr;
+  sqlite3_open_v2(db.c_str(), &conn, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(conn, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(conn);
+    sqlite3_close(conn);
+    CAF_FAIL("query failed: " << sql << ": " << msg);
+  }
+  std::string result;
+  if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0))
+    result = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  sqlite3_finalize(stmt);
+  sqlite3_close(conn);
+  return result;
+}
+
+size_t count_of(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (auto pos = text.find(part); pos != std::string::npos;
+       pos = text.find(part, pos + 1))
+    ++n;
+  return n;
+}
+
+/// A socket listening on a free loopback port, as another program would.
+struct busy_port {
+  int fd = -1;
+  uint16_t port = 0;
+
+  busy_port() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0
+        || ::listen(fd, 4) != 0
+        || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      CAF_FAIL("cannot listen on a loopback port");
+    port = ntohs(addr.sin_port);
+  }
+
+  ~busy_port() {
+    ::close(fd);
+  }
+};
+
 int wait_for(child& c) {
   std::fclose(c.out);
   c.out = nullptr;
@@ -321,6 +382,44 @@ CAF_TEST(help lists every flag) {
   CAF_CHECK(contains(top.out, "sync"));
 }
 
+CAF_TEST(each command has its own help and CAF options only under help all) {
+  for (std::string command : {"sync", "serve"}) {
+    CAF_MESSAGE(command);
+    auto r = run(command + " --help");
+    CAF_CHECK_EQUAL(r.code, 0);
+    CAF_CHECK_EQUAL(r.err, "");
+    CAF_CHECK_EQUAL(r.out.rfind("Usage: sheetsync " + command + " ", 0), 0u);
+    std::vector<std::string> groups{"Source:", "Cache:", "Limits:", "Google:"};
+    if (command == "serve") {
+      groups.emplace_back("Serving:");
+      groups.emplace_back("Nodes:");
+    }
+    for (auto& group : groups)
+      CAF_CHECK(contains(r.out, "\n" + group + "\n"));
+    CAF_CHECK(contains(r.out, "\nExamples:\n"));
+    CAF_CHECK_EQUAL(count_of(r.out, "\n  sheetsync " + command + " --"), 2u);
+    CAF_CHECK(contains(r.out, "(default: sheet)"));
+    // Every flag of the command, and none of the framework's.
+    command_config cfg{command};
+    for (auto& opt : cfg.options()) {
+      std::string name{opt.long_name().begin(), opt.long_name().end()};
+      if (opt.category() != caf::string_view{"global"} || name == "help"
+          || name == "long-help" || name == "dump-config")
+        continue;
+      if (!contains(r.out, "\n  --" + name))
+        CAF_FAIL(command << " --help lacks --" << name);
+    }
+    for (auto framework : {"global options", "--long-help", "--dump-config",
+                           "scheduler", "logger", "middleman", "STDERR"})
+      CAF_CHECK(!contains(r.out, framework));
+    auto all = run(command + " --help-all");
+    CAF_CHECK_EQUAL(all.code, 0);
+    CAF_CHECK_EQUAL(all.out.rfind("Usage: sheetsync " + command + " ", 0), 0u);
+    CAF_CHECK(contains(all.out, "scheduler"));
+    CAF_CHECK(contains(all.out, "logger"));
+  }
+}
+
 CAF_TEST(a sync exits 0 with one line per change when not on a terminal) {
   auto db = dir + "/cache.db";
   auto r = run("sync --source file://" + demo_csv + " --db " + db
@@ -328,13 +427,127 @@ CAF_TEST(a sync exits 0 with one line per change when not on a terminal) {
   CAF_CHECK_EQUAL(r.code, 0);
   CAF_CHECK_EQUAL(r.err, "");
   CAF_CHECK(contains(r.out, "downloading"));
-  CAF_CHECK(contains(r.out, "complete    100%"));
+  CAF_CHECK(contains(r.out, "saving"));
   CAF_CHECK(contains(r.out, "Synced 300 rows"));
   CAF_CHECK(!contains(r.out, "\r"));
   // The = form and a time span.
   auto again = run("sync --source=file://" + demo_csv + " --db=" + db
                    + " --name=demo --fetch-timeout=2s --max-duration 1min");
   CAF_CHECK_EQUAL(again.code, 0);
+}
+
+CAF_TEST(a piped sync prints its final line once naming the table and the db) {
+  auto db = dir + "/cache.db";
+  auto proc = spawn_binary({"sync", "--source=file://" + demo_csv, "--db=" + db},
+                           dir + "/err");
+  CAF_REQUIRE(proc.pid > 0);
+  auto out = read_all(proc);
+  auto status = wait_for(proc);
+  CAF_CHECK_EQUAL(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+  CAF_MESSAGE("stdout:\n" << out);
+  CAF_CHECK_EQUAL(count_of(out, "Synced 300 rows"), 1u);
+  CAF_CHECK_EQUAL(count_of(out, "complete"), 0u);
+  CAF_REQUIRE(out.size() > 1 && out.back() == '\n');
+  auto last = out.substr(out.rfind('\n', out.size() - 2) + 1);
+  CAF_CHECK_EQUAL(last.rfind("Synced 300 rows", 0), 0u);
+  CAF_CHECK(contains(last, " into table sheet of " + db + "\n"));
+  // The default table needs no quotes.
+  CAF_CHECK_EQUAL(query(db, "select count(*) from sheet"), "300");
+  // Unchanged: the line still names them.
+  proc = spawn_binary({"sync", "--source=file://" + demo_csv, "--db=" + db},
+                      dir + "/err");
+  out = read_all(proc);
+  wait_for(proc);
+  CAF_CHECK_EQUAL(count_of(out, "Synced: unchanged"), 1u);
+  CAF_CHECK(contains(out, "(table sheet of " + db + ")\n"));
+}
+
+CAF_TEST(a cache in a missing folder stops the command before it starts) {
+  auto folder = dir + "/no/such/folder";
+  auto db = folder + "/cache.db";
+  for (std::string command : {"sync", "serve"}) {
+    CAF_MESSAGE(command);
+    // serve would run until stopped if it started: bounded.
+    auto r = run(command + " --source=file://" + demo_csv + " --db=" + db
+                   + (command == "serve" ? " --port=0" : ""),
+                 "timeout -s KILL 20 ");
+    CAF_CHECK_EQUAL(r.code, 2);
+    CAF_CHECK_EQUAL(r.out, "");
+    CAF_CHECK_EQUAL(count_of(r.err, "\n"), 1u);
+    CAF_CHECK(contains(r.err, "sheetsync " + command + ": the folder of the "
+                              "cache " + db + " does not exist"));
+    CAF_CHECK(contains(r.err, "mkdir -p " + folder));
+    CAF_CHECK(contains(r.err, "--db"));
+    CAF_CHECK(!contains(r.err, "history disabled"));
+  }
+  // From a config file: the line names the setting.
+  auto conf = write("c.conf", "[sheetsync]\ndb = \"" + db
+                                + "\"\nsources = { demo = { url = \"file://"
+                                + demo_csv + "\" } }\n");
+  auto r = run("sync --config-file=" + conf);
+  CAF_CHECK_EQUAL(r.code, 2);
+  CAF_CHECK(contains(r.err, "choose another db in " + conf));
+}
+
+CAF_TEST(serve on a busy port says so and exits 1 at once) {
+  busy_port other;
+  auto p = std::to_string(other.port);
+  auto base = "serve --source=file://" + demo_csv + " --db=" + dir + "/c.db";
+  for (auto [flag, args] :
+       {std::pair{"--port", " --port=" + p},
+        std::pair{"--node-port", " --port=0 --node-port=" + p}}) {
+    CAF_MESSAGE(flag);
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = run(base + args, "timeout -s KILL 30 ");
+    auto took = std::chrono::steady_clock::now() - t0;
+    CAF_CHECK_EQUAL(r.code, 1);
+    CAF_CHECK(!contains(r.out, "listening"));
+    CAF_CHECK(contains(r.err, "port " + p + " on 127.0.0.1 is already in use; "
+                              "stop the other program or choose another with "
+                              + std::string{flag} + "\n"));
+    CAF_CHECK(!contains(r.err, "system_error"));
+    CAF_CHECK_LESS(
+      std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), 5000);
+  }
+}
+
+CAF_TEST(an old cache default table becomes sheet once with its history) {
+  auto db = dir + "/old.db";
+  auto sync = [&](const std::string& more) {
+    return run("sync --source=file://" + demo_csv + " --db=" + db + more);
+  };
+  // The old way: the unnamed source's table was "default" (what --name=default
+  // still writes), with its history and content hash.
+  CAF_REQUIRE_EQUAL(sync(" --name=default").code, 0);
+  CAF_REQUIRE_EQUAL(sync(" --name=default").code, 0);
+  auto before = read_table(db, "default");
+  CAF_REQUIRE_EQUAL(query(db, "SELECT count(*) FROM sync_runs WHERE "
+                              "source = 'default'"),
+                    "2");
+  auto r = sync("");
+  CAF_CHECK_EQUAL(r.code, 0);
+  CAF_CHECK(contains(r.err, "renamed the table default to sheet in " + db));
+  // The content hash moved with the table: nothing to rewrite.
+  CAF_CHECK(contains(r.out, "Synced: unchanged"));
+  CAF_CHECK(read_table(db, "sheet") == before);
+  CAF_CHECK_EQUAL(query(db, "SELECT count(*) FROM sqlite_master WHERE name = "
+                            "'default'"),
+                  "0");
+  CAF_CHECK_EQUAL(query(db, "SELECT count(*) FROM sync_runs WHERE source = "
+                            "'sheet'"),
+                  "3");
+  CAF_CHECK_EQUAL(query(db, "SELECT count(*) FROM sync_runs WHERE source != "
+                            "'sheet'"),
+                  "0");
+  CAF_CHECK_EQUAL(query(db, "SELECT rows FROM sync_meta WHERE name = 'sheet'"),
+                  "300");
+  // Once: a source named default on purpose is left alone from now on.
+  CAF_CHECK_EQUAL(sync(" --name=default").code, 0);
+  r = sync("");
+  CAF_CHECK_EQUAL(r.code, 0);
+  CAF_CHECK(!contains(r.err, "renamed"));
+  CAF_CHECK_EQUAL(read_table(db, "default").size(), 301u);
+  CAF_CHECK_EQUAL(read_table(db, "sheet").size(), 301u);
 }
 
 CAF_TEST(failures exit non zero with the error on stderr) {
@@ -379,7 +592,7 @@ CAF_TEST(sigterm cancels and keeps the cache) {
   auto db = dir + "/cache.db";
   CAF_REQUIRE_EQUAL(run("sync --source=file://" + demo_csv + " --db=" + db).code,
                     0);
-  auto before = read_table(db, "default");
+  auto before = read_table(db, "sheet");
   // What the first sync left: demo.csv's header and its 300 rows.
   CAF_REQUIRE_EQUAL(before.size(), 301u);
   CAF_CHECK_EQUAL(join_cells(before[0]), first_line(slurp(demo_csv)));
@@ -397,7 +610,7 @@ CAF_TEST(sigterm cancels and keeps the cache) {
   CAF_CHECK_EQUAL(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 130);
   CAF_CHECK(contains(slurp(dir + "/err"), "Cancelled"));
   // The table is exactly as before, cell for cell.
-  auto after = read_table(db, "default");
+  auto after = read_table(db, "sheet");
   CAF_CHECK_EQUAL(after.size(), before.size());
   CAF_CHECK(after == before);
   auto r = run("sync --source=file://" + demo_csv + " --db=" + db);
@@ -463,7 +676,7 @@ CAF_TEST(defaults without a config file) {
   command_config cfg{"sync"};
   CAF_REQUIRE(!parse(cfg, {"--source=file://" + demo_csv, "--db=x.db"}));
   CAF_CHECK_EQUAL(cfg.opts.sources,
-                  std::vector<source_spec>{make_spec("default", "file://"
+                  std::vector<source_spec>{make_spec("sheet", "file://"
                                                                   + demo_csv)});
   auto ccfg = cfg.opts.to_coordinator_config();
   CAF_CHECK_EQUAL(ccfg.endpoints.docs_base, "https://docs.google.com");
@@ -579,9 +792,10 @@ sources = {
   command_config plain{"sync"};
   CAF_REQUIRE(!parse(plain, {"--config-file=" + settings,
                              "--source=" + sheet_id}));
-  CAF_CHECK_EQUAL(plain.opts.db, "s.db");
+  // (beside the config file)
+  CAF_CHECK_EQUAL(plain.opts.db, dir + "/s.db");
   CAF_CHECK_EQUAL(plain.opts.sources,
-                  std::vector<source_spec>{make_spec("default", sheet_id)});
+                  std::vector<source_spec>{make_spec("sheet", sheet_id)});
 }
 
 CAF_TEST(start up checks say what is wrong and where) {
@@ -666,9 +880,9 @@ CAF_TEST(start up checks say what is wrong and where) {
                "--docs-base-url must be an http:// or https:// URL");
   expect_error("sync", {"--source=" + sheet_id, "--db=x", "--credentials",
                         dir + "/none.json"},
-               "source 'default': credentials file " + dir + "/none.json");
+               "source 'sheet': credentials file " + dir + "/none.json");
   expect_error("sync", {"--source=ftp://example.com/x.csv", "--db=x"},
-               "source 'default': ");
+               "source 'sheet': ");
   expect_error("sync", {"--source=" + sheet_id, "--db=x", "--interval=1h"},
                "unknown flag --interval");
   expect_error("sync", {"--frobnicate=1"}, "unknown flag --frobnicate");
@@ -773,6 +987,33 @@ CAF_TEST(the binary reads a config file and exits 2 on a bad one) {
   auto serve_help = run("serve --help");
   CAF_CHECK(contains(serve_help.out, "--interval"));
   CAF_CHECK(contains(serve_help.out, "--port"));
+}
+
+CAF_TEST(paths in a config file are relative to its folder) {
+  CAF_REQUIRE_EQUAL(::mkdir((dir + "/conf").c_str(), 0755), 0);
+  auto cred = write_credentials("conf/sa.json");
+  auto conf = write("conf/x.conf",
+                    "[sheetsync]\ndb = \"x.db\"\nsources = { a = { url = "
+                    "\"https://docs.google.com/spreadsheets/d/"
+                      + sheet_id + "/edit#gid=0\", credentials = \"sa.json\" "
+                      "} }\n");
+  command_config cfg{"sync"};
+  CAF_REQUIRE(!parse(cfg, {"--config-file=" + conf}));
+  CAF_CHECK_EQUAL(error, "");
+  CAF_CHECK_EQUAL(cfg.opts.db, dir + "/conf/x.db");
+  CAF_CHECK_EQUAL(cfg.opts.sources.at(0).credentials, cred);
+  CAF_CHECK_EQUAL(cfg.accounts.count(cred), 1u);
+  // The command line's --db is relative to the working directory.
+  command_config flag{"sync"};
+  CAF_REQUIRE(!parse(flag, {"--config-file=" + conf, "--db=y.db"}));
+  CAF_CHECK_EQUAL(flag.opts.db, "y.db");
+  // Absolute paths stay as they are.
+  auto abs = write("conf/abs.conf", "[sheetsync]\ndb = \"" + dir
+                                        + "/z.db\"\nsources = { a = { url = "
+                                          "\"file:///x.csv\" } }\n");
+  command_config absolute{"sync"};
+  CAF_REQUIRE(!parse(absolute, {"--config-file=" + abs}));
+  CAF_CHECK_EQUAL(absolute.opts.db, dir + "/z.db");
 }
 
 CAF_TEST(the example config file is valid) {

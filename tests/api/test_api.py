@@ -414,14 +414,14 @@ class TestErrorSync(ServerTestCase):
 # -- sources and the sync history -------------------------------------------------------------------
 
 class TestSourcesAndHistory(ServerTestCase):
-    """One source (a single --source is named "default"): /api/sources, /api/sync-history and the
+    """One source (a single --source is named "sheet"): /api/sources, /api/sync-history and the
     source parameter of the other routes."""
 
     def assertUnknownSource(self, r):
         body = self.assertJsonResponse(r, 404)
         self.assertIs(body['success'], False)
         self.assertEqual(body['error'], 'unknown_source')
-        self.assertEqual(body['sources'], ['default'])
+        self.assertEqual(body['sources'], ['sheet'])
         self.assertIn('nope', body['message'])
 
     def test_sources_and_history_after_two_syncs(self):
@@ -430,7 +430,7 @@ class TestSourcesAndHistory(ServerTestCase):
         body = self.assertJsonResponse(server.get('/api/sources'), 200)
         self.assertEqual(len(body['sources']), 1, body)
         src = body['sources'][0]
-        self.assertEqual(src['name'], 'default')
+        self.assertEqual(src['name'], 'sheet')
         self.assertIs(src['default'], True)
         self.assertEqual(src['access'], 'export')
         self.assertIsNone(src['intervalSeconds'])
@@ -445,9 +445,9 @@ class TestSourcesAndHistory(ServerTestCase):
         first = self.post_sync(server)
         self.assertEqual(server.wait_finished(first)[-1]['status'], 'complete')
         r = server.post(SYNC, headers={'Content-Type': 'application/json'},
-                        body=json.dumps({'source': 'default'}))
+                        body=json.dumps({'source': 'sheet'}))
         started = self.assertJsonResponse(r, 202)
-        self.assertEqual(started['source'], 'default')
+        self.assertEqual(started['source'], 'sheet')
         second = started['syncId']
         self.assertEqual(server.wait_finished(second)[-1]['status'], 'complete')
 
@@ -455,7 +455,7 @@ class TestSourcesAndHistory(ServerTestCase):
         self.assertEqual([st['syncId'] for st in syncs], [second, first])
         for st in syncs:
             self.assertStatusObject(st)
-            self.assertEqual(st['source'], 'default')
+            self.assertEqual(st['source'], 'sheet')
             self.assertEqual(st['status'], 'complete')
             self.assertEqual(st['stats']['lines'], h.DEMO_ROWS)
         self.assertGreaterEqual(syncs[0]['startedAt'], syncs[1]['startedAt'])
@@ -464,7 +464,7 @@ class TestSourcesAndHistory(ServerTestCase):
         limited = self.assertJsonResponse(server.get('/api/sync-history?limit=1'), 200)
         self.assertEqual([st['syncId'] for st in limited['syncs']], [second])
         by_source = self.assertJsonResponse(
-            server.get('/api/sync-history?source=default&limit=1000'), 200)
+            server.get('/api/sync-history?source=sheet&limit=1000'), 200)
         self.assertEqual([st['syncId'] for st in by_source['syncs']], [second, first])
         for query in ('limit=0', 'limit=1001', 'limit=-1', 'limit=abc'):
             with self.subTest(query=query):
@@ -482,33 +482,33 @@ class TestSourcesAndHistory(ServerTestCase):
 
         metrics = server.get('/metrics').text()
         self.assertEqual(
-            metric(metrics, 'sheetsync_source_syncs_total{source="default",outcome="complete"}'), 2)
+            metric(metrics, 'sheetsync_source_syncs_total{source="sheet",outcome="complete"}'), 2)
 
     def test_source_parameter_of_the_other_routes(self):
         server = self.start('/ok.csv', args=['--cooldown=0s'])
-        idle = self.assertJsonResponse(server.get(SYNC + '?source=default'), 200)
+        idle = self.assertJsonResponse(server.get(SYNC + '?source=sheet'), 200)
         self.assertIsNone(idle['syncId'])
-        self.assertEqual(idle['source'], 'default')
+        self.assertEqual(idle['source'], 'sheet')
         self.assertEqual(idle['status'], 'idle')
         for method, path in (('GET', SYNC + '?source=nope'), ('POST', SYNC + '?source=nope'),
                              ('DELETE', SYNC + '?source=nope'), ('GET', '/api/data?source=nope')):
             with self.subTest(method=method, path=path):
                 self.assertUnknownSource(server.request(method, path))
         # Nothing runs: nothing to cancel.
-        body = self.assertJsonResponse(server.delete(SYNC + '?source=default'), 409)
+        body = self.assertJsonResponse(server.delete(SYNC + '?source=sheet'), 409)
         self.assertEqual(body['error'], 'not_running')
         # A malformed JSON body.
         r = server.post(SYNC, headers={'Content-Type': 'application/json'}, body='{"source":')
         self.assertEqual(self.assertJsonResponse(r, 400)['error'], 'invalid_argument')
 
-        r = server.post(SYNC + '?source=default')
+        r = server.post(SYNC + '?source=sheet')
         started = self.assertJsonResponse(r, 202)
         sync_id = started['syncId']
-        self.assertEqual(started['source'], 'default')
+        self.assertEqual(started['source'], 'sheet')
         server.wait_finished(sync_id)
-        latest = self.assertJsonResponse(server.get(SYNC + '?source=default'), 200)
+        latest = self.assertJsonResponse(server.get(SYNC + '?source=sheet'), 200)
         self.assertEqual(latest['syncId'], sync_id)
-        page = self.assertJsonResponse(server.get('/api/data?source=default&limit=3'), 200)
+        page = self.assertJsonResponse(server.get('/api/data?source=sheet&limit=3'), 200)
         self.assertEqual(page['total'], h.DEMO_ROWS)
         self.assertEqual(len(page['rows']), 3)
 
@@ -519,7 +519,7 @@ class TestSourcesAndHistory(ServerTestCase):
         src = self.assertJsonResponse(server.get('/api/sources'), 200)['sources'][0]
         self.assertEqual(src['running'], sync_id)
         self.assertEqual(src['last']['syncId'], sync_id)
-        body = self.assertJsonResponse(server.delete(SYNC + '?source=default'), 200)
+        body = self.assertJsonResponse(server.delete(SYNC + '?source=sheet'), 200)
         self.assertEqual(body['syncId'], sync_id)
         self.assertEqual(body['status'], 'cancelled')
         self.assertEqual(server.wait_finished(sync_id)[-1]['status'], 'cancelled')
@@ -922,8 +922,8 @@ class TestSigterm(ServerTestCase):
         self.assertEqual(rc, 0, server.stderr_text())
         with sqlite3.connect(db) as conn:
             self.assertEqual(conn.execute('PRAGMA integrity_check').fetchall(), [('ok',)])
-            cols = [r[1] for r in conn.execute('PRAGMA table_info("default")')]
-            rows = conn.execute('SELECT * FROM "default" ORDER BY "_row"').fetchall()
+            cols = [r[1] for r in conn.execute('PRAGMA table_info("sheet")')]
+            rows = conn.execute('SELECT * FROM "sheet" ORDER BY "_row"').fetchall()
             runs = dict(conn.execute('SELECT id, status FROM sync_runs').fetchall())
         conn.close()
         header, expected = demo_rows()

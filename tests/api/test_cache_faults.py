@@ -38,7 +38,7 @@ def setUpModule():
     h.require_binary()
 
 
-def read_table(db, name='default'):
+def read_table(db, name='sheet'):
     """(integrity_check, columns without _row, rows, staging tables) straight from the file."""
     conn = sqlite3.connect(db)
     try:
@@ -149,7 +149,7 @@ class TestFullDisk(CacheTestCase):
         self.assertEqual((now_cols, now_rows), (cols, rows))
         # The history has the failure, in the file and through the API.
         self.assertEqual(run_status(db, failed_id)[0], 'error')
-        hist = self.assertJson(server.get('/api/sync-history?source=default'), 200)
+        hist = self.assertJson(server.get('/api/sync-history?source=sheet'), 200)
         self.assertEqual([s['status'] for s in hist['syncs'] if s['syncId'] == failed_id],
                          ['error'], hist)
         # The first data request after the failure serves the old rows.
@@ -265,7 +265,7 @@ class TestLockedCache(CacheTestCase):
         db, cols, rows = self.make_cache()
         server = self.start('/ok.csv', db)
         # A write lock (WAL: readers go on) taken before the server first reads the cache.
-        locker = Locker(self, db, ['BEGIN EXCLUSIVE', 'DELETE FROM "default"'])
+        locker = Locker(self, db, ['BEGIN EXCLUSIVE', 'DELETE FROM "sheet"'])
         self.assertServesOldRows(server, cols, rows)
         self.assertEqual(self.assertJson(server.get('/readyz'), 200), {'status': 'ready'})
         locker.release()
@@ -300,11 +300,11 @@ class TestLockedCache(CacheTestCase):
 
     def test_an_exclusive_lock_answers_503_cache_busy_then_the_old_rows(self):
         self.check_locked_against_reads(
-            ['PRAGMA locking_mode = EXCLUSIVE', 'BEGIN EXCLUSIVE', 'DELETE FROM "default"'])
+            ['PRAGMA locking_mode = EXCLUSIVE', 'BEGIN EXCLUSIVE', 'DELETE FROM "sheet"'])
 
     def test_a_rollback_journal_write_answers_503_cache_busy_then_the_old_rows(self):
         self.check_locked_against_reads(
-            ['PRAGMA journal_mode = DELETE', 'BEGIN EXCLUSIVE', 'DELETE FROM "default"'])
+            ['PRAGMA journal_mode = DELETE', 'BEGIN EXCLUSIVE', 'DELETE FROM "sheet"'])
 
 
 # -- readiness ----------------------------------------------------------------------------------
@@ -355,11 +355,11 @@ class TestWalAfterSwap(CacheTestCase):
         reader = sqlite3.connect(db, isolation_level=None)
         self.addCleanup(reader.close)
         reader.execute('BEGIN')
-        self.assertEqual(len(reader.execute('SELECT * FROM "default"').fetchall()), len(rows))
+        self.assertEqual(len(reader.execute('SELECT * FROM "sheet"').fetchall()), len(rows))
         st = server.sync(timeout=60)
         self.assertEqual(st['status'], 'complete', st)
         # The reader still sees its snapshot; the WAL could not be truncated under it.
-        self.assertEqual(len(reader.execute('SELECT * FROM "default"').fetchall()), len(rows))
+        self.assertEqual(len(reader.execute('SELECT * FROM "sheet"').fetchall()), len(rows))
         self.assertGreater(os.path.getsize(db + '-wal'), 1 * MIB)
         reader.execute('COMMIT')
         page = self.assertJson(server.get('/api/data?limit=1'), 200)

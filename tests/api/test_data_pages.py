@@ -39,7 +39,7 @@ class DataPagesCase(unittest.TestCase):
         return server
 
     def page(self, server, query):
-        r = server.get('/api/data?source=default&' + query, timeout=60)
+        r = server.get('/api/data?source=sheet&' + query, timeout=60)
         self.assertEqual(r.status, 200, r)
         return r.json()
 
@@ -68,7 +68,7 @@ class DataPagesCase(unittest.TestCase):
         def fetch(i):
             start.wait()
             try:
-                results[i] = server.get('/api/data?source=default&limit=1', timeout=60)
+                results[i] = server.get('/api/data?source=sheet&limit=1', timeout=60)
             except Exception as e:  # shown in the failure below
                 results[i] = e
 

@@ -94,7 +94,7 @@ def run_sync(sheet_path, db):
     return (None if killed else proc.returncode), text, seconds, rss_mib
 
 
-def read_table(db, name='default'):
+def read_table(db, name='sheet'):
     """(column names without _row, rows in order) straight from the SQLite file."""
     conn = sqlite3.connect(db)
     try:
@@ -224,19 +224,19 @@ class HostileSheets(unittest.TestCase):
         rc, err = self.sync('blank_rows', blank_rows_sheet())
         self.assertEqual(rc, 0, err)
         # Blank rows are kept (docs/usage.md): five million rows of empty cells.
-        self.assertEqual(one(self.db, 'SELECT count(*), min("_row"), max("_row") FROM "default"'),
+        self.assertEqual(one(self.db, 'SELECT count(*), min("_row"), max("_row") FROM "sheet"'),
                          (BLANK_ROWS, 1, BLANK_ROWS))
-        self.assertEqual(one(self.db, 'SELECT count(*) FROM "default" WHERE a != \'\' OR b != \'\''),
+        self.assertEqual(one(self.db, 'SELECT count(*) FROM "sheet" WHERE a != \'\' OR b != \'\''),
                          (0,))
 
     def test_40_mb_cell(self):
         rc, err = self.sync('big_cell', big_cell_sheet())
         self.assertEqual(rc, 0, err)
         self.assertEqual(one(self.db, 'SELECT a, length(b), substr(b, 1, 3), substr(b, -3) '
-                                      'FROM "default" WHERE "_row" = 1'),
+                                      'FROM "sheet" WHERE "_row" = 1'),
                          ('1', CELL_MB * 1000 * 1000, 'xxx', 'xxx'))
-        self.assertEqual(one(self.db, 'SELECT a, b FROM "default" WHERE "_row" = 2'), ('2', '3'))
-        self.assertEqual(one(self.db, 'SELECT count(*) FROM "default"'), (2,))
+        self.assertEqual(one(self.db, 'SELECT a, b FROM "sheet" WHERE "_row" = 2'), ('2', '3'))
+        self.assertEqual(one(self.db, 'SELECT count(*) FROM "sheet"'), (2,))
 
     def test_nul_bytes(self):
         rc, err = self.sync('nul', nul_sheet())

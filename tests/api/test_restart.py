@@ -42,7 +42,7 @@ def tearDownModule():
         FAKE.stop()
 
 
-def table(db, name='default'):
+def table(db, name='sheet'):
     """(integrity_check rows, columns without _row, rows) read straight from the file."""
     conn = sqlite3.connect(db)
     try:
@@ -156,7 +156,7 @@ class TestRestart(unittest.TestCase):
         r = second.status('sync-0-doesnotexist')
         self.assertEqual(r.status, 404, r)
 
-        r = second.get('/api/sync-history?source=default&limit=10')
+        r = second.get('/api/sync-history?source=sheet&limit=10')
         self.assertEqual(r.status, 200, r)
         runs = g.find_list(r.json(), 'syncs', 'history', 'runs')
         self.assertEqual([x['syncId'] for x in runs], [killed_id, complete_id], runs)

@@ -124,7 +124,7 @@ describe('sheetsync web pages', { timeout: 120000 }, () => {
           (await history.locator('tbody tr').count()) === 1 && /Complete/.test(await history.innerText()));
         const cells = await history.locator('tbody tr').first().locator('td').allInnerTexts();
         assert.equal(cells.length, 7, `history columns: ${cells.join(' | ')}`);
-        assert.equal(cells[1], 'default');
+        assert.equal(cells[1], 'sheet');
         assert.match(cells[2], /Complete/);
         assert.equal(cells[3], '300');
         assert.match(cells[4], /KiB|B$/);
