@@ -71,6 +71,10 @@ bool fits(sqlite3_file* f, sqlite3_int64 end) {
   if (real(f)->pMethods->xFileSize(real(f), &size) != SQLITE_OK || end <= size)
     return true;
   auto* lf = reinterpret_cast<limited_file*>(f);
+  // SQLite's nameless temporary files live in the temp directory, not on
+  // the simulated disk (used("") would count the working directory).
+  if (lf->dir[0] == '\0')
+    return true;
   return used(lf->dir) + static_cast<uint64_t>(end - size) <= cap;
 }
 
