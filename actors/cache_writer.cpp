@@ -6,7 +6,14 @@ namespace sheetsync {
 
 cache_writer_actor::behavior_type
 cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
-             sync_job job, coordinator_actor coordinator) {
+             sync_job job, coordinator_actor coordinator,
+             checkpointer_actor checkpointer) {
+  if (checkpointer) {
+    self->state.checkpointer = checkpointer;
+    self->attach_functor([checkpointer] {
+      caf::anon_send_exit(checkpointer, caf::exit_reason::user_shutdown);
+    });
+  }
   auto report = [=](bool finished) {
     stage_report r;
     r.sync_id = job.id;
@@ -30,6 +37,8 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
   if (self->state.store) {
     // The parser hashes the batches (see cache_writer_actor).
     self->state.store->hash_appends(false);
+    self->state.store->checkpoint_elsewhere(
+      static_cast<bool>(checkpointer));
     if (!self->state.store->begin(job.source, err))
       self->state.store.reset();
   }
@@ -45,12 +54,52 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
       },
     };
   }
+  // Swaps the rows in (or keeps the table when unchanged); the caller ends.
+  auto swap_in = [=]() -> caf::expected<uint64_t> {
+    failure err;
+    auto& store = *self->state.store;
+    // Unchanged content: commit() drops the staging (if anything was
+    // written aside at all) and leaves the table untouched.
+    if (!store.commit(err))
+      return fail(err);
+    return store.rows_written();
+  };
+  auto checkpointed = [=] {
+    auto& s = self->state;
+    s.checkpointing = false;
+    if (s.commit_waiting) {
+      s.commit_waiting = false;
+      auto rows = swap_in();
+      if (rows)
+        s.held_commit.deliver(*rows);
+      else
+        s.held_commit.deliver(rows.error());
+      self->quit();
+    }
+  };
+  // Asks for a checkpoint once the WAL has grown, one at a time.
+  auto checkpoint = [=] {
+    auto& s = self->state;
+    if (!s.checkpointer || s.checkpointing
+        || s.store->wal_frames() < table_writer::checkpoint_frames)
+      return;
+    s.checkpointing = true;
+    self->request(s.checkpointer, caf::infinite, atom::checkpoint::value)
+      .then([=](caf::ok_atom) { checkpointed(); },
+            [=](caf::error&) {
+              // It could not open the cache or ended: the WAL stays bounded
+              // without it (see table_writer::checkpoint_elsewhere).
+              self->state.checkpointer = checkpointer_actor{};
+              checkpointed();
+            });
+  };
   return {
     [=](atom::batch, const row_batch& batch) -> caf::result<caf::ok_atom> {
       failure err;
       if (!self->state.store->append(batch, err))
         return fail(err);
       report(false);
+      checkpoint();
       return caf::ok_atom::value;
     },
     [=](atom::eof, std::string& content_hash) {
@@ -58,15 +107,17 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
       report(true);
     },
     [=](atom::commit) -> caf::result<uint64_t> {
-      failure err;
-      auto& store = *self->state.store;
-      // Unchanged content: commit() drops the staging (if anything was
-      // written aside at all) and leaves the table untouched.
-      if (!store.commit(err))
-        return fail(err);
-      auto rows = store.rows_written();
-      self->quit();
-      return rows;
+      auto& s = self->state;
+      if (!s.checkpointing) {
+        auto rows = swap_in();
+        self->quit();
+        if (!rows)
+          return std::move(rows.error());
+        return *rows;
+      }
+      s.commit_waiting = true;
+      s.held_commit = self->make_response_promise<uint64_t>();
+      return s.held_commit;
     },
   };
 }

@@ -7,6 +7,8 @@
 #include "messages/actors.hpp"
 #include "store/sheet_store.hpp"
 
+#include <caf/typed_response_promise.hpp>
+
 namespace sheetsync {
 
 struct cache_writer_state {
@@ -15,6 +17,15 @@ struct cache_writer_state {
   /// Open while the sync writes; destroying it drops whatever was written
   /// aside and not swapped in, so a failed or cancelled sync loses nothing.
   std::unique_ptr<sheet_store> store;
+
+  /// Runs the WAL checkpoints; invalid when this writer runs them itself.
+  checkpointer_actor checkpointer;
+  /// A checkpoint was asked for and not answered yet.
+  bool checkpointing = false;
+  /// The commit waits for that answer: a checkpoint still running would
+  /// keep the swap from truncating the WAL.
+  caf::typed_response_promise<uint64_t> held_commit;
+  bool commit_waiting = false;
 };
 
 /// Writes the rows of one sync aside in the SQLite cache and swaps them in
@@ -25,8 +36,12 @@ struct cache_writer_state {
 /// @param self The cache writer.
 /// @param job The sync (its id, source name = table, database path).
 /// @param coordinator Receives progress and failures.
+/// @param checkpointer Runs the WAL's checkpoints on another thread while
+///        this writes (invalid: the writer runs them itself); the writer
+///        stops it when it ends.
 cache_writer_actor::behavior_type
 cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
-             sync_job job, coordinator_actor coordinator);
+             sync_job job, coordinator_actor coordinator,
+             checkpointer_actor checkpointer);
 
 } // namespace sheetsync

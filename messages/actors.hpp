@@ -88,6 +88,14 @@ using cache_writer_actor = caf::typed_actor<
   // coordinator sends it, once it has decided the sync is still wanted.
   caf::replies_to<atom::commit>::with<uint64_t>>;
 
+/// Copies the cache's WAL into its file (a passive checkpoint) on its own
+/// connection and thread, beside a cache writer, so that the writer's thread
+/// neither copies pages nor waits for fsync.
+using checkpointer_actor = caf::typed_actor<
+  // Runs one passive checkpoint; answers once it ran (also when readers or
+  // newer frames held part of the WAL back).
+  caf::replies_to<atom::checkpoint>::with<caf::ok_atom>>;
+
 /// The parser: turns downloaded chunks into row batches.
 using parser_actor = caf::typed_actor<
   // Parses a chunk; the answer returns one credit to the downloader once the

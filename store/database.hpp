@@ -90,6 +90,10 @@ public:
   /// Rolls back the open transaction, if any.
   void rollback();
 
+  /// Copies committed WAL frames into the file as far as readers allow,
+  /// without waiting for anyone (a PASSIVE checkpoint); on failure sets `err`.
+  bool checkpoint(failure& err);
+
 private:
   database(sqlite3* db, std::string path, std::shared_ptr<database_file> file);
 

@@ -147,6 +147,23 @@ bool table_writer::kept() const {
   return kept_;
 }
 
+void table_writer::checkpoint_elsewhere(bool on) {
+  checkpoint_elsewhere_ = on;
+}
+
+int table_writer::wal_frames() const {
+  return wal_frames_;
+}
+
+int table_writer::on_wal_commit(void* self, sqlite3* db, const char* name,
+                                int frames) {
+  static_cast<table_writer*>(self)->wal_frames_ = frames;
+  // The checkpointer fell behind: as SQLite's own hook would, later.
+  if (frames >= 4 * wal_autocheckpoint_pages)
+    sqlite3_wal_checkpoint(db, name);
+  return SQLITE_OK;
+}
+
 std::string table_writer::content_hash() const {
   return hash_appends_ ? hash_.digest(header_) : given_hash_;
 }
@@ -202,6 +219,10 @@ bool table_writer::begin(const std::string& table, failure& err) {
   min_row_ = 1;
   hash_.reset();
   given_hash_.clear();
+  wal_frames_ = 0;
+  // Replaces SQLite's auto-checkpoint hook until end_staging().
+  if (checkpoint_elsewhere_)
+    sqlite3_wal_hook(db_->handle(), &table_writer::on_wal_commit, this);
   deferred_.clear();
   deferred_bytes_ = 0;
   kept_ = false;
@@ -594,6 +615,9 @@ void table_writer::abort() {
 
 void table_writer::end_staging() {
   finalize_inserts();
+  if (checkpoint_elsewhere_)
+    sqlite3_wal_autocheckpoint(db_->handle(), wal_autocheckpoint_pages);
+  wal_frames_ = 0;
   reserve_.release();
   {
     std::lock_guard<std::mutex> guard{db_->file().mtx};

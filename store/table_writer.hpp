@@ -122,6 +122,23 @@ public:
   /// valid after commit(); equals the table's rows after a kept commit).
   uint64_t rows_written() const;
 
+  /// WAL frames after which a caller that checkpoints elsewhere should ask
+  /// for a checkpoint (4 MiB with 16 KiB pages).
+  static constexpr int checkpoint_frames = 256;
+
+  /// Leaves the WAL's checkpoints to another connection while staging (the
+  /// checkpointer, on its own thread; ask it once wal_frames() reaches
+  /// checkpoint_frames): this connection's commits then only append to the
+  /// WAL. Should the other fall behind, this one still checkpoints past
+  /// four times SQLite's usual threshold, so the WAL stays bounded. Takes
+  /// effect at the next begin().
+  void checkpoint_elsewhere(bool on);
+
+  /// Frames in the WAL after this connection's last commit while
+  /// checkpointing elsewhere (0 otherwise, or once another connection's
+  /// checkpoint let the WAL start over).
+  int wal_frames() const;
+
   /// How many bytes of batches a begin() may hold back (0: write at once).
   void defer_bytes(size_t n);
   size_t defer_bytes() const;
@@ -138,6 +155,8 @@ private:
   void finalize_inserts();
   void end_staging();
   void truncate_wal();
+  static int on_wal_commit(void* self, sqlite3* db, const char* name,
+                           int frames);
   std::string staging_name() const;
 
   std::shared_ptr<database> db_;
@@ -168,6 +187,8 @@ private:
   bool deferring_ = false;
   size_t defer_limit_ = default_defer_bytes;
   bool kept_ = false;
+  bool checkpoint_elsewhere_ = false;
+  int wal_frames_ = 0;
   /// Held from the first row written aside until the staging ends.
   space_reserve reserve_;
 };

@@ -24,6 +24,8 @@
 #include "cli/command_line.hpp"
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
+#include "store/content_hasher.hpp"
+#include "store/database.hpp"
 #include "store/sheet_store.hpp"
 #include "tests/answer_of.hpp"
 #include "tests/check_msg.hpp"
@@ -87,6 +89,45 @@ caf::behavior report_sink(caf::event_based_actor* self,
     [=](atom::progress, const stage_report& r) { log->reports.push_back(r); },
     [=](atom::failed, const std::string&, stage, const caf::error& err) {
       log->failures.push_back(err);
+    },
+  };
+}
+
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// What a checkpointer stand-in saw.
+struct checkpoint_log {
+  size_t asked = 0;
+  size_t ran = 0;
+};
+
+/// A checkpointer stand-in that holds its answers until told to release
+/// them, then runs a real checkpoint on its own connection and answers.
+using held_checkpointer_actor = checkpointer_actor::extend<
+  caf::reacts_to<release_atom>>;
+
+struct held_checkpointer_state {
+  std::vector<caf::typed_response_promise<caf::ok_atom>> held;
+};
+
+held_checkpointer_actor::behavior_type held_checkpointer(
+  held_checkpointer_actor::stateful_pointer<held_checkpointer_state> self,
+  std::string db, std::shared_ptr<checkpoint_log> log) {
+  return {
+    [=](atom::checkpoint) -> caf::result<caf::ok_atom> {
+      ++log->asked;
+      self->state.held.push_back(self->make_response_promise<caf::ok_atom>());
+      return self->state.held.back();
+    },
+    [=](release_atom) {
+      failure err;
+      auto conn = database::open(db, err);
+      CAF_REQUIRE(conn != nullptr);
+      CAF_REQUIRE(conn->checkpoint(err));
+      ++log->ran;
+      for (auto& promise : self->state.held)
+        promise.deliver(caf::ok_atom::value);
+      self->state.held.clear();
     },
   };
 }
@@ -184,7 +225,8 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     job.source = "sales";
     job.db_path = db;
     auto writer = keep(
-      sys.spawn(cache_writer, job, caf::actor_cast<coordinator_actor>(sink)));
+      sys.spawn(cache_writer, job, caf::actor_cast<coordinator_actor>(sink),
+                checkpointer_actor{}));
     sched.run();
     // As the parser does: the hash of the batches comes with eof.
     content_hasher hash;
@@ -399,6 +441,70 @@ CAF_TEST(status and record convert both ways) {
   rec.status = "complete";
   rec.progress = 0;
   CAF_CHECK_EQUAL(to_status(rec).progress, 100);
+}
+
+CAF_TEST(the cache writer leaves checkpoints to its checkpointer) {
+  auto log = std::make_shared<checkpoint_log>();
+  auto ckpt = keep(sys.spawn(held_checkpointer, db, log));
+  auto reports = std::make_shared<report_log>();
+  auto sink = keep(sys.spawn(report_sink, reports));
+  sync_job job;
+  job.id = "sync-1";
+  job.source = "sales";
+  job.db_path = db;
+  auto writer = keep(sys.spawn(cache_writer, job,
+                               caf::actor_cast<coordinator_actor>(sink),
+                               caf::actor_cast<checkpointer_actor>(ckpt)));
+  self->monitor(ckpt);
+  sched.run();
+  // About 12 MB of rows in 12 batches: far past checkpoint_frames.
+  std::vector<std::vector<std::string>> rows;
+  content_hasher hash;
+  uint64_t first = 1;
+  auto wal_bytes = [&] {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(db + "-wal", ec);
+    return ec ? uintmax_t{0} : n;
+  };
+  for (int b = 0; b < 12; ++b) {
+    std::vector<std::vector<std::string>> part;
+    for (int i = 0; i < 1000; ++i)
+      part.push_back({std::to_string(first + i), std::string(1000, 'a' + b)});
+    auto batch = make_batch({"id", "text"}, part, first);
+    first += part.size();
+    rows.insert(rows.end(), part.begin(), part.end());
+    hash.add(batch);
+    CAF_REQUIRE(ask<caf::ok_atom>(writer, atom::batch::value, batch));
+  }
+  // Asked once, one at a time, while the WAL kept growing: the writer did
+  // not checkpoint itself (it would have started the WAL over at 1,000
+  // pages, well below 12 MB).
+  CAF_CHECK_EQUAL(log->asked, 1u);
+  CAF_CHECK_GREATER(wal_bytes(), uintmax_t{12} << 20);
+  self->send(writer, atom::eof::value, hash.digest({"id", "text"}));
+  sched.run();
+  // The commit waits for the checkpoint still running...
+  auto answer = self->request(writer, caf::infinite, atom::commit::value);
+  sched.run();
+  CAF_CHECK(self->mailbox().empty());
+  {
+    failure err;
+    auto store = sheet_store::open(db, err);
+    CAF_REQUIRE(store != nullptr);
+    CAF_CHECK_EQUAL(store->stored_hash("sales"), ""); // not swapped in yet
+  }
+  // ...and swaps in once it ran, then truncates the WAL.
+  self->send(ckpt, release_atom::value);
+  sched.run();
+  CAF_CHECK_EQUAL(log->ran, 1u);
+  auto committed = answer_of<uint64_t>(self, answer, "no commit answer");
+  CAF_REQUIRE(committed);
+  CAF_CHECK_EQUAL(*committed, rows.size());
+  CAF_CHECK(reports->failures.empty());
+  CAF_CHECK_EQUAL(wal_bytes(), 0u);
+  CAF_CHECK_EQUAL(table_rows().size(), 1000u); // table_rows reads one page
+  // The writer ended, and its checkpointer with it.
+  expect((caf::down_msg), from(ckpt).to(self));
 }
 
 CAF_TEST(the cache writer leaves unchanged data untouched) {
