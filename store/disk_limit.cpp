@@ -19,8 +19,10 @@ namespace sheetsync {
 namespace {
 
 /// A file of the wrapping VFS; SQLite allocates szOsFile bytes for it, the
-/// wrapped VFS's file follows.
-struct alignas(16) limited_file {
+/// wrapped VFS's file follows. SQLite aligns these blocks to 8 bytes only
+/// (the pager and the WAL carve them out of larger allocations), so the
+/// struct must not ask for more (UBSan: misaligned member access).
+struct limited_file {
   sqlite3_file base;
   sqlite3_file* real;
   /// Deleted while open (its blocks no longer show in the directory).
@@ -28,6 +30,9 @@ struct alignas(16) limited_file {
   /// The directory whose files share the simulated disk.
   char dir[1024];
 };
+
+static_assert(alignof(limited_file) <= 8 && sizeof(limited_file) % 8 == 0,
+              "SQLite's file blocks are 8-byte aligned; the real file follows");
 
 std::atomic<uint64_t> capacity{0};
 sqlite3_vfs* real_vfs = nullptr;
