@@ -76,6 +76,34 @@ def main():
     unittest.main(module='__main__', verbosity=2)
 
 
+# -- bounds of a sanitized build ---------------------------------------------------------------
+
+SANITIZED = os.environ.get('SHEETSYNC_SANITIZED') == '1'
+"""Whether the binary under test was built with AddressSanitizer and UBSan: CMake sets
+SHEETSYNC_SANITIZED=1 for the process tests of such a build (build-asan)."""
+
+SANITIZER_SLOWDOWN = 3
+"""How much longer a time bound is under the sanitizers (they run the binary 2-5x slower; the
+hostile sheets took 1.5-2x as long on a quiet machine, up to 3x at load 6)."""
+
+
+def time_bound(seconds):
+    """A bound on how long the binary may take: `seconds`, or SANITIZER_SLOWDOWN times that in a
+    sanitized build."""
+    return seconds * SANITIZER_SLOWDOWN if SANITIZED else seconds
+
+
+def check_memory_bound(test, mib, bound, what):
+    """Asserts that `mib` (the binary's memory, in MiB) stays under `bound`. A sanitized build
+    only reports it: ASan's shadow memory, redzones and quarantine of freed blocks (up to 256 MiB)
+    are not the binary's, so the plain build is the one that checks memory."""
+    if SANITIZED:
+        sys.stderr.write('\n  [%s %.0f MiB, not held to %d MiB under the sanitizers: the plain '
+                         'build checks memory]\n' % (what, mib, bound))
+        return
+    test.assertLess(mib, bound, '%s: %.0f MiB' % (what, mib))
+
+
 def _status_mib(pid, field):
     """A memory field of /proc/<pid>/status (e.g. 'VmRSS') in MiB; 0 if it is not there."""
     with open('/proc/%d/status' % pid) as f:
