@@ -398,6 +398,8 @@ struct fixture : test_coordinator_fixture<test_config> {
       mpx->flush_runnables();
       broker = nullptr;
     }
+    // Timers that never fired hold their messages, which hold the broker.
+    sched.clock().cancel_all();
     sc->held.clear();
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     sched.run();
