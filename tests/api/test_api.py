@@ -791,16 +791,26 @@ class TestPipelineFlood(ServerTestCase):
                 sent += 50
         except socket.timeout:
             pass  # the server stopped reading: that is the point
+        # Another client that honours Retry-After (the flood's own pages may hold the cache
+        # reader's two waiting places for a moment: 503 + Retry-After, documented) is served
+        # within the bound.
         t0 = time.monotonic()
-        try:
-            other = server.get('/api/data?limit=1', timeout=5)
-        except socket.timeout:
-            other = None
+        bound = h.time_bound(5)
+        other = None
+        while time.monotonic() - t0 < bound:
+            try:
+                other = server.get('/api/data?limit=1', timeout=bound)
+            except socket.timeout:
+                other = None
+                break
+            if other.status != 503 or other.header('Retry-After') is None:
+                break
+            time.sleep(min(float(other.header('Retry-After')), 1.0))
         took = time.monotonic() - t0
         grown = server.rss_mib() - base
         flood.close()
-        self.assertIsNotNone(other, 'another client got no answer within 5 s '
-                             '(%d unread requests pipelined)' % sent)
+        self.assertIsNotNone(other, 'another client got no answer within %d s '
+                             '(%d unread requests pipelined)' % (bound, sent))
         self.assertEqual(other.status, 200, '%r after %.1f s (%d requests pipelined)'
                          % (other, took, sent))
         h.check_memory_bound(self, grown, 100, 'RSS growth with %d unread pipelined requests'
