@@ -2147,4 +2147,20 @@ CAF_TEST(metrics count finished syncs by source) {
 }
 
 
+// A broker's mailbox still takes messages after it ended (CAF 0.17), and its
+// timers fire then too. Sent by the broker to itself, such a message held the
+// ended broker in its own mailbox for good (LeakSanitizer at the exit of
+// serve). Once both timers have fired, nothing may hold it.
+CAF_TEST(an ended facade is freed once its timers have fired) {
+  start();
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(broker);
+  caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+  mpx->flush_runnables();
+  broker = nullptr;
+  sc->listener = status_listener_actor{};
+  CAF_REQUIRE(weak.lock() != nullptr); // the clock holds it until they fire
+  advance(fcfg.keepalive_interval + 1s);
+  CAF_CHECK(weak.lock() == nullptr);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
