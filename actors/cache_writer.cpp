@@ -67,8 +67,7 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
   auto checkpointed = [=] {
     auto& s = self->state;
     s.checkpointing = false;
-    if (s.commit_waiting) {
-      s.commit_waiting = false;
+    if (s.held_commit.pending()) {
       auto rows = swap_in();
       if (rows)
         s.held_commit.deliver(*rows);
@@ -115,7 +114,6 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
           return std::move(rows.error());
         return *rows;
       }
-      s.commit_waiting = true;
       s.held_commit = self->make_response_promise<uint64_t>();
       return s.held_commit;
     },

@@ -22,10 +22,9 @@ struct cache_writer_state {
   checkpointer_actor checkpointer;
   /// A checkpoint was asked for and not answered yet.
   bool checkpointing = false;
-  /// The commit waits for that answer: a checkpoint still running would
-  /// keep the swap from truncating the WAL.
+  /// The commit, pending while it waits for that answer: a checkpoint still
+  /// running would keep the swap from truncating the WAL.
   caf::typed_response_promise<uint64_t> held_commit;
-  bool commit_waiting = false;
 };
 
 /// Writes the rows of one sync aside in the SQLite cache and swaps them in
