@@ -25,8 +25,8 @@ caf::actor_clock::time_point token_renew_at(caf::actor_clock::time_point obtaine
 
 token_provider_actor::behavior_type
 token_provider(token_provider_actor::stateful_pointer<token_provider_state> self,
-               service_account sa, std::function<int64_t()> wall_clock_s) {
-  self->state.sa = std::move(sa);
+               google_credentials creds, std::function<int64_t()> wall_clock_s) {
+  self->state.creds = std::move(creds);
   if (wall_clock_s)
     self->state.wall_clock_s = std::move(wall_clock_s);
   else
@@ -42,14 +42,22 @@ token_provider(token_provider_actor::stateful_pointer<token_provider_state> self
       st.token.clear();
       ++st.exchanges;
       failure err;
-      auto assertion = make_jwt(st.sa, st.wall_clock_s(), default_sheets_scope, err);
-      if (assertion.empty())
-        return make_error(err);
       access_token tok;
-      if (!exchange_jwt(st.sa.token_uri, assertion,
-                        token_provider_state::exchange_timeout, tok, err)) {
+      auto exchanged = false;
+      if (auto* sa = std::get_if<service_account>(&st.creds.account)) {
+        auto assertion = make_jwt(*sa, st.wall_clock_s(), default_sheets_scope, err);
+        if (assertion.empty())
+          return make_error(err);
+        exchanged = exchange_jwt(sa->token_uri, assertion,
+                                 token_provider_state::exchange_timeout, tok, err);
+      } else {
+        exchanged = exchange_refresh_token(std::get<authorized_user>(st.creds.account),
+                                           token_provider_state::exchange_timeout,
+                                           tok, err);
+      }
+      if (!exchanged) {
         // Keeps the HTTP status: a 429 or 5xx of the token endpoint is retried.
-        err.text = "service account " + st.sa.client_email + ": " + err.text;
+        err.text = st.creds.who() + ": " + err.text;
         return make_error(err);
       }
       st.token = std::move(tok.value);

@@ -8,7 +8,7 @@
 #include <caf/actor_clock.hpp>
 
 #include "messages/actors.hpp"
-#include "sources/service_account.hpp"
+#include "sources/credentials.hpp"
 
 namespace sheetsync {
 
@@ -28,7 +28,7 @@ struct token_provider_state {
 
   // -- member variables -------------------------------------------------------
 
-  service_account sa;
+  google_credentials creds;
 
   /// Seconds since the epoch, for the JWT's iat/exp: Google checks them
   /// against its own clock, so this is wall time, not the actor clock.
@@ -50,19 +50,21 @@ struct token_provider_state {
 caf::actor_clock::time_point token_renew_at(caf::actor_clock::time_point obtained,
                                             int64_t expires_in_s);
 
-/// Hands out access tokens of one service account: exchanges a signed JWT at
-/// the credentials' token_uri when it has no fresh token, caches the token and
+/// Hands out access tokens of one set of credentials: when it has no fresh
+/// token, exchanges a signed JWT (service account) or the refresh token
+/// (authorized user) at the credentials' token_uri; caches the token and
 /// reuses it until min(5 min, 10 % of its lifetime) before it expires, judged
 /// on the actor clock. A failed exchange answers ec::auth_failed (or
 /// ec::bad_credentials) and caches nothing; the next request tries again.
 ///
 /// Blocks in the exchange (at most 30 s): spawn it detached.
 /// @param self The token provider.
-/// @param sa Validated credentials (load_service_account).
+/// @param creds Validated credentials (load_credentials).
 /// @param wall_clock_s Seconds since the epoch for the JWT's iat; null = the
 ///        system clock.
 token_provider_actor::behavior_type
 token_provider(token_provider_actor::stateful_pointer<token_provider_state> self,
-               service_account sa, std::function<int64_t()> wall_clock_s = nullptr);
+               google_credentials creds,
+               std::function<int64_t()> wall_clock_s = nullptr);
 
 } // namespace sheetsync

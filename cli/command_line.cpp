@@ -80,19 +80,21 @@ std::string parse_error_text(const caf::error& err,
 } // namespace
 
 void spawn_token_providers(caf::actor_system& sys,
-                           const std::map<std::string, service_account>& accounts,
+                           const std::map<std::string, google_credentials>& accounts,
                            coordinator_config& ccfg) {
-  for (auto& [path, sa] : accounts) {
-    ccfg.tokens[path] = sys.spawn<caf::detached>(token_provider, sa,
+  for (auto& [path, creds] : accounts) {
+    ccfg.tokens[path] = sys.spawn<caf::detached>(token_provider, creds,
                                                  std::function<int64_t()>{});
-    ccfg.client_emails[path] = sa.client_email;
+    if (creds.is_service_account())
+      ccfg.client_emails[path] = creds.client_email();
   }
 }
 
 std::string check_sources(const std::vector<source_spec>& sources,
                           const google_endpoints& endpoints,
-                          std::map<std::string, service_account>& accounts,
-                          const std::string& prefix) {
+                          std::map<std::string, google_credentials>& accounts,
+                          const std::string& prefix,
+                          const std::string& token_url) {
   for (auto& src : sources) {
     fetch_plan plan;
     failure fail;
@@ -100,10 +102,12 @@ std::string check_sources(const std::vector<source_spec>& sources,
       return prefix + "source '" + src.name + "': " + fail.text;
     if (src.credentials.empty() || accounts.count(src.credentials))
       continue;
-    service_account sa;
-    if (!load_service_account(src.credentials, sa, fail))
+    google_credentials creds;
+    if (!load_credentials(src.credentials, creds, fail))
       return prefix + "source '" + src.name + "': " + fail.text;
-    accounts.emplace(src.credentials, std::move(sa));
+    if (!token_url.empty())
+      creds.set_token_uri(token_url);
+    accounts.emplace(src.credentials, std::move(creds));
   }
   return {};
 }
@@ -286,10 +290,17 @@ std::optional<int> parse_command_line(command_config& cfg,
                          std::getenv("SHEETSYNC_GOOGLE_API_KEY"));
       !msg.empty())
     return fail(msg);
+  cfg.credentials_note = apply_default_credentials(
+    cfg.opts, std::getenv("GOOGLE_APPLICATION_CREDENTIALS"));
   if (auto msg = check_sources(cfg.opts.sources, cfg.opts.endpoints,
-                               cfg.accounts, prefix);
-      !msg.empty())
+                               cfg.accounts, prefix,
+                               cfg.opts.google_token_url);
+      !msg.empty()) {
+    auto& adc = cfg.opts.default_credentials;
+    if (!adc.empty() && msg.find("credentials file " + adc + ": ") != std::string::npos)
+      msg += " (the file GOOGLE_APPLICATION_CREDENTIALS names)";
     return fail(msg);
+  }
   if (cfg.serve() && cfg.opts.node_host.empty())
     return fail("--node-host needs an address, e.g. --node-host=127.0.0.1");
   // The node port has no authentication at all (an --api-token guards only

@@ -11,7 +11,7 @@
 
 #include "cli/pipeline_options.hpp"
 #include "messages/system_config.hpp"
-#include "sources/service_account.hpp"
+#include "sources/credentials.hpp"
 
 namespace sheetsync {
 
@@ -35,8 +35,11 @@ public:
   pipeline_options opts;
   /// Flags given on the command line (long names), e.g. "db", "source".
   std::set<std::string> given;
-  /// Service accounts read at start-up, by credentials path.
-  std::map<std::string, service_account> accounts;
+  /// Credentials read at start-up, by path.
+  std::map<std::string, google_credentials> accounts;
+  /// A line for the start-up output: which sources use the credentials of
+  /// GOOGLE_APPLICATION_CREDENTIALS; "" when none.
+  std::string credentials_note;
 };
 
 /// Parses a command's flags into `cfg` (both `--flag value` and
@@ -66,19 +69,21 @@ bool is_loopback_host(const std::string& host);
 /// every other sheetsync flag needs the local coordinator.
 const std::set<std::string>& facade_flags();
 
-/// Spawns one token provider per service account (detached: it blocks in
-/// the token exchange) into `ccfg.tokens`, and notes each account's e-mail in
-/// `ccfg.client_emails`.
+/// Spawns one token provider per credentials file (detached: it blocks in
+/// the token exchange) into `ccfg.tokens`, and notes each service account's
+/// e-mail in `ccfg.client_emails`.
 void spawn_token_providers(caf::actor_system& sys,
-                           const std::map<std::string, service_account>& accounts,
+                           const std::map<std::string, google_credentials>& accounts,
                            coordinator_config& ccfg);
 
 /// Checks every source: plan_fetch and each distinct credentials file (read
-/// into `accounts`). Returns "" or what is wrong, naming the source after
+/// into `accounts`; a non-empty `token_url` (--google-token-url) replaces
+/// their token_uri). Returns "" or what is wrong, naming the source after
 /// `prefix` (e.g. "config file F: ").
 std::string check_sources(const std::vector<source_spec>& sources,
                           const google_endpoints& endpoints,
-                          std::map<std::string, service_account>& accounts,
-                          const std::string& prefix = "");
+                          std::map<std::string, google_credentials>& accounts,
+                          const std::string& prefix = "",
+                          const std::string& token_url = "");
 
 } // namespace sheetsync

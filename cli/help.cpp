@@ -46,14 +46,22 @@ const char* google_flags = R"(Google:
                            (default: auto = api when an API key is given)
   --api-key=KEY            Sheets API key for public sheets (default: none;
                            or set SHEETSYNC_GOOGLE_API_KEY, kept out of ps)
-  --credentials=FILE       a service account's credentials JSON (private
-                           sheets: share the sheet with its e-mail address)
+  --credentials=FILE       Google credentials JSON for private sheets: a
+                           service account's key (share the sheet with its
+                           e-mail address) or an authorized_user file
+                           (gcloud auth application-default login; the
+                           account needs access to the sheet). Default: the
+                           file GOOGLE_APPLICATION_CREDENTIALS names, for
+                           spreadsheets without --credentials or an API key
   --range=A1               Sheets API range in A1 notation (default: the tab)
   --docs-base-url=URL      where Google Docs lives
                            (default: https://docs.google.com)
   --sheets-api-base-url=URL
                            where the Sheets API lives
                            (default: https://sheets.googleapis.com)
+  --google-token-url=URL   where credentials get access tokens (default: the
+                           credentials file's token_uri, else
+                           https://oauth2.googleapis.com/token)
 )";
 
 const char* footer = R"(Time spans are written 500ms, 90s, 5min, 1h; flags take --flag=value or

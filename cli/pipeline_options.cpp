@@ -13,6 +13,7 @@
 #include "cli/time_span.hpp"
 #include "net/join.hpp"
 #include "net/text.hpp"
+#include "sources/fetch_plan.hpp"
 #include "store/sheet_store.hpp"
 
 namespace sheetsync {
@@ -40,7 +41,8 @@ const std::set<std::string>& shared_settings() {
   static const std::set<std::string> keys{
     "db",           "fetch-timeout",       "max-duration", "cooldown",
     "evict-after",  "max-bytes",           "docs-base-url",
-    "sheets-api-base-url", "max-parallel", "max-attempts", "history-limit"};
+    "sheets-api-base-url", "max-parallel", "max-attempts", "history-limit",
+    "google-token-url"};
   return keys;
 }
 
@@ -200,12 +202,17 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
     .add(api_key, "api-key",
          "Sheets API key (or set SHEETSYNC_GOOGLE_API_KEY, which keeps it out "
          "of ps)")
-    .add(credentials, "credentials", "a service account's credentials JSON")
+    .add(credentials, "credentials",
+         "Google credentials JSON: a service account's key or an "
+         "authorized_user file (default: GOOGLE_APPLICATION_CREDENTIALS)")
     .add(range, "range", "Sheets API range in A1 notation (default: the tab)")
     .add(docs_base_url, "docs-base-url",
          "where Google Docs lives (default: https://docs.google.com)")
     .add(sheets_api_base_url, "sheets-api-base-url",
          "where the Sheets API lives (default: https://sheets.googleapis.com)")
+    .add(google_token_url, "google-token-url",
+         "where credentials get access tokens (default: the credentials "
+         "file's token_uri, else https://oauth2.googleapis.com/token)")
     .add(max_parallel, "max-parallel",
          "syncs of different sources at once; the rest queue (default: 2)")
     .add(max_attempts, "max-attempts",
@@ -429,6 +436,10 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
     while (value->size() > 8 && value->back() == '/')
       value->pop_back();
   }
+  if (!opts.google_token_url.empty()
+      && !has_prefix(opts.google_token_url, "http://")
+      && !has_prefix(opts.google_token_url, "https://"))
+    return where("google-token-url") + " must be an http:// or https:// URL";
   opts.endpoints.docs_base = opts.docs_base_url;
   opts.endpoints.sheets_api_base = opts.sheets_api_base_url;
   // The access mode of the command line, if any.
@@ -513,6 +524,34 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
     opts.sources.push_back(std::move(*selected));
   }
   return {};
+}
+
+std::string apply_default_credentials(pipeline_options& opts,
+                                      const char* env_credentials) {
+  opts.default_credentials
+    = env_credentials != nullptr ? std::string{env_credentials} : std::string{};
+  if (opts.default_credentials.empty())
+    return {};
+  std::vector<std::string> served;
+  for (auto& src : opts.sources) {
+    if (!src.credentials.empty() || !src.api_key.empty())
+      continue;
+    // Planned as it would be with them: --access=api alone plans only so.
+    auto with = src;
+    with.credentials = opts.default_credentials;
+    fetch_plan plan;
+    failure err;
+    if (!plan_fetch(with, opts.endpoints, plan, err)
+        || plan.kind != source_kind::spreadsheet)
+      continue;
+    src.credentials = opts.default_credentials;
+    served.push_back(src.name);
+  }
+  if (served.empty())
+    return {};
+  return "credentials " + opts.default_credentials
+         + " (GOOGLE_APPLICATION_CREDENTIALS) for "
+         + (served.size() == 1 ? "source " : "sources ") + join(served);
 }
 
 } // namespace sheetsync

@@ -33,6 +33,8 @@ struct pipeline_options {
   std::string range;
   std::string docs_base_url = "https://docs.google.com";
   std::string sheets_api_base_url = "https://sheets.googleapis.com";
+  /// Where credentials get access tokens; "" = each file's token_uri.
+  std::string google_token_url;
   size_t max_parallel = 2;
   uint32_t max_attempts = 5;
   caf::timespan fetch_timeout = std::chrono::seconds{90};
@@ -72,6 +74,9 @@ struct pipeline_options {
   std::vector<source_spec> sources;
   /// Set by resolve().
   google_endpoints endpoints;
+  /// Application Default Credentials: the file GOOGLE_APPLICATION_CREDENTIALS
+  /// names, "" when unset; see apply_default_credentials().
+  std::string default_credentials;
 
   /// Declares the flags, bound to the members; `serve` adds serve's own.
   void add_to(caf::config_option_set& opts, bool serve);
@@ -111,5 +116,16 @@ std::string apply_config_file(const config_node& root, const std::string& path,
 std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
                     std::vector<source_spec> file_sources, bool serve,
                     const char* env_api_key);
+
+/// Application Default Credentials, as Google's client libraries do them:
+/// when `env_credentials` (GOOGLE_APPLICATION_CREDENTIALS, may be null) names
+/// a file, it becomes `opts.default_credentials` and the credentials of every
+/// resolved source that is a Google spreadsheet and has neither credentials
+/// (--credentials or the config file's) nor an API key. Plain CSV URLs and
+/// published sheets never get a token.
+/// @returns a line for the start-up output naming the file and the sources
+///          it serves, or "" when it serves none.
+std::string apply_default_credentials(pipeline_options& opts,
+                                      const char* env_credentials);
 
 } // namespace sheetsync

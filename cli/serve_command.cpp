@@ -129,6 +129,8 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   }
   if (!note.empty())
     std::cerr << "sheetsync serve: " << note << "\n";
+  if (!cfg.credentials_note.empty())
+    std::cerr << "sheetsync serve: " << cfg.credentials_note << "\n";
   bool publish = cfg.given.count("node-port") > 0;
   if (publish && !is_loopback_host(opts.node_host))
     std::cerr << "sheetsync serve: warning: the node port on "

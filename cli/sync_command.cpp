@@ -38,6 +38,8 @@ int run_sync_command(const std::vector<std::string>& raw_args) {
   }
   if (!note.empty())
     std::cerr << "sheetsync sync: " << note << "\n";
+  if (!cfg.credentials_note.empty())
+    std::cerr << "sheetsync sync: " << cfg.credentials_note << "\n";
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   caf::actor_system sys{cfg};

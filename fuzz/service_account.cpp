@@ -1,11 +1,12 @@
-// Fuzz target: service-account credentials JSON (sources/service_account).
+// Fuzz target: Google credentials JSON of either kind (sources/credentials):
+// service accounts and authorized users.
 //
 // No key is committed: "@RSA_KEY@" in an input stands for a PEM RSA key made
 // once at start-up (JSON-escaped), so that seeds can reach the success path.
 // Checks: a failure is ec::bad_credentials with a message naming the file
-// and never holding the private key (neither the made one nor a long
-// private_key value of the input); a success has every field the header
-// promises and a key OpenSSL reads.
+// and never holding a secret (neither the made key nor a long private_key,
+// client_secret or refresh_token value of the input); a success has every
+// field the header promises and, for a service account, a key OpenSSL reads.
 
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +22,7 @@
 #include <rapidjson/document.h>
 
 #include "fuzz/check.hpp"
-#include "sources/service_account.hpp"
+#include "sources/credentials.hpp"
 
 using namespace sheetsync;
 
@@ -83,22 +84,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
          pos = json.find(placeholder, pos + key_json().size()))
       json.replace(pos, placeholder.size(), key_json());
     const std::string path = "creds.json";
-    service_account sa;
-    sa.client_email = "untouched";
+    google_credentials creds;
+    creds.path = "untouched";
     failure err;
-    if (parse_service_account(json, path, sa, err)) {
+    if (parse_credentials(json, path, creds, err)) {
+      FUZZ_CHECK(creds.path == path, creds.path);
+      FUZZ_CHECK(creds.token_uri().rfind("https://", 0) == 0
+                   || creds.token_uri().rfind("http://", 0) == 0,
+                 creds.token_uri());
+      if (auto* user = std::get_if<authorized_user>(&creds.account)) {
+        FUZZ_CHECK(!user->client_id.empty() && !user->client_secret.empty()
+                     && !user->refresh_token.empty(),
+                   "an authorized user without a field");
+        return;
+      }
+      auto& sa = std::get<service_account>(creds.account);
       FUZZ_CHECK(!sa.client_email.empty(), "no client_email");
       FUZZ_CHECK(!sa.private_key_pem.empty(), "no private key");
-      FUZZ_CHECK(sa.token_uri.rfind("https://", 0) == 0
-                   || sa.token_uri.rfind("http://", 0) == 0,
-                 sa.token_uri);
       std::string reason;
       FUZZ_CHECK(check_rsa_private_key(sa.private_key_pem, reason), reason);
       return;
     }
     FUZZ_CHECK(err.code == ec::bad_credentials, err.text);
     FUZZ_CHECK(err.text.rfind("credentials file " + path + ": ", 0) == 0, err.text);
-    FUZZ_CHECK(sa.client_email == "untouched", "output changed on failure");
+    FUZZ_CHECK(creds.path == "untouched", "output changed on failure");
     rapidjson::Document doc;
     doc.Parse(json.data(), json.size());
     if (doc.HasParseError())
@@ -110,8 +119,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto line = key_pem().substr(line_start, 64);
     if (shown.find(line) == std::string::npos)
       FUZZ_CHECK(err.text.find(line) == std::string::npos, "the key shows");
-    auto key = member(doc, "private_key");
-    if (key.size() > 40 && shown.find(key) == std::string::npos)
-      FUZZ_CHECK(err.text.find(key) == std::string::npos, "private_key shows");
+    for (auto field : {"private_key", "client_secret", "refresh_token"}) {
+      auto secret = member(doc, field);
+      if (secret.size() > 40 && shown.find(secret) == std::string::npos)
+        FUZZ_CHECK(err.text.find(secret) == std::string::npos,
+                   std::string{field} + " shows");
+    }
   });
 }

@@ -495,10 +495,10 @@ std::string http_failure_message(uint16_t status, const fetch_plan& plan,
                + ": sheetsync sends none to other hosts than Google; give a "
                  "URL that needs no sign-in";
       else if (plan.needs_token)
-        text = "Google rejected the service account's token (HTTP 401) for "
+        text = "Google rejected the credentials' token (HTTP 401) for "
                + what
-               + ": check the credentials file (the key may be revoked or "
-                 "the account disabled)";
+               + ": check the credentials file (the key or refresh token may "
+                 "be revoked, or the account disabled)";
       else if (!plan.api_key.empty())
         text = "Google rejected the API key (HTTP 401) for " + what
                + ": check --api-key and that the Sheets API is enabled for "
@@ -517,6 +517,12 @@ std::string http_failure_message(uint16_t status, const fetch_plan& plan,
                + ": share the sheet with the service account's e-mail "
                  "address "
                + client_email + " (Viewer is enough)";
+      else if (plan.needs_token)
+        // An authorized user's file does not say which account it is.
+        text = "Google refused access (HTTP 403) to " + what
+               + ": share the sheet with the Google account of the "
+                 "credentials (the one signed in with gcloud auth "
+                 "application-default login; Viewer is enough)";
       else if (!plan.api_key.empty())
         text = "Google refused access (HTTP 403) to " + what
                + ": an API key only reads sheets that anyone with the link "

@@ -42,7 +42,8 @@ bool tab_title_for_gid(const std::string& json, const std::string& gid,
 std::string google_error_detail(const std::string& body);
 
 /// The actionable message for a failed request of `plan` with HTTP `status`:
-/// 403 says to share the sheet with `client_email` (when given) or to make it
+/// 403 says to share the sheet with `client_email` (when given), with the
+/// signed-in user's account (a token without an e-mail), or to make it
 /// viewable by anyone with the link; 404 says to check the spreadsheet id and
 /// gid (naming them); 401 that the credentials or API key were rejected; 429
 /// that Google rate-limits; 5xx that Google failed. Always names the status

@@ -1,8 +1,10 @@
 #include "sources/token_exchange.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -54,24 +56,27 @@ size_t on_write(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-/// Replaces every occurrence of `secret` (and of its larger dot-separated
-/// parts, as a JWT has) in `text` by "***": a server or library that echoes
-/// the request must not carry the assertion into an error text.
-std::string scrub(std::string text, const std::string& secret) {
+/// Replaces every occurrence of each secret (and of a secret's larger
+/// dot-separated parts, as a JWT has) in `text` by "***": a server or library
+/// that echoes the request must not carry a credential into an error text.
+std::string scrub(std::string text, const std::vector<std::string>& secrets) {
   auto erase = [&](const std::string& part) {
     if (part.size() < 16)
       return;
     for (size_t pos = 0; (pos = text.find(part, pos)) != std::string::npos;)
       text.replace(pos, part.size(), "***"), pos += 3;
   };
-  erase(secret);
-  size_t start = 0;
-  for (;;) {
-    auto dot = secret.find('.', start);
-    erase(secret.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-    if (dot == std::string::npos)
-      break;
-    start = dot + 1;
+  for (auto& secret : secrets) {
+    erase(secret);
+    size_t start = 0;
+    for (;;) {
+      auto dot = secret.find('.', start);
+      erase(secret.substr(start, dot == std::string::npos ? std::string::npos
+                                                          : dot - start));
+      if (dot == std::string::npos)
+        break;
+      start = dot + 1;
+    }
   }
   return text;
 }
@@ -106,27 +111,55 @@ std::string format_seconds(std::chrono::milliseconds ms) {
   return text + " s";
 }
 
-} // namespace
+/// What differs between the grants: the form (a secret) and what to add to
+/// an OAuth error the endpoint answered.
+struct grant {
+  std::string form;
+  /// The secrets the form carries, as given and percent-encoded: never in a
+  /// text (an endpoint may echo either).
+  std::vector<std::string> secrets;
+  /// Advice for an OAuth `error` code, e.g. "invalid_grant"; "" = none.
+  std::function<std::string(const std::string&)> advice;
 
-bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
-                  std::chrono::milliseconds timeout, access_token& out,
-                  failure& err) {
+  grant() = default;
+  grant(grant&&) = default;
+
+  ~grant() {
+    OPENSSL_cleanse(form.data(), form.size());
+    for (auto& x : secrets)
+      OPENSSL_cleanse(x.data(), x.size());
+  }
+
+  /// Appends "&name=value" to the form; the value is a secret when `secret`.
+  void add(const char* name, const std::string& value, bool secret) {
+    auto escaped = percent_encode(value);
+    // Appended piece by piece: a temporary would keep a copy of a secret.
+    if (!form.empty())
+      form.append("&");
+    form.append(name).append("=").append(escaped);
+    if (secret) {
+      secrets.push_back(value);
+      secrets.push_back(std::move(escaped));
+    } else {
+      OPENSSL_cleanse(escaped.data(), escaped.size());
+    }
+  }
+};
+
+/// POSTs a grant's form to the token endpoint and reads the token answer.
+bool post_token_form(const std::string& token_uri, grant g,
+                     std::chrono::milliseconds timeout, access_token& out,
+                     failure& err) {
   auto where = redact_url(token_uri);
   auto fail = [&](std::string text, uint16_t status = 0) {
-    err = failure{ec::auth_failed, scrub(std::move(text), assertion)};
+    err = failure{ec::auth_failed, scrub(std::move(text), g.secrets)};
     err.http_status = status;
     return false;
   };
   std::unique_ptr<CURL, easy_deleter> easy{curl_easy_init()};
   if (!easy)
     return fail("libcurl could not create a request to the token endpoint " + where);
-  std::string form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
-                     "&assertion=";
-  {
-    auto escaped = percent_encode(assertion);
-    form += escaped;
-    OPENSSL_cleanse(escaped.data(), escaped.size());
-  }
+  auto& form = g.form;
   std::unique_ptr<curl_slist, slist_deleter> headers;
   for (auto* line : {"Accept: application/json",
                      "Content-Type: application/x-www-form-urlencoded"}) {
@@ -182,9 +215,9 @@ bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
     if (rc == CURLE_OPERATION_TIMEDOUT)
       reason = "no answer within " + format_seconds(total) + " (" + reason + ")";
     // libcurl's texts name hosts, not URLs; redact_url-worthy parts are unlikely,
-    // but the text is scrubbed of the assertion all the same.
+    // but the text is scrubbed of the secrets all the same.
     fail("cannot reach the token endpoint " + where + ": "
-         + tidy(scrub(std::move(reason), assertion)));
+         + tidy(scrub(std::move(reason), g.secrets)));
     // A connection failure is worth another attempt, like a download's; a
     // refused certificate or a malformed token_uri is not (same rule as there).
     if (classify_curl_code(rc) == ec::download_failed)
@@ -198,12 +231,12 @@ bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
   if (status < 200 || status > 299) {
     std::string text = "the token endpoint " + where + " answered HTTP "
                        + std::to_string(status);
-    // Scrubbed before tidy() cuts them short: a cut-off copy of the assertion
+    // Scrubbed before tidy() cuts them short: a cut-off copy of a secret
     // would no longer be found in the final text.
-    auto error = json_ok ? tidy(scrub(string_member(doc, "error"), assertion))
+    auto error = json_ok ? tidy(scrub(string_member(doc, "error"), g.secrets))
                          : std::string{};
     auto description
-      = json_ok ? tidy(scrub(string_member(doc, "error_description"), assertion))
+      = json_ok ? tidy(scrub(string_member(doc, "error_description"), g.secrets))
                 : std::string{};
     if (!error.empty())
       text += ": " + error;
@@ -212,11 +245,8 @@ bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
     if (error.empty() && description.empty())
       text += status >= 300 && status < 400 ? " (a redirect: not followed)"
                                             : " without error details";
-    if (error == "invalid_grant")
-      text += " (check that the service account key still exists and that this "
-              "machine's clock is right)";
-    else if (error == "invalid_client" || error == "unauthorized_client")
-      text += " (the service account may have been deleted or disabled)";
+    if (auto advice = g.advice(error); !advice.empty())
+      text += " (" + advice + ")";
     return fail(std::move(text), static_cast<uint16_t>(status));
   }
   if (!json_ok)
@@ -264,6 +294,45 @@ bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
   out.value = std::move(token);
   out.expires_in_s = expires_in;
   return true;
+}
+
+} // namespace s} // namespace
+
+bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
+                  std::chrono::milliseconds timeout, access_token& out,
+                  failure& err) {
+  grant g;
+  // ':' percent-encoded, as the form needs.
+  g.form = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer";
+  g.add("assertion", assertion, true);
+  g.advice = [](const std::string& error) -> std::string {
+    if (error == "invalid_grant")
+      return "check that the service account key still exists and that this "
+             "machine's clock is right";
+    if (error == "invalid_client" || error == "unauthorized_client")
+      return "the service account may have been deleted or disabled";
+    return {};
+  };
+  return post_token_form(token_uri, std::move(g), timeout, out, err);
+}
+
+bool exchange_refresh_token(const authorized_user& user,
+                            std::chrono::milliseconds timeout,
+                            access_token& out, failure& err) {
+  grant g;
+  g.form = "grant_type=refresh_token";
+  g.add("client_id", user.client_id, false);
+  g.add("client_secret", user.client_secret, true);
+  g.add("refresh_token", user.refresh_token, true);
+  g.advice = [](const std::string& error) -> std::string {
+    if (error == "invalid_grant")
+      return "the refresh token was revoked or has expired: sign in again "
+             "with gcloud auth application-default login";
+    if (error == "invalid_client" || error == "unauthorized_client")
+      return "check client_id and client_secret in the credentials file";
+    return {};
+  };
+  return post_token_form(user.token_uri, std::move(g), timeout, out, err);
 }
 
 } // namespace sheetsync

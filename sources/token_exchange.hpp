@@ -5,6 +5,7 @@
 #include <string>
 
 #include "messages/ec.hpp"
+#include "sources/credentials.hpp"
 
 namespace sheetsync {
 
@@ -38,5 +39,15 @@ struct access_token {
 bool exchange_jwt(const std::string& token_uri, const std::string& assertion,
                   std::chrono::milliseconds timeout, access_token& out,
                   failure& err);
+
+/// Exchanges an authorized user's refresh token for an access token: POSTs
+/// `grant_type=refresh_token&client_id=..&client_secret=..&refresh_token=..`
+/// to `user.token_uri`; otherwise as exchange_jwt (time-out, answers,
+/// failures). A refused refresh token (Google: 400 invalid_grant) or client
+/// (401 invalid_client) gets advice on what to do. No text ever holds the
+/// client secret, the refresh token or the access token.
+bool exchange_refresh_token(const authorized_user& user,
+                            std::chrono::milliseconds timeout,
+                            access_token& out, failure& err);
 
 } // namespace sheetsync

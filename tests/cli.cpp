@@ -667,7 +667,7 @@ CAF_TEST(every flag takes both forms) {
     CAF_CHECK_EQUAL(ccfg.cooldown, caf::timespan{10s});
     CAF_CHECK_EQUAL(ccfg.db_path, dir + "/x.db");
     CAF_CHECK_EQUAL(cfg.accounts.count(cred), 1u);
-    CAF_CHECK_EQUAL(cfg.accounts[cred].client_email,
+    CAF_CHECK_EQUAL(cfg.accounts[cred].client_email(),
                     "sync@test.iam.gserviceaccount.com");
   }
 }

@@ -68,6 +68,12 @@ POST /token   form grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assert
     Success: {"access_token": "ya29.fake-...", "expires_in": <--token-expires-in, 3599>,
     "token_type": "Bearer"}. Failure: 400 {"error": "invalid_grant"|"unsupported_grant_type"|
     "invalid_scope"|"invalid_request", "error_description": "..."}.
+POST /token   form grant_type=refresh_token&client_id=C&client_secret=S&refresh_token=R
+    An authorized user's grant (what `gcloud auth application-default login` credentials do):
+    C must be a known client (--authorized-user) and S its secret, else 401 invalid_client
+    ("The OAuth client was not found." / "Unauthorized", as Google answers); R a refresh token
+    issued to that client, else 400 invalid_grant "Bad Request"; a missing field: 400
+    invalid_request. Success as above; the access token acts for the user's e-mail (sharing).
 
 Control endpoints (JSON in, JSON out; for tests to script scenarios)
 --------------------------------------------------------------------
@@ -108,6 +114,10 @@ Flags
   --api-key KEY            a valid API key (repeatable; default: none valid)
   --token-expires-in N     access token lifetime in seconds (default 3599)
   --token-audience URL     an extra accepted aud (default: this server's /token URLs)
+  --authorized-user CLIENT_ID,CLIENT_SECRET,REFRESH_TOKEN,EMAIL
+                           a user's credentials the refresh-token grant accepts (repeatable;
+                           also POST /_control/authorized-users {"users": [[...4 strings], ...]}
+                           which replaces them)
   --exit-on-stdin-eof      exit when stdin closes
   --verbose                log requests to stderr
 """
@@ -913,6 +923,9 @@ def token(req, body):
     form = urllib.parse.parse_qs(body.decode('utf-8', 'replace'), keep_blank_values=True)
     grant = (form.get('grant_type') or [''])[-1]
     assertion = (form.get('assertion') or [''])[-1]
+    if grant == 'refresh_token':
+        refresh_grant(req, form)
+        return
     if grant != JWT_BEARER:
         refuse('unsupported_grant_type', 'Invalid grant_type: %s' % grant)
         return
@@ -966,6 +979,73 @@ def token(req, body):
         STATE.token_exchanges += 1
     req.send_json(200, {'access_token': access, 'expires_in': STATE.token_expires_in,
                         'token_type': 'Bearer'})
+
+
+# Authorized users for the refresh-token grant: client_id -> {"secret", "tokens": {refresh: email}}.
+AUTHORIZED_USERS = {}
+
+
+def add_authorized_user(spec):
+    """Registers CLIENT_ID,CLIENT_SECRET,REFRESH_TOKEN,EMAIL (a string or a list of 4)."""
+    parts = spec.split(',', 3) if isinstance(spec, str) else list(spec)
+    if len(parts) != 4 or not all(isinstance(x, str) and x for x in parts):
+        raise ValueError('an authorized user is CLIENT_ID,CLIENT_SECRET,REFRESH_TOKEN,EMAIL')
+    client_id, secret, refresh, email = parts
+    client = AUTHORIZED_USERS.setdefault(client_id, {'secret': secret, 'tokens': {}})
+    client['secret'] = secret
+    client['tokens'][refresh] = email.lower()
+
+
+def refresh_grant(req, form):
+    """grant_type=refresh_token, answered as Google's token endpoint does."""
+    def refuse(code, error, description):
+        with STATE.lock:
+            STATE.token_failures += 1
+        req.send_json(code, {'error': error, 'error_description': description})
+
+    field = {k: (form.get(k) or [''])[-1] for k in ('client_id', 'client_secret', 'refresh_token')}
+    for name in ('client_id', 'refresh_token'):
+        if not field[name]:
+            refuse(400, 'invalid_request', 'Missing required parameter: %s' % name)
+            return
+    with STATE.lock:
+        client = AUTHORIZED_USERS.get(field['client_id'])
+        if client is None:
+            email = None
+        else:
+            email = client['tokens'].get(field['refresh_token'])
+    if client is None:
+        refuse(401, 'invalid_client', 'The OAuth client was not found.')
+        return
+    if not secrets.compare_digest(client['secret'].encode(), field['client_secret'].encode()):
+        refuse(401, 'invalid_client', 'Unauthorized')
+        return
+    if email is None:
+        refuse(400, 'invalid_grant', 'Bad Request')
+        return
+    access = 'ya29.fake-' + secrets.token_urlsafe(32)
+    with STATE.lock:
+        STATE.tokens[access] = {'email': email, 'expires': time.time() + STATE.token_expires_in}
+        STATE.token_exchanges += 1
+    req.send_json(200, {'access_token': access, 'expires_in': STATE.token_expires_in,
+                        'scope': 'https://www.googleapis.com/auth/spreadsheets.readonly',
+                        'token_type': 'Bearer'})
+
+
+@route('POST', r'/_control/authorized-users')
+def authorized_users(req, body):
+    cfg = control_json(req, body)
+    if cfg is None:
+        return
+    try:
+        with STATE.lock:
+            AUTHORIZED_USERS.clear()
+            for spec in cfg.get('users', []):
+                add_authorized_user(spec)
+    except ValueError as e:
+        req.send_json(400, {'error': str(e)})
+        return
+    req.send_json(200, {'ok': True})
 
 
 # -- control --------------------------------------------------------------------------------------
@@ -1104,6 +1184,7 @@ def main():
     parser.add_argument('--api-key', action='append', default=[])
     parser.add_argument('--token-expires-in', type=int, default=3599)
     parser.add_argument('--token-audience', action='append', default=[])
+    parser.add_argument('--authorized-user', action='append', default=[])
     args = parser.parse_args()
 
     if args.sheets:
@@ -1122,6 +1203,8 @@ def main():
     STATE.api_keys = set(args.api_key)
     STATE.token_expires_in = args.token_expires_in
     STATE.token_audiences = set(args.token_audience)
+    for spec in args.authorized_user:
+        add_authorized_user(spec)
     common.serve(Handler, args)
 
 

@@ -1,12 +1,13 @@
-// Service-account credentials and the signed JWT, without CAF actors or a
-// network: load_service_account's start-up checks (each names the file and
-// the field, never key material), base64url, and make_jwt's header, claims and
+// Google credentials and the signed JWT, without CAF actors or a network:
+// load_credentials' start-up checks for service accounts and authorized users
+// (each names the file and the field, never a secret), base64url, and make_jwt's header, claims and
 // RS256 signature (checked with the public half of a key pair generated here;
 // no key is ever committed).
 
 #define CAF_SUITE service_account
 #include <caf/test/unit_test.hpp>
 
+#include "sources/credentials.hpp"
 #include "sources/jwt.hpp"
 #include "sources/service_account.hpp"
 #include "tests/check_msg.hpp"
@@ -110,11 +111,23 @@ struct fixture {
 
   /// Loads `text` from a file; returns the failure (code none on success).
   failure load(const std::string& text, service_account* out = nullptr) {
+    google_credentials creds;
+    auto err = load_any(text, &creds);
+    if (!err && out) {
+      CHECK_MSG(creds.is_service_account(), "not a service account");
+      if (creds.is_service_account())
+        *out = std::get<service_account>(creds.account);
+    }
+    return err;
+  }
+
+  /// Loads `text` from a file as credentials of either kind.
+  failure load_any(const std::string& text, google_credentials* out = nullptr) {
     auto path = dir.write("sa.json", text);
-    service_account sa;
+    google_credentials creds;
     failure err;
-    if (load_service_account(path, sa, err) && out)
-      *out = sa;
+    if (load_credentials(path, creds, err) && out)
+      *out = creds;
     return err;
   }
 
@@ -244,17 +257,17 @@ CAF_TEST(optional fields have defaults) {
 }
 
 CAF_TEST(an unreadable file is named with the system error) {
-  service_account sa;
+  google_credentials creds;
   failure err;
   auto missing = (dir.path / "missing.json").string();
-  CAF_CHECK(!load_service_account(missing, sa, err));
+  CAF_CHECK(!load_credentials(missing, creds, err));
   CAF_CHECK(err.code == ec::bad_credentials);
   CHECK_MSG(contains(err.text, "credentials file " + missing + ": cannot open: ")
               && contains(err.text, "No such file or directory"),
             err.text);
   err = failure{};
   auto folder = dir.path.string();
-  CAF_CHECK(!load_service_account(folder, sa, err));
+  CAF_CHECK(!load_credentials(folder, creds, err));
   CAF_CHECK(err.code == ec::bad_credentials);
   CHECK_MSG(contains(err.text, folder) && contains(err.text, "Is a directory"), err.text);
 }
@@ -272,10 +285,15 @@ CAF_TEST(a file that is not JSON is refused with the offset) {
   check_refused("{\"type\":" + std::string(1000000, '['), "not valid JSON");
 }
 
-CAF_TEST(a key of another type is refused) {
-  check_refused(credentials_json({{"type", "\"authorized_user\""}}),
-                "type is \"authorized_user\", not \"service_account\"");
-  check_refused(credentials_json({{"type", "42"}}), "type is not \"service_account\"");
+CAF_TEST(credentials of another type are refused) {
+  check_refused(credentials_json({{"type", "\"external_account\""}}),
+                "type is \"external_account\", not \"service_account\" or "
+                "\"authorized_user\"");
+  check_refused(credentials_json({{"type", "42"}}),
+                "type is not \"service_account\" or \"authorized_user\"");
+  // Says where each kind comes from.
+  check_refused(credentials_json({{"type", "\"impersonated_service_account\""}}),
+                "gcloud auth application-default login");
 }
 
 CAF_TEST(each missing field is named) {
@@ -324,6 +342,100 @@ CAF_TEST(a key that does not parse is refused without showing it) {
     CAF_FAIL("cannot write an encrypted key");
   auto encrypted = bio_text(bio.get());
   check_refused(credentials_json({}, encrypted), "encrypted", encrypted);
+}
+
+// -- authorized users --------------------------------------------------------------
+
+namespace {
+
+const std::string user_secret = "GOCSPX-not-a-real-client-secret-42";
+const std::string user_refresh = "1//0gNotARealRefreshToken-abcdefghijklmnop";
+
+/// What `gcloud auth application-default login` writes, with fields left out
+/// or replaced: `over` maps a name to its raw JSON value ("" drops it).
+std::string user_json(const std::vector<std::pair<std::string, std::string>>& over = {}) {
+  std::vector<std::pair<std::string, std::string>> fields{
+    {"account", "\"\""},
+    {"client_id", "\"764086051850-x.apps.googleusercontent.com\""},
+    {"client_secret", "\"" + user_secret + "\""},
+    {"quota_project_id", "\"sheetsync-test\""},
+    {"refresh_token", "\"" + user_refresh + "\""},
+    {"type", "\"authorized_user\""},
+    {"universe_domain", "\"googleapis.com\""},
+  };
+  for (auto& [name, raw] : over) {
+    bool found = false;
+    for (auto& f : fields)
+      if (f.first == name)
+        f.second = raw, found = true;
+    if (!found)
+      fields.emplace_back(name, raw);
+  }
+  std::string json = "{";
+  for (auto& [name, raw] : fields)
+    if (!raw.empty())
+      json += (json.size() > 1 ? ", \"" : "\"") + name + "\": " + raw;
+  return json + "}";
+}
+
+} // namespace
+
+CAF_TEST(an authorized_user file loads with the default token endpoint) {
+  google_credentials creds;
+  auto err = load_any(user_json(), &creds);
+  CHECK_MSG(!err, err.text);
+  CAF_REQUIRE(!creds.is_service_account());
+  auto& user = std::get<authorized_user>(creds.account);
+  CAF_CHECK_EQUAL(user.client_id, "764086051850-x.apps.googleusercontent.com");
+  CAF_CHECK_EQUAL(user.client_secret, user_secret);
+  CAF_CHECK_EQUAL(user.refresh_token, user_refresh);
+  CAF_CHECK_EQUAL(user.token_uri, default_token_uri);
+  CAF_CHECK_EQUAL(creds.token_uri(), default_token_uri);
+  CAF_CHECK_EQUAL(creds.client_email(), "");
+  auto path = (dir.path / "sa.json").string();
+  CAF_CHECK_EQUAL(creds.path, path);
+  CAF_CHECK_EQUAL(creds.who(),
+                  "the Google account of the authorized_user credentials file " + path);
+  // The file's token_uri, when it has one; set_token_uri (--google-token-url)
+  // replaces it.
+  err = load_any(user_json({{"token_uri", "\"http://127.0.0.1:9/token\""}}), &creds);
+  CHECK_MSG(!err, err.text);
+  CAF_CHECK_EQUAL(creds.token_uri(), "http://127.0.0.1:9/token");
+  creds.set_token_uri("http://127.0.0.1:10/token");
+  CAF_CHECK_EQUAL(std::get<authorized_user>(creds.account).token_uri,
+                  "http://127.0.0.1:10/token");
+  // Without "type", a refresh token makes it an authorized user.
+  err = load_any(user_json({{"type", ""}}), &creds);
+  CHECK_MSG(!err, err.text);
+  CAF_CHECK(!creds.is_service_account());
+  // A service account is one too, with its e-mail.
+  err = load_any(credentials_json(), &creds);
+  CHECK_MSG(!err, err.text);
+  CAF_CHECK(creds.is_service_account());
+  CAF_CHECK_EQUAL(creds.who(), "service account syncer@sheetsync-test.iam.gserviceaccount.com");
+}
+
+CAF_TEST(each missing field of an authorized user is named without its secrets) {
+  auto path = (dir.path / "sa.json").string();
+  auto refused = [&](const std::string& text, const std::string& what) {
+    auto err = load_any(text);
+    CHECK_MSG(err.code == ec::bad_credentials, "code " << to_string(err.code));
+    CHECK_MSG(contains(err.text, "credentials file " + path + ": " + what),
+              "'" << err.text << "' lacks '" << what << "'");
+    CHECK_MSG(!contains(err.text, user_secret) && !contains(err.text, user_refresh),
+              "secret in: " << err.text);
+  };
+  refused(user_json({{"client_id", ""}}), "no client_id field");
+  refused(user_json({{"client_secret", ""}}), "no client_secret field");
+  refused(user_json({{"refresh_token", ""}}), "no refresh_token field");
+  refused(user_json({{"client_id", "\"\""}}), "client_id is empty");
+  refused(user_json({{"client_secret", "7"}}), "client_secret is not a string");
+  refused(user_json({{"refresh_token", "\"\""}}), "refresh_token is empty");
+  refused(user_json({{"token_uri", "\"file:///etc/passwd\""}}),
+          "token_uri file:///etc/passwd is not an http:// or https:// URL");
+  // A service account's fields do not make an authorized user.
+  refused(user_json({{"refresh_token", ""}, {"private_key", "\"x\""}}),
+          "no refresh_token field");
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

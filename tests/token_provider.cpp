@@ -42,6 +42,7 @@
 #include "actors/token_provider.hpp"
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
+#include "sources/credentials.hpp"
 #include "sources/jwt.hpp"
 #include "sources/service_account.hpp"
 #include "sources/token_exchange.hpp"
@@ -64,6 +65,12 @@ bool contains(const std::string& str, const std::string& part) {
 }
 
 const std::string client_email = "syncer@sheetsync-test.iam.gserviceaccount.com";
+
+/// The authorized user the fake knows (its refresh-token grant).
+const std::string user_client_id = "764086051850-test.apps.googleusercontent.com";
+const std::string user_secret = "GOCSPX-not-a-real-client-secret-42";
+const std::string user_refresh = "1//0gNotARealRefreshToken-abcdefghijklmnop";
+const std::string user_email = "someone@example.com";
 
 /// A key the fake does not know: its signatures fail with invalid_grant.
 const key_pair& unknown_key() {
@@ -237,7 +244,9 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
 
   fixture()
     : google({"--public-key", dir.write("public.pem", test_key().public_pem),
-              "--client-email", client_email},
+              "--client-email", client_email, "--authorized-user",
+              user_client_id + "," + user_secret + "," + user_refresh + ","
+                + user_email},
              SHEETSYNC_SOURCE_DIR "/tests/fake_google.py") {
     // nop
   }
@@ -252,7 +261,21 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   }
 
   token_provider_actor spawn_provider(service_account sa) {
-    return sys.spawn(token_provider, std::move(sa), std::function<int64_t()>{[this] {
+    return spawn_provider(google_credentials{std::move(sa), ""});
+  }
+
+  google_credentials user(const std::string& refresh = user_refresh,
+                          const std::string& secret = user_secret) {
+    authorized_user u;
+    u.client_id = user_client_id;
+    u.client_secret = secret;
+    u.refresh_token = refresh;
+    u.token_uri = google.url("/token");
+    return google_credentials{u, "/etc/sheetsync/adc.json"};
+  }
+
+  token_provider_actor spawn_provider(google_credentials creds) {
+    return sys.spawn(token_provider, std::move(creds), std::function<int64_t()>{[this] {
                        return wall;
                      }});
   }
@@ -424,10 +447,82 @@ CAF_TEST(credentials loaded from a file work end to end) {
                                         }()
                                       + R"(", "token_uri": ")" + google.url("/token")
                                       + "\"}");
-  service_account sa;
+  google_credentials creds;
   failure err;
-  CAF_REQUIRE(load_service_account(path, sa, err));
-  auto tp = sys.spawn(token_provider, sa, std::function<int64_t()>{});
+  CAF_REQUIRE(load_credentials(path, creds, err));
+  auto tp = sys.spawn(token_provider, creds, std::function<int64_t()>{});
+  auto token = get_token(tp);
+  CHECK_MSG(token, (token ? "" : error_text(token.error())));
+  caf::anon_send_exit(tp, caf::exit_reason::user_shutdown);
+}
+
+// -- authorized users (refresh-token grant) ----------------------------------------
+
+CAF_TEST(an authorized user token is fetched once and renewed before it expires) {
+  auto tp = spawn_provider(user());
+  auto first = get_token(tp);
+  CAF_REQUIRE(first);
+  CHECK_MSG(first->rfind("ya29.fake-", 0) == 0, "not a fake token");
+  advance_time(3298s);
+  auto still = get_token(tp);
+  CAF_REQUIRE(still);
+  CAF_CHECK_EQUAL(*still, *first);
+  CAF_CHECK_EQUAL(exchanges_seen(tp), 1u);
+  CAF_CHECK_EQUAL(fake_token_counts(), std::make_pair(int64_t{1}, int64_t{0}));
+  advance_time(1s);
+  auto renewed = get_token(tp);
+  CAF_REQUIRE(renewed);
+  CAF_CHECK_NOT_EQUAL(*renewed, *first);
+  CAF_CHECK_EQUAL(exchanges_seen(tp), 2u);
+  CAF_CHECK_EQUAL(fake_token_counts(), std::make_pair(int64_t{2}, int64_t{0}));
+  caf::anon_send_exit(tp, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a revoked refresh token is auth_failed with advice and no secret) {
+  auto tp = spawn_provider(user("1//0gRevokedRefreshToken-abcdefghijklmnop"));
+  auto token = get_token(tp);
+  CAF_REQUIRE(!token);
+  CAF_CHECK_EQUAL(code_of(token.error()), ec::auth_failed);
+  CAF_CHECK_EQUAL(http_status_of(token.error()), 400u);
+  auto text = error_text(token.error());
+  CAF_MESSAGE("error text: " << text);
+  CHECK_MSG(contains(text, "the Google account of the authorized_user credentials file "
+                           "/etc/sheetsync/adc.json: ")
+              && contains(text, "HTTP 400: invalid_grant")
+              && contains(text, "gcloud auth application-default login"),
+            text);
+  CHECK_MSG(!contains(text, "RevokedRefreshToken") && !contains(text, user_secret), text);
+  // Nothing cached: asked again (and refused again).
+  CAF_CHECK(!get_token(tp));
+  CAF_CHECK_EQUAL(fake_token_counts(), std::make_pair(int64_t{0}, int64_t{2}));
+  caf::anon_send_exit(tp, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(a wrong client secret is invalid_client naming the fields to check) {
+  auto tp = spawn_provider(user(user_refresh, "GOCSPX-a-wrong-client-secret-0000"));
+  auto token = get_token(tp);
+  CAF_REQUIRE(!token);
+  CAF_CHECK_EQUAL(code_of(token.error()), ec::auth_failed);
+  auto text = error_text(token.error());
+  CHECK_MSG(contains(text, "HTTP 401: invalid_client")
+              && contains(text, "check client_id and client_secret"),
+            text);
+  CHECK_MSG(!contains(text, "a-wrong-client-secret") && !contains(text, user_refresh), text);
+  caf::anon_send_exit(tp, caf::exit_reason::user_shutdown);
+}
+
+CAF_TEST(an authorized_user file works end to end) {
+  auto path = dir.write("adc.json", R"({"type": "authorized_user", "client_id": ")"
+                                       + user_client_id + R"(", "client_secret": ")"
+                                       + user_secret + R"(", "refresh_token": ")"
+                                       + user_refresh + "\"}");
+  google_credentials creds;
+  failure err;
+  CAF_REQUIRE(load_credentials(path, creds, err));
+  // No token_uri in the file: Google's; --google-token-url points it here.
+  CAF_CHECK_EQUAL(creds.token_uri(), default_token_uri);
+  creds.set_token_uri(google.url("/token"));
+  auto tp = sys.spawn(token_provider, creds, std::function<int64_t()>{});
   auto token = get_token(tp);
   CHECK_MSG(token, (token ? "" : error_text(token.error())));
   caf::anon_send_exit(tp, caf::exit_reason::user_shutdown);
@@ -456,6 +551,37 @@ CAF_TEST(an endpoint that echoes the assertion does not get it into the text) {
   CAF_CHECK_EQUAL(server.received(),
                   "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion="
                     + assertion);
+}
+
+CAF_TEST(the refresh grant posts the form and keeps its secrets out of the text) {
+  one_shot_server server{[](const std::string& form) {
+    // Echoes the whole form back, as a careless endpoint might.
+    std::string echoed;
+    for (char c : form)
+      echoed += c == '"' ? '\'' : c;
+    return json_response(400, R"({"error": "invalid_grant", "error_description": ")"
+                                + echoed + "\"}");
+  }};
+  authorized_user u;
+  u.client_id = "client-1.apps.googleusercontent.com";
+  u.client_secret = "GOCSPX-secret/with+odd=chars&more";
+  u.refresh_token = "1//0gRefreshToken-abcdefghijklmnop";
+  u.token_uri = server.url("/token");
+  access_token tok;
+  failure err;
+  CAF_CHECK(!exchange_refresh_token(u, 5s, tok, err));
+  CAF_CHECK(err.code == ec::auth_failed);
+  CAF_CHECK_EQUAL(err.http_status, 400u);
+  CAF_CHECK_EQUAL(server.received(),
+                  "grant_type=refresh_token&client_id=client-1.apps.googleusercontent.com"
+                  "&client_secret=GOCSPX-secret%2Fwith%2Bodd%3Dchars%26more"
+                  "&refresh_token=1%2F%2F0gRefreshToken-abcdefghijklmnop");
+  CHECK_MSG(contains(err.text, "invalid_grant") && contains(err.text, "client_id=client-1"),
+            err.text);
+  // The echo is percent-encoded: the scrubbed text holds neither form.
+  CHECK_MSG(!contains(err.text, "0gRefreshToken") && !contains(err.text, "secret%2Fwith")
+              && !contains(err.text, "secret/with"),
+            err.text);
 }
 
 CAF_TEST(malformed token answers are refused) {

@@ -193,6 +193,8 @@ class Server:
         self.cmd = [sheetsync_binary(), 'serve', '--port=0'] + list(args)
         full_env = dict(os.environ)
         full_env.pop('SHEETSYNC_API_TOKEN', None)
+        # Application Default Credentials of the machine would change what every source does.
+        full_env.pop('GOOGLE_APPLICATION_CREDENTIALS', None)
         full_env.update(env or {})
         self.stderr_file = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
