@@ -805,6 +805,26 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       return self->delegate(s.cfg.reader, caf::get_atom::value,
                             atom::ready::value);
     },
+    // Sources at run time: answered in a later step.
+    [=](caf::get_atom, atom::sources,
+        const std::string&) -> caf::result<source_info> {
+      return make_error(ec::unavailable, "not implemented yet");
+    },
+    [=](caf::put_atom, atom::sources,
+        const source_spec&) -> caf::result<source_info> {
+      return make_error(ec::unavailable, "not implemented yet");
+    },
+    [=](atom::update, const source_spec&,
+        const std::vector<std::string>&) -> caf::result<source_info> {
+      return make_error(ec::unavailable, "not implemented yet");
+    },
+    [=](caf::delete_atom, atom::sources,
+        const std::string&) -> caf::result<caf::ok_atom> {
+      return make_error(ec::unavailable, "not implemented yet");
+    },
+    [=](atom::check, const source_spec&) -> caf::result<source_check> {
+      return make_error(ec::unavailable, "not implemented yet");
+    },
     [=](atom::progress, const stage_report& r) { on_report(self, r); },
     [=](atom::failed, const std::string& id, stage, const caf::error& err) {
       auto act = find_active(self, id);

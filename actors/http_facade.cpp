@@ -76,6 +76,12 @@ http_response from_error(const caf::error& err) {
                             retry_in(cooldown_seconds(err)));
     case ec::unknown_sync:
       return error_response(404, "unknown_sync", error_text(err));
+    case ec::unknown_source:
+      return error_response(404, "unknown_source", error_text(err));
+    case ec::source_exists:
+      return error_response(409, "source_exists", error_text(err));
+    case ec::fixed_source:
+      return error_response(409, "fixed_source", error_text(err));
     case ec::not_running:
       return error_response(409, "not_running", error_text(err));
     case ec::invalid_argument:

@@ -22,7 +22,7 @@ namespace sheetsync {
 /// How the HTTP facade serves.
 struct facade_config {
   /// Where every request goes: the only actor the facade talks to.
-  coordinator_actor coordinator;
+  coordinator_api coordinator;
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   /// Open the listening socket (tests assign connections themselves).

@@ -87,7 +87,7 @@ void connect(self_ptr self) {
           const std::set<std::string>& ifs) {
         auto& s = self->state;
         s.connecting = false;
-        auto expected = self->system().message_types<coordinator_actor>();
+        auto expected = self->system().message_types<coordinator_api>();
         if (!ptr || ifs != expected) {
           ++s.failures;
           s.last_error = ptr ? "the actor published at " + where(self)
@@ -98,7 +98,7 @@ void connect(self_ptr self) {
           schedule_connect(self);
           return;
         }
-        s.remote = caf::actor_cast<coordinator_actor>(std::move(ptr));
+        s.remote = caf::actor_cast<coordinator_api>(std::move(ptr));
         self->monitor(s.remote);
         if (s.failures > 0 || s.last_error != "not connected yet")
           std::fprintf(stderr, "sheetsync: connected to the coordinator at %s\n",
@@ -210,12 +210,39 @@ remote_coordinator(
       return self->delegate(self->state.remote, caf::get_atom::value,
                             atom::ready::value);
     },
-    // Stage and timer messages belong to the real coordinator.
-    [=](atom::progress, const stage_report&) {},
-    [=](atom::failed, const std::string&, stage, const caf::error&) {},
-    [=](atom::forget, const std::string&) {},
-    [=](atom::deadline, const std::string&) {},
-    [=](atom::retry, const std::string&) {},
+    [=](caf::get_atom, atom::sources,
+        const std::string& name) -> caf::result<source_info> {
+      if (!self->state.remote)
+        return unavailable(self);
+      return self->delegate(self->state.remote, caf::get_atom::value,
+                            atom::sources::value, name);
+    },
+    [=](caf::put_atom, atom::sources,
+        const source_spec& spec) -> caf::result<source_info> {
+      if (!self->state.remote)
+        return unavailable(self);
+      return self->delegate(self->state.remote, caf::put_atom::value,
+                            atom::sources::value, spec);
+    },
+    [=](atom::update, const source_spec& spec,
+        const std::vector<std::string>& fields) -> caf::result<source_info> {
+      if (!self->state.remote)
+        return unavailable(self);
+      return self->delegate(self->state.remote, atom::update::value, spec,
+                            fields);
+    },
+    [=](caf::delete_atom, atom::sources,
+        const std::string& name) -> caf::result<caf::ok_atom> {
+      if (!self->state.remote)
+        return unavailable(self);
+      return self->delegate(self->state.remote, caf::delete_atom::value,
+                            atom::sources::value, name);
+    },
+    [=](atom::check, const source_spec& spec) -> caf::result<source_check> {
+      if (!self->state.remote)
+        return unavailable(self);
+      return self->delegate(self->state.remote, atom::check::value, spec);
+    },
     [=](atom::tick) { connect(self); },
   };
 }

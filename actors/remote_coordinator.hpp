@@ -17,7 +17,7 @@ struct remote_coordinator_state {
   std::string host;
   uint16_t port = 0;
   /// The coordinator on the other node; null while disconnected.
-  coordinator_actor remote;
+  coordinator_api remote;
   /// Local listeners, subscribed again after every reconnect.
   std::vector<status_listener_actor> subscribers;
   /// Failed connection attempts in a row (for the backoff).

@@ -10,7 +10,7 @@ namespace sheetsync {
 
 scheduler_actor::behavior_type
 scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
-          coordinator_actor coordinator,
+          coordinator_api coordinator,
           std::vector<std::pair<std::string, caf::timespan>> schedules) {
   self->state.coordinator = coordinator;
   self->monitor(coordinator);

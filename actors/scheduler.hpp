@@ -21,7 +21,7 @@ struct schedule_entry {
 struct scheduler_state {
   static inline const char* name = "scheduler";
 
-  coordinator_actor coordinator;
+  coordinator_api coordinator;
   /// The scheduled sources by name.
   std::map<std::string, schedule_entry> entries;
   /// Ticks whose start the coordinator refused (busy, cooldown, ...).
@@ -41,7 +41,7 @@ struct scheduler_state {
 /// @param schedules (source name, interval) pairs.
 scheduler_actor::behavior_type
 scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
-          coordinator_actor coordinator,
+          coordinator_api coordinator,
           std::vector<std::pair<std::string, caf::timespan>> schedules);
 
 } // namespace sheetsync

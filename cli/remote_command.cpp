@@ -75,10 +75,10 @@ std::string connect_failure(const remote_options& opts, const caf::error& err,
 /// `middleman().remote_actor`, with a time-out: CAF 0.17's own waits for the
 /// operating system's (minutes, when packets are dropped) and forever for a
 /// peer that accepts but never answers the handshake.
-caf::expected<coordinator_actor>
+caf::expected<coordinator_api>
 connect_to_coordinator(caf::actor_system& sys, const remote_options& opts) {
   caf::scoped_actor self{sys};
-  caf::expected<coordinator_actor> result{caf::sec::request_timeout};
+  caf::expected<coordinator_api> result{caf::sec::request_timeout};
   self
     ->request(sys.middleman().actor_handle(), opts.connect_timeout,
               caf::connect_atom::value, opts.host, opts.port)
@@ -87,10 +87,10 @@ connect_to_coordinator(caf::actor_system& sys, const remote_options& opts) {
           const std::set<std::string>& ifs) {
         if (!ptr)
           result = caf::sec::no_actor_published_at_port;
-        else if (ifs != sys.message_types<coordinator_actor>())
+        else if (ifs != sys.message_types<coordinator_api>())
           result = caf::sec::unexpected_actor_messaging_interface;
         else
-          result = caf::actor_cast<coordinator_actor>(std::move(ptr));
+          result = caf::actor_cast<coordinator_api>(std::move(ptr));
       },
       [&](caf::error& err) { result = std::move(err); });
   return result;
@@ -113,7 +113,7 @@ std::string went_away(const remote_options& opts, const caf::error& reason,
 }
 
 int run_sync(caf::actor_system& sys, const remote_options& opts,
-             const coordinator_actor& coord) {
+             const coordinator_api& coord) {
   caf::scoped_actor self{sys};
   self->monitor(coord);
   std::string id;
@@ -187,7 +187,7 @@ int run_sync(caf::actor_system& sys, const remote_options& opts,
 /// `status ID` and `cancel ID`: one request, answered by one line.
 template <class Atom>
 int run_one_request(caf::actor_system& sys, const remote_options& opts,
-                    const coordinator_actor& coord, Atom what) {
+                    const coordinator_api& coord, Atom what) {
   caf::scoped_actor self{sys};
   int rc = 1;
   self->request(coord, request_timeout, what, opts.id)
@@ -203,7 +203,7 @@ int run_one_request(caf::actor_system& sys, const remote_options& opts,
 }
 
 int run_watch(caf::actor_system& sys, const remote_options& opts,
-              const coordinator_actor& coord) {
+              const coordinator_api& coord) {
   caf::scoped_actor self{sys};
   self->monitor(coord);
   self->send(coord, atom::subscribe_v,

@@ -81,7 +81,7 @@ int run_facade_only(command_config& cfg) {
   caf::actor_system sys{cfg};
   auto remote = sys.spawn(remote_coordinator, host, node_port);
   auto fcfg = make_facade_config(opts);
-  fcfg.coordinator = caf::actor_cast<coordinator_actor>(remote);
+  fcfg.coordinator = remote;
   // While the coordinator is unreachable reads answer 503, not stale progress.
   fcfg.answer_pushed = false;
   caf::actor facade;
@@ -160,7 +160,7 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   uint16_t node_port = 0;
   std::string node_error;
   if (publish) {
-    auto res = sys.middleman().publish(coord, opts.node_port,
+    auto res = sys.middleman().publish(coordinator_api{coord}, opts.node_port,
                                        opts.node_host.c_str(), true);
     if (res)
       node_port = *res;

@@ -23,8 +23,10 @@ using status_listener_actor = caf::typed_actor<
   // Receives a sync's status after every change.
   caf::reacts_to<sync_status>>;
 
-/// The coordinator: owns the sync lock and all sync state.
-using coordinator_actor = caf::typed_actor<
+/// The coordinator as everyone but its own stages sees it (facades, the
+/// scheduler, the CLI, remote nodes): owns the sync lock, all sync state and
+/// the sources.
+using coordinator_api = caf::typed_actor<
   // Starts a sync of a source ("" = the default source); answers its new id,
   // or ec::busy (with the running id) or ec::cooldown (with seconds left).
   caf::replies_to<atom::start, std::string>::with<std::string>,
@@ -57,6 +59,29 @@ using coordinator_actor = caf::typed_actor<
   // an error whose text says why (ec::cache_failed, ec::cache_busy,
   // ec::unavailable).
   caf::replies_to<caf::get_atom, atom::ready>::with<caf::ok_atom>,
+  // Answers one source as the list shows it; ec::unknown_source.
+  caf::replies_to<caf::get_atom, atom::sources, std::string>::with<source_info>,
+  // Adds a source at run time (stored in the cache's sources table); fields
+  // left empty take the service's settings. Answers it as the list shows it;
+  // ec::invalid_argument naming the field, ec::source_exists.
+  caf::replies_to<caf::put_atom, atom::sources, source_spec>::with<source_info>,
+  // Changes the listed fields ("url", "id", "gid", "access", "apiKey",
+  // "credentials", "interval", "tabs") of the source spec.name names; answers
+  // it; ec::unknown_source, ec::fixed_source (saying where it is defined),
+  // ec::invalid_argument.
+  caf::replies_to<atom::update, source_spec,
+                  std::vector<std::string>>::with<source_info>,
+  // Removes a run-time source: cancels its running or queued sync, drops its
+  // table(s), keeps its history; ec::unknown_source, ec::fixed_source.
+  caf::replies_to<caf::delete_atom, atom::sources, std::string>::with<
+    caf::ok_atom>,
+  // Tries a source without saving anything: its header and first rows, or
+  // ok=false with what is wrong (problems are not errors).
+  caf::replies_to<atom::check, source_spec>::with<source_check>>;
+
+/// The coordinator's own view: the public interface plus what its stages,
+/// its evictor and its timers send it.
+using coordinator_actor = coordinator_api::extend<
   // A stage's progress or completion (sent by the stages).
   caf::reacts_to<atom::progress, stage_report>,
   // A stage failed: (sync id, stage, error) (sent by the stages).
@@ -69,9 +94,9 @@ using coordinator_actor = caf::typed_actor<
   caf::reacts_to<atom::retry, std::string>>;
 
 /// A local stand-in for the coordinator of another node (serve
-/// --coordinator): the coordinator's interface, forwarded while connected and
-/// answered with ec::unavailable while not.
-using remote_coordinator_actor = coordinator_actor::extend<
+/// --coordinator): the coordinator's public interface, forwarded while
+/// connected and answered with ec::unavailable while not.
+using remote_coordinator_actor = coordinator_api::extend<
   // Time to connect again (sent to itself on the actor clock).
   caf::reacts_to<atom::tick>>;
 

@@ -29,6 +29,9 @@ const char* to_string(ec code) {
     case ec::auth_failed: return "auth_failed";
     case ec::unavailable: return "unavailable";
     case ec::unfetchable: return "unfetchable";
+    case ec::unknown_source: return "unknown_source";
+    case ec::source_exists: return "source_exists";
+    case ec::fixed_source: return "fixed_source";
   }
   return "unknown";
 }

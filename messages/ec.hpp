@@ -65,6 +65,13 @@ enum class ec : uint8_t {
   /// local file, too many redirects, a malformed URL, a refused TLS
   /// certificate, a redirect to a scheme other than http(s).
   unfetchable,
+  /// No source of this name (HTTP 404).
+  unknown_source,
+  /// A source of this name exists already (HTTP 409).
+  source_exists,
+  /// The source is defined by a flag or the config file and cannot be changed
+  /// or removed at run time; the message says where it is defined (HTTP 409).
+  fixed_source,
 };
 
 /// How long a client should wait before asking again after ec::cache_busy

@@ -7,9 +7,11 @@
 
 #include "messages/data_page.hpp"
 #include "messages/row_batch.hpp"
+#include "messages/source_check.hpp"
 #include "messages/source_info.hpp"
 #include "messages/stage_report.hpp"
 #include "messages/sync_status.hpp"
+#include "sources/source_spec.hpp"
 
 // The vocabulary's atoms and message types, with stable type IDs. Every node
 // registers this block (sheetsync_config), so messages can cross nodes; a node
@@ -27,6 +29,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(sheetsync, (sheetsync::data_page))
   CAF_ADD_TYPE_ID(sheetsync, (sheetsync::source_info))
   CAF_ADD_TYPE_ID(sheetsync, (std::vector<sheetsync::source_info>))
+  CAF_ADD_TYPE_ID(sheetsync, (sheetsync::source_spec))
+  CAF_ADD_TYPE_ID(sheetsync, (sheetsync::source_check))
+  CAF_ADD_TYPE_ID(sheetsync, (sheetsync::tab_info))
 
   // -- control ---------------------------------------------------------------
 
@@ -40,6 +45,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, history, "history")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, token, "token")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, ready, "ready")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, update, "update")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, check, "check")
 
   // -- progress and results of the stages -------------------------------------
 

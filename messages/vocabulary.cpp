@@ -51,7 +51,7 @@ std::string compute() {
     acc, std::make_integer_sequence<caf::type_id_t,
                                     handles::end - handles::begin>{});
   // The mangled interface names every handler's signature.
-  acc += typeid(coordinator_actor).name();
+  acc += typeid(coordinator_api).name();
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_Digest(acc.data(), acc.size(), md, &len, EVP_sha256(), nullptr);

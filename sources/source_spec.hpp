@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include <caf/meta/type_name.hpp>
 #include <caf/timespan.hpp>
 
 namespace sheetsync {
@@ -48,6 +50,19 @@ struct source_spec {
   std::string range;
   /// Sync every interval; 0 = only on demand.
   caf::timespan interval{0};
+  /// Tab titles to sync, each into its own table; empty = one tab (gid).
+  std::vector<std::string> tabs;
+  /// Sync every tab of the spreadsheet (needs API access).
+  bool all_tabs = false;
 };
+
+/// Lets a source_spec travel in messages. It carries api_key, a secret:
+/// never log a spec (CAF's to_string would print it).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, source_spec& x) {
+  return f(caf::meta::type_name("source_spec"), x.name, x.location, x.gid,
+           x.access, x.api_key, x.credentials, x.range, x.interval, x.tabs,
+           x.all_tabs);
+}
 
 } // namespace sheetsync

@@ -1366,6 +1366,25 @@ coordinator_actor::behavior_type report_sink(std::shared_ptr<report_log> log) {
       CAF_FAIL("report sink: history");
     },
     [](atom::retry, const std::string&) { CAF_FAIL("report sink: retry"); },
+    [](caf::get_atom, atom::sources,
+       const std::string&) -> caf::result<source_info> {
+      CAF_FAIL("report sink: one source");
+    },
+    [](caf::put_atom, atom::sources,
+       const source_spec&) -> caf::result<source_info> {
+      CAF_FAIL("report sink: add source");
+    },
+    [](atom::update, const source_spec&,
+       const std::vector<std::string>&) -> caf::result<source_info> {
+      CAF_FAIL("report sink: update source");
+    },
+    [](caf::delete_atom, atom::sources,
+       const std::string&) -> caf::result<caf::ok_atom> {
+      CAF_FAIL("report sink: delete source");
+    },
+    [](atom::check, const source_spec&) -> caf::result<source_check> {
+      CAF_FAIL("report sink: check");
+    },
   };
 }
 

@@ -47,7 +47,7 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 
 /// The coordinator's interface, plus: answer the oldest held request.
 using held_coordinator_actor
-  = coordinator_actor::extend<caf::reacts_to<release_atom>>;
+  = coordinator_api::extend<caf::reacts_to<release_atom>>;
 
 struct held_state {
   static inline const char* name = "held_coordinator";
@@ -109,11 +109,25 @@ held_coordinator(held_coordinator_actor::stateful_pointer<held_state> self,
     [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
       return unavailable();
     },
-    [=](atom::progress, const stage_report&) {},
-    [=](atom::failed, const std::string&, stage, const caf::error&) {},
-    [=](atom::forget, const std::string&) {},
-    [=](atom::deadline, const std::string&) {},
-    [=](atom::retry, const std::string&) {},
+    [=](caf::get_atom, atom::sources,
+        const std::string&) -> caf::result<source_info> {
+      return unavailable();
+    },
+    [=](caf::put_atom, atom::sources,
+        const source_spec&) -> caf::result<source_info> {
+      return unavailable();
+    },
+    [=](atom::update, const source_spec&,
+        const std::vector<std::string>&) -> caf::result<source_info> {
+      return unavailable();
+    },
+    [=](caf::delete_atom, atom::sources,
+        const std::string&) -> caf::result<caf::ok_atom> {
+      return unavailable();
+    },
+    [=](atom::check, const source_spec&) -> caf::result<source_check> {
+      return unavailable();
+    },
     [=](release_atom) {
       auto& held = self->state.held;
       if (held.empty())
@@ -225,7 +239,7 @@ struct fixture {
 
   /// Starts the facade and answers the sources it asks at start-up.
   void start(facade_config fcfg = {}) {
-    fcfg.coordinator = caf::actor_cast<coordinator_actor>(coord);
+    fcfg.coordinator = caf::actor_cast<coordinator_api>(coord);
     fcfg.host = "127.0.0.1";
     fcfg.port = 0;
     fcfg.request_timeout = 60s;

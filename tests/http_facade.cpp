@@ -221,8 +221,8 @@ struct fake_state {
   static inline const char* name = "fake_coordinator";
 };
 
-coordinator_actor::behavior_type
-fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
+coordinator_api::behavior_type
+fake_coordinator(coordinator_api::stateful_pointer<fake_state> self,
                  script_ptr sc) {
   auto hold = [=](std::string what) {
     auto rp = self->make_response_promise();
@@ -300,17 +300,30 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
         return sc->ready_error;
       return caf::ok_atom::value;
     },
-    [=](atom::progress, const stage_report&) {
-      // nop
+    // The sources routes are not served yet.
+    [=](caf::get_atom, atom::sources,
+        const std::string& name) -> caf::result<source_info> {
+      sc->calls.push_back("source " + name);
+      return sheetsync::make_error(ec::unavailable, "not in this test");
     },
-    [=](atom::failed, const std::string&, stage, const caf::error&) {
-      // nop
+    [=](caf::put_atom, atom::sources,
+        const source_spec& spec) -> caf::result<source_info> {
+      sc->calls.push_back("add " + spec.name);
+      return sheetsync::make_error(ec::unavailable, "not in this test");
     },
-    [=](atom::forget, const std::string&) {
-      // nop
+    [=](atom::update, const source_spec& spec,
+        const std::vector<std::string>&) -> caf::result<source_info> {
+      sc->calls.push_back("update " + spec.name);
+      return sheetsync::make_error(ec::unavailable, "not in this test");
     },
-    [=](atom::deadline, const std::string&) {
-      // nop
+    [=](caf::delete_atom, atom::sources,
+        const std::string& name) -> caf::result<caf::ok_atom> {
+      sc->calls.push_back("delete " + name);
+      return sheetsync::make_error(ec::unavailable, "not in this test");
+    },
+    [=](atom::check, const source_spec& spec) -> caf::result<source_check> {
+      sc->calls.push_back("check " + spec.name);
+      return sheetsync::make_error(ec::unavailable, "not in this test");
     },
     [=](atom::last, const std::string& source) -> caf::result<sync_status> {
       sc->calls.push_back("last " + source);
@@ -342,9 +355,6 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
           result.push_back(st);
       return result;
     },
-    [=](atom::retry, const std::string&) {
-      // nop
-    },
   };
 }
 
@@ -361,7 +371,7 @@ struct test_config : sheetsync::system_config {
 struct fixture : test_coordinator_fixture<test_config> {
   caf::io::network::test_multiplexer* mpx = nullptr;
   script_ptr sc = std::make_shared<script>();
-  coordinator_actor coord;
+  coordinator_api coord;
   caf::actor broker;
   /// Tests adjust it before start().
   facade_config fcfg;
@@ -403,7 +413,7 @@ struct fixture : test_coordinator_fixture<test_config> {
     sc->held.clear();
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     sched.run();
-    coord = coordinator_actor{};
+    coord = coordinator_api{};
     sc->listener = status_listener_actor{};
   }
 

@@ -142,7 +142,8 @@ struct fixture : point_to_point_fixture<node_fixture> {
     settle();
     earth_acc = next_accept_handle();
     offer_connection();
-    CAF_REQUIRE_EQUAL(earth.publish(coord, node_port), node_port);
+    CAF_REQUIRE_EQUAL(earth.publish(coordinator_api{coord}, node_port),
+                      node_port);
     settle();
   }
 
@@ -229,15 +230,15 @@ struct fixture : point_to_point_fixture<node_fixture> {
   }
 
   /// Earth's coordinator as mars sees it: a proxy of the typed handle.
-  coordinator_actor remote_coordinator_handle() {
+  coordinator_api remote_coordinator_handle() {
     auto res = mars_connect();
     if (!res)
       CAF_FAIL("connect failed: " << mars.sys.render(res.error()));
     auto& [nid, ptr, ifs] = *res;
     CAF_REQUIRE(ptr != nullptr);
     CAF_CHECK_EQUAL(nid, earth.sys.node());
-    CAF_CHECK_EQUAL(ifs, mars.sys.message_types<coordinator_actor>());
-    auto hdl = caf::actor_cast<coordinator_actor>(ptr);
+    CAF_CHECK_EQUAL(ifs, mars.sys.message_types<coordinator_api>());
+    auto hdl = caf::actor_cast<coordinator_api>(ptr);
     CAF_CHECK(hdl->node() != mars.sys.node());
     CAF_CHECK_EQUAL(hdl.address(), coord.address());
     return hdl;

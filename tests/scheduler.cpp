@@ -45,8 +45,8 @@ struct fake_state {
 
 /// A coordinator that records starts; every other handler records itself as
 /// unexpected.
-coordinator_actor::behavior_type
-fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
+coordinator_api::behavior_type
+fake_coordinator(coordinator_api::stateful_pointer<fake_state> self,
                  script_ptr sc) {
   auto unexpected = [=](std::string what) {
     sc->unexpected.push_back(std::move(what));
@@ -90,13 +90,25 @@ fake_coordinator(coordinator_actor::stateful_pointer<fake_state> self,
     [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
       return unexpected("ready");
     },
-    [=](atom::progress, const stage_report&) { unexpected("progress"); },
-    [=](atom::failed, const std::string&, stage, const caf::error&) {
-      unexpected("failed");
+    [=](caf::get_atom, atom::sources,
+        const std::string&) -> caf::result<source_info> {
+      return unexpected("one source");
     },
-    [=](atom::forget, const std::string&) { unexpected("forget"); },
-    [=](atom::deadline, const std::string&) { unexpected("deadline"); },
-    [=](atom::retry, const std::string&) { unexpected("retry"); },
+    [=](caf::put_atom, atom::sources,
+        const source_spec&) -> caf::result<source_info> {
+      return unexpected("add source");
+    },
+    [=](atom::update, const source_spec&,
+        const std::vector<std::string>&) -> caf::result<source_info> {
+      return unexpected("update source");
+    },
+    [=](caf::delete_atom, atom::sources,
+        const std::string&) -> caf::result<caf::ok_atom> {
+      return unexpected("delete source");
+    },
+    [=](atom::check, const source_spec&) -> caf::result<source_check> {
+      return unexpected("check");
+    },
   };
 }
 
@@ -104,7 +116,7 @@ using strings = std::vector<std::string>;
 
 struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   script_ptr sc = std::make_shared<script>();
-  coordinator_actor coord;
+  coordinator_api coord;
   scheduler_actor sched_actor;
 
   fixture() {
