@@ -12,6 +12,7 @@
 
 #include "net/eager_scribe.hpp"
 #include "net/http_response.hpp"
+#include "net/source_json.hpp"
 #include "net/status_json.hpp"
 #include "net/web_assets.hpp"
 
@@ -160,13 +161,17 @@ void learn_sources(self_ptr self, const std::vector<source_info>& xs) {
 template <class F>
 void with_source(self_ptr self, const reply_slot& slot, const char* route,
                  const std::string& source, F next) {
-  auto decide = [=] {
+  auto known = [=] {
     auto& names = self->state.sources;
-    if (source.empty() || names.empty()
-        || std::find(names.begin(), names.end(), source) != names.end()) {
+    return source.empty() || names.empty()
+           || std::find(names.begin(), names.end(), source) != names.end();
+  };
+  auto decide = [=] {
+    if (known()) {
       next();
       return;
     }
+    auto& names = self->state.sources;
     error_fields fields;
     fields.sources = names;
     fields.list_sources = true;
@@ -174,11 +179,17 @@ void with_source(self_ptr self, const reply_slot& slot, const char* route,
             error_response(404, "unknown_source",
                            unknown_source_message(source, names), fields));
   };
-  auto& s = self->state;
-  if (source.empty() || !s.sources.empty()) {
-    decide();
+  if (known() && !self->state.sources.empty()) {
+    next();
     return;
   }
+  if (source.empty()) {
+    next();
+    return;
+  }
+  // Unknown here: sources come and go at run time (through another facade
+  // too), so the coordinator's list decides.
+  auto& s = self->state;
   self->request(s.cfg.coordinator, s.cfg.request_timeout, caf::get_atom_v,
                 atom::sources_v)
     .then(
@@ -345,6 +356,184 @@ void get_sources(self_ptr self, const reply_slot& slot, const http_request&) {
     caf::get_atom_v, atom::sources_v);
 }
 
+/// Whether the source at `name` is the default one (the first).
+bool is_default(self_ptr self, const std::string& name) {
+  auto& names = self->state.sources;
+  return names.empty() || names.front() == name;
+}
+
+/// A source the coordinator added: known at once to the other routes and to
+/// new event streams.
+void learn_source(self_ptr self, const std::string& name) {
+  auto& s = self->state;
+  if (std::find(s.sources.begin(), s.sources.end(), name) == s.sources.end())
+    s.sources.push_back(name);
+  s.metrics.add_source(name);
+  sync_status idle;
+  idle.source = name;
+  idle.message = "No sync has run yet";
+  s.events.learn(name, to_json(idle));
+}
+
+/// Reads a request's source body; answers 415, 413 or 400 (naming the field)
+/// and returns false if it is not one.
+bool read_source_body(self_ptr self, const reply_slot& slot, const char* route,
+                      const http_request& req, source_body kind,
+                      source_request& out, const std::string& name = "") {
+  // JSON only: a cross-site form cannot send it without the browser asking
+  // first (CORS), so a page elsewhere cannot add sources to a token-less
+  // service on the user's machine.
+  auto type = req.header("content-type");
+  if (!type || strncasecmp(type->c_str(), "application/json", 16) != 0) {
+    respond(self, slot, route,
+            error_response(415, "unsupported_media_type",
+                           "send the source as JSON (Content-Type: "
+                           "application/json)"));
+    return false;
+  }
+  if (req.body.size() > max_source_body) {
+    respond(self, slot, route,
+            error_response(413, "payload_too_large",
+                           "a source body is at most "
+                             + std::to_string(max_source_body / 1024)
+                             + " KiB"));
+    return false;
+  }
+  if (auto err = read_source_json(req.body, kind, out, name); !err.empty()) {
+    respond(self, slot, route, error_response(400, "invalid_argument", err));
+    return false;
+  }
+  return true;
+}
+
+/// The name in /api/sources/NAME; answers 404 and returns false when no
+/// source can have it.
+bool path_source(self_ptr self, const reply_slot& slot, const char* route,
+                 const http_request& req, std::string& name) {
+  name = req.path.substr(sizeof("/api/sources/") - 1);
+  if (valid_source_name(name))
+    return true;
+  respond(self, slot, route,
+          error_response(404, "unknown_source",
+                         "no source can be named like that: "
+                           + std::string{source_name_rule}));
+  return false;
+}
+
+/// How many checks of a sheet may wait for their answer at once.
+constexpr size_t max_checks_running = 4;
+
+/// POST /api/sources/check: tries a sheet, saves nothing.
+void check_source(self_ptr self, const reply_slot& slot, const http_request& req) {
+  source_request x;
+  if (!read_source_body(self, slot, "check_source", req, source_body::check, x))
+    return;
+  auto& s = self->state;
+  if (s.checks_running >= max_checks_running) {
+    respond(self, slot, "check_source",
+            error_response(503, "unavailable",
+                           "other checks of a sheet are running; try again in "
+                           "a moment",
+                           retry_in(1)));
+    return;
+  }
+  ++s.checks_running;
+  // The check fetches from Google within its own time bound: more than a
+  // plain question to the coordinator.
+  self->request(s.cfg.coordinator, s.cfg.request_timeout * 3, atom::check_v,
+                std::move(x.spec))
+    .then(
+      [=](const source_check& res) {
+        --self->state.checks_running;
+        respond(self, slot, "check_source", json_response(200, to_json(res)));
+      },
+      [=](caf::error& err) {
+        --self->state.checks_running;
+        respond(self, slot, "check_source", from_error(err));
+      });
+}
+
+/// POST /api/sources: adds a source at run time.
+void add_source(self_ptr self, const reply_slot& slot, const http_request& req) {
+  source_request x;
+  if (!read_source_body(self, slot, "add_source", req, source_body::create, x))
+    return;
+  auto& s = self->state;
+  self->request(s.cfg.coordinator, s.cfg.request_timeout, caf::put_atom_v,
+                atom::sources_v, std::move(x.spec))
+    .then(
+      [=](const source_info& info) {
+        learn_source(self, info.name);
+        auto r = json_response(201, to_json(info, is_default(self, info.name)));
+        r.headers.emplace_back("Location", "/api/sources/" + info.name);
+        respond(self, slot, "add_source", r);
+      },
+      [=](caf::error& err) {
+        respond(self, slot, "add_source", from_error(err));
+      });
+}
+
+/// GET /api/sources/NAME.
+void get_source(self_ptr self, const reply_slot& slot, const http_request& req) {
+  std::string name;
+  if (!path_source(self, slot, "source", req, name))
+    return;
+  ask_and_answer<source_info>(
+    self, slot, "source",
+    [=](const source_info& info) {
+      return json_response(200, to_json(info, is_default(self, info.name)));
+    },
+    caf::get_atom_v, atom::sources_v, name);
+}
+
+/// PATCH /api/sources/NAME: changes the fields given.
+void update_source(self_ptr self, const reply_slot& slot,
+                   const http_request& req) {
+  std::string name;
+  if (!path_source(self, slot, "update_source", req, name))
+    return;
+  source_request x;
+  if (!read_source_body(self, slot, "update_source", req, source_body::update,
+                        x, name))
+    return;
+  if (x.given.empty()) {
+    respond(self, slot, "update_source",
+            error_response(400, "invalid_argument",
+                           "the body changes nothing: give any of \"url\", "
+                           "\"id\", \"gid\", \"access\", \"apiKey\", "
+                           "\"credentials\", \"interval\", \"tabs\""));
+    return;
+  }
+  ask_and_answer<source_info>(
+    self, slot, "update_source",
+    [=](const source_info& info) {
+      return json_response(200, to_json(info, is_default(self, info.name)));
+    },
+    atom::update_v, std::move(x.spec), std::move(x.given));
+}
+
+/// DELETE /api/sources/NAME: removes a source added at run time.
+void delete_source(self_ptr self, const reply_slot& slot,
+                   const http_request& req) {
+  std::string name;
+  if (!path_source(self, slot, "delete_source", req, name))
+    return;
+  auto& s = self->state;
+  self->request(s.cfg.coordinator, s.cfg.request_timeout, caf::delete_atom_v,
+                atom::sources_v, name)
+    .then(
+      [=](caf::ok_atom) {
+        auto& names = self->state.sources;
+        names.erase(std::remove(names.begin(), names.end(), name), names.end());
+        respond(self, slot, "delete_source",
+                json_response(200, R"({"success":true,"message":"Source ')"
+                                     + name + R"(' removed"})"));
+      },
+      [=](caf::error& err) {
+        respond(self, slot, "delete_source", from_error(err));
+      });
+}
+
 /// GET /api/sync-history.
 void get_history(self_ptr self, const reply_slot& slot, const http_request& req) {
   uint64_t limit = 0;
@@ -440,9 +629,10 @@ void get_metrics(self_ptr self, const reply_slot& slot, const http_request&) {
   respond(self, slot, "metrics", r);
 }
 
-/// A route: a path, the methods it takes ("GET, HEAD": also its Allow
-/// header), the label its requests are counted under, its handler. A path
-/// may have several routes, one per set of methods.
+/// A route: a path (ending in "/*": any one segment after it), the methods
+/// it takes ("GET, HEAD": also its Allow header), the label its requests are
+/// counted under, its handler. A path may have several routes, one per set of
+/// methods.
 struct route {
   std::string_view path;
   std::string_view methods;
@@ -456,6 +646,11 @@ const route routes[] = {
   {"/api/sync-sheets-bg", "GET, HEAD", "status", get_status},
   {"/api/sync-sheets-bg", "DELETE", "cancel", cancel_sync},
   {"/api/sources", "GET, HEAD", "sources", get_sources},
+  {"/api/sources", "POST", "add_source", add_source},
+  {"/api/sources/check", "POST", "check_source", check_source},
+  {"/api/sources/*", "GET, HEAD", "source", get_source},
+  {"/api/sources/*", "PATCH", "update_source", update_source},
+  {"/api/sources/*", "DELETE", "delete_source", delete_source},
   {"/api/sync-history", "GET, HEAD", "history", get_history},
   {"/api/sync-sheets-bg/events", "GET", "events", open_events},
   {"/api/data", "GET, HEAD", "data", get_data},
@@ -463,6 +658,15 @@ const route routes[] = {
   {"/readyz", "GET, HEAD", "readyz", get_ready},
   {"/metrics", "GET, HEAD", "metrics", get_metrics},
 };
+
+/// Whether a route's `pattern` matches `path`.
+bool matches(std::string_view pattern, std::string_view path) {
+  if (pattern.size() < 2 || pattern.substr(pattern.size() - 2) != "/*")
+    return pattern == path;
+  auto prefix = pattern.substr(0, pattern.size() - 1);
+  return path.size() > prefix.size() && path.substr(0, prefix.size()) == prefix
+         && path.find('/', prefix.size()) == std::string_view::npos;
+}
 
 /// Whether `method` is one of `methods` ("GET, HEAD").
 bool takes(std::string_view methods, std::string_view method) {
@@ -512,7 +716,7 @@ void dispatch(self_ptr self, const reply_slot& slot, const http_request& req) {
     return;
   const route* same_path = nullptr;
   for (auto& r : routes) {
-    if (r.path != req.path)
+    if (!matches(r.path, req.path))
       continue;
     if (takes(r.methods, req.method)) {
       r.handler(self, slot, req);
@@ -526,9 +730,9 @@ void dispatch(self_ptr self, const reply_slot& slot, const http_request& req) {
   if (same_path != nullptr) {
     // Allow lists the path's methods in one order, whatever the table's.
     name = same_path->name;
-    for (auto method : {"GET", "HEAD", "POST", "DELETE"})
+    for (auto method : {"GET", "HEAD", "POST", "PATCH", "DELETE"})
       for (auto& r : routes)
-        if (r.path == req.path && takes(r.methods, method)) {
+        if (matches(r.path, req.path) && takes(r.methods, method)) {
           allow += allow.empty() ? "" : ", ";
           allow += method;
           break;

@@ -62,6 +62,9 @@ struct http_facade_state {
   /// coordinator told us (at start-up, or on the first request naming one).
   std::vector<std::string> sources;
   facade_metrics metrics;
+  /// Checks of a sheet (POST /api/sources/check) waiting for their answer:
+  /// each one fetches from the network, so only a few run at once.
+  size_t checks_running = 0;
 
   /// The default source's name ("" while the sources are unknown).
   const std::string& default_source() const {

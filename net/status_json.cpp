@@ -165,52 +165,6 @@ std::string unknown_source_message(const std::string& name,
          + (list.empty() ? "(none)" : list);
 }
 
-std::string to_json(const std::vector<source_info>& sources) {
-  rapidjson::StringBuffer buf;
-  json_writer w{buf};
-  w.StartObject();
-  w.Key("sources");
-  w.StartArray();
-  bool first = true;
-  for (auto& src : sources) {
-    w.StartObject();
-    put(w, "name", src.name);
-    put(w, "location", src.location);
-    put(w, "access", src.access);
-    w.Key("intervalSeconds");
-    if (src.interval_ms <= 0)
-      w.Null();
-    else if (src.interval_ms % 1000 == 0)
-      w.Int64(src.interval_ms / 1000);
-    else
-      w.Double(static_cast<double>(src.interval_ms) / 1000.0);
-    w.Key("default");
-    w.Bool(first);
-    first = false;
-    w.Key("running");
-    if (src.running_id.empty())
-      w.Null();
-    else
-      w.String(src.running_id.data(),
-               static_cast<rapidjson::SizeType>(src.running_id.size()));
-    w.Key("queued");
-    w.Bool(src.queued);
-    w.Key("last");
-    if (src.last.id.empty()) {
-      w.Null();
-    } else {
-      auto last = src.last;
-      if (last.source.empty())
-        last.source = src.name;
-      put_status(w, last);
-    }
-    w.EndObject();
-  }
-  w.EndArray();
-  w.EndObject();
-  return {buf.GetString(), buf.GetSize()};
-}
-
 std::string history_json(const std::vector<sync_status>& syncs) {
   rapidjson::StringBuffer buf;
   json_writer w{buf};

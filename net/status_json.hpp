@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "messages/data_page.hpp"
-#include "messages/source_info.hpp"
 #include "messages/sync_status.hpp"
 
 namespace sheetsync {
@@ -48,11 +47,6 @@ std::string error_json(const std::string& code, const std::string& message,
 /// are: a, b".
 std::string unknown_source_message(const std::string& name,
                                    const std::vector<std::string>& known);
-
-/// The GET /api/sources answer: `{"sources": [{"name", "location", "access",
-/// "intervalSeconds", "default", "running", "queued", "last"}, ...]}`; the
-/// first source is the default one.
-std::string to_json(const std::vector<source_info>& sources);
 
 /// The GET /api/sync-history answer: `{"syncs": [status objects...]}`.
 std::string history_json(const std::vector<sync_status>& syncs);

@@ -33,6 +33,7 @@
 #include "messages/actors.hpp"
 #include "messages/error.hpp"
 #include "messages/system_config.hpp"
+#include "net/source_json.hpp"
 #include "net/status_json.hpp"
 
 #include <rapidjson/document.h>
@@ -213,6 +214,15 @@ struct script {
   std::vector<std::pair<std::string, caf::response_promise>> held;
   /// Who subscribed.
   status_listener_actor listener;
+  /// Answer the sources requests (get one, add, update, delete) with this
+  /// error instead.
+  caf::error source_error;
+  /// The answer to `check`.
+  source_check check;
+  /// The spec of the latest add, update or check, and the fields an update
+  /// listed.
+  source_spec spec;
+  std::vector<std::string> given;
 };
 
 using script_ptr = std::shared_ptr<script>;
@@ -300,30 +310,77 @@ fake_coordinator(coordinator_api::stateful_pointer<fake_state> self,
         return sc->ready_error;
       return caf::ok_atom::value;
     },
-    // The sources routes are not served yet.
     [=](caf::get_atom, atom::sources,
         const std::string& name) -> caf::result<source_info> {
       sc->calls.push_back("source " + name);
-      return sheetsync::make_error(ec::unavailable, "not in this test");
+      if (sc->source_error)
+        return sc->source_error;
+      for (auto& x : sc->sources)
+        if (x.name == name)
+          return x;
+      return sheetsync::make_error(ec::unknown_source,
+                                   "no source named '" + name + "'");
     },
     [=](caf::put_atom, atom::sources,
         const source_spec& spec) -> caf::result<source_info> {
       sc->calls.push_back("add " + spec.name);
-      return sheetsync::make_error(ec::unavailable, "not in this test");
+      sc->spec = spec;
+      if (sc->source_error)
+        return sc->source_error;
+      source_info x;
+      x.name = spec.name;
+      x.location = "redacted";
+      x.access = to_string(spec.access);
+      x.interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        spec.interval)
+                        .count();
+      x.gid = spec.gid;
+      x.tabs = spec.tabs;
+      x.all_tabs = spec.all_tabs;
+      x.has_api_key = !spec.api_key.empty();
+      x.credentials = spec.credentials;
+      sc->sources.push_back(x);
+      return x;
     },
     [=](atom::update, const source_spec& spec,
-        const std::vector<std::string>&) -> caf::result<source_info> {
+        const std::vector<std::string>& given) -> caf::result<source_info> {
       sc->calls.push_back("update " + spec.name);
-      return sheetsync::make_error(ec::unavailable, "not in this test");
+      sc->spec = spec;
+      sc->given = given;
+      if (sc->source_error)
+        return sc->source_error;
+      for (auto& x : sc->sources)
+        if (x.name == spec.name) {
+          x.interval_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            spec.interval)
+                            .count();
+          x.tabs = spec.tabs;
+          x.all_tabs = spec.all_tabs;
+          return x;
+        }
+      return sheetsync::make_error(ec::unknown_source,
+                                   "no source named '" + spec.name + "'");
     },
     [=](caf::delete_atom, atom::sources,
         const std::string& name) -> caf::result<caf::ok_atom> {
       sc->calls.push_back("delete " + name);
-      return sheetsync::make_error(ec::unavailable, "not in this test");
+      if (sc->source_error)
+        return sc->source_error;
+      auto& xs = sc->sources;
+      auto i = std::find_if(xs.begin(), xs.end(),
+                            [&](auto& x) { return x.name == name; });
+      if (i == xs.end())
+        return sheetsync::make_error(ec::unknown_source,
+                                     "no source named '" + name + "'");
+      xs.erase(i);
+      return caf::ok_atom_v;
     },
     [=](atom::check, const source_spec& spec) -> caf::result<source_check> {
       sc->calls.push_back("check " + spec.name);
-      return sheetsync::make_error(ec::unavailable, "not in this test");
+      sc->spec = spec;
+      if (sc->hold)
+        return hold("check");
+      return sc->check;
     },
     [=](atom::last, const std::string& source) -> caf::result<sync_status> {
       sc->calls.push_back("last " + source);
@@ -1770,8 +1827,11 @@ CAF_TEST(an unknown source: 404 naming the known ones on every route) {
       r.body,
       R"({"success":false,"error":"unknown_source","message":"no source named 'zz'; the sources are: a, b","sources":["a","b"]})");
   }
-  // The broker knew the names: nobody was asked.
-  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // Sources come and go at run time: the broker asked for the list again
+  // before each 404, and for nothing else.
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 5);
+  for (auto i = calls; i < sc->calls.size(); ++i)
+    CAF_CHECK_EQUAL(sc->calls[i], "sources");
   // A sync id says everything: its source parameter is not checked.
   auto r = exchange(get("/api/sync-sheets-bg?syncId=sync-1&source=zz"));
   CAF_CHECK_EQUAL(r.status, 200);
@@ -2031,9 +2091,10 @@ CAF_TEST(GET sources lists every source with its running and latest sync) {
   CAF_CHECK_EQUAL(
     r.body,
     R"({"sources":[)"
-    R"({"name":"a","location":"https://sheets.test/a.csv","access":"export","intervalSeconds":null,"default":true,"running":null,"queued":false,"last":null},)"
+    R"({"name":"a","location":"https://sheets.test/a.csv","access":"export","intervalSeconds":null,"default":true,"running":null,"queued":false,"last":null,)"
+    R"("fixed":false,"definedIn":null,"gid":"","credentials":null},)"
     R"({"name":"b","location":"https://docs.google.com/spreadsheets/d/ID2/edit#gid=123","access":"api","intervalSeconds":900,"default":false,"running":"sync-b1","queued":true,"last":)"
-      + to_json(last) + "}]}");
+      + to_json(last) + R"(,"fixed":false,"definedIn":null,"gid":"","credentials":null}]})");
   // Not a whole number of seconds.
   sc->sources[0].interval_ms = 1500;
   r = exchange(get("/api/sources"));
@@ -2043,9 +2104,9 @@ CAF_TEST(GET sources lists every source with its running and latest sync) {
   send(conn, req("HEAD", "/api/sources"));
   CAF_CHECK(starts_with(output(conn), "HTTP/1.1 200 OK\r\n"));
   auto calls = coordinator_calls();
-  r = exchange(req("POST", "/api/sources"));
+  r = exchange(req("PUT", "/api/sources"));
   CAF_CHECK_EQUAL(r.status, 405);
-  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD");
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD, POST");
   CAF_CHECK_EQUAL(coordinator_calls(), calls);
   // The coordinator failing: an error JSON.
   sc->sources_fail = true;
@@ -2171,6 +2232,309 @@ CAF_TEST(an ended facade is freed once its timers have fired) {
   CAF_REQUIRE(weak.lock() != nullptr); // the clock holds it until they fire
   advance(fcfg.keepalive_interval + 1s);
   CAF_CHECK(weak.lock() == nullptr);
+}
+
+// -- sources at run time -------------------------------------------------------
+
+namespace {
+
+const std::string json_type = "Content-Type: application/json\r\n";
+
+} // namespace
+
+CAF_TEST(POST sources adds one: 201 with Location and the source as listed) {
+  start();
+  auto r = exchange(req("POST", "/api/sources", json_type,
+                        R"({"name":"sales","url":"https://docs.google.com/)"
+                        R"(spreadsheets/d/ID/edit#gid=7","interval":"15min",)"
+                        R"("tabs":["Orders","Stock 2"],"apiKey":"SECRET-KEY"})"));
+  CAF_CHECK_EQUAL(r.status, 201);
+  check_json(r);
+  CAF_CHECK_EQUAL(r.header("Location").value_or(""), "/api/sources/sales");
+  CAF_CHECK_EQUAL(sc->calls.back(), "add sales");
+  CAF_CHECK_EQUAL(sc->spec.name, "sales");
+  CAF_CHECK_EQUAL(sc->spec.location,
+                  "https://docs.google.com/spreadsheets/d/ID/edit#gid=7");
+  CAF_CHECK(sc->spec.interval == std::chrono::minutes{15});
+  CAF_CHECK_EQUAL(sc->spec.tabs, (std::vector<std::string>{"Orders", "Stock 2"}));
+  CAF_CHECK_EQUAL(sc->spec.api_key, "SECRET-KEY");
+  // The key never comes back: only that there is one.
+  CAF_CHECK(!contains(r.body, "SECRET-KEY"));
+  CAF_CHECK_EQUAL(
+    r.body,
+    R"({"name":"sales","location":"redacted","access":"auto","intervalSeconds":900,)"
+    R"("default":false,"running":null,"queued":false,"last":null,"fixed":false,)"
+    R"("definedIn":null,"gid":"","tabs":["Orders","Stock 2"],"apiKey":"***","credentials":null})");
+  // The other routes know it at once, and so do new event streams.
+  auto calls = coordinator_calls();
+  r = exchange(get("/api/data?source=sales"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 1);
+  CAF_CHECK_EQUAL(sc->calls.back(), "data sales 50 0");
+  CAF_CHECK(contains(state().events.latest("sales"), "No sync has run yet"));
+}
+
+CAF_TEST(GET PATCH DELETE of one source) {
+  two_sources();
+  start();
+  auto r = exchange(get("/api/sources/b"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "source b");
+  CAF_CHECK(starts_with(r.body, R"({"name":"b",)"));
+  CAF_CHECK(contains(r.body, R"("default":false)"));
+  r = exchange(get("/api/sources/a"));
+  CAF_CHECK(contains(r.body, R"("default":true)"));
+  // PATCH: only the fields given, named as the API names them.
+  r = exchange(req("PATCH", "/api/sources/b", json_type,
+                   R"({"interval":"1h","tabs":"all","name":"b"})"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "update b");
+  CAF_CHECK_EQUAL(sc->spec.name, "b");
+  CAF_CHECK_EQUAL(sc->given, (std::vector<std::string>{"interval", "tabs"}));
+  CAF_CHECK(sc->spec.all_tabs);
+  CAF_CHECK(contains(r.body, R"("intervalSeconds":3600,)"));
+  CAF_CHECK(contains(r.body, R"("tabs":"all")"));
+  r = exchange(req("PATCH", "/api/sources/b", json_type,
+                   R"({"interval":null,"apiKey":null})"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->given, (std::vector<std::string>{"interval", "apiKey"}));
+  CAF_CHECK(contains(r.body, R"("intervalSeconds":null,)"));
+  // DELETE: gone from the broker's names too.
+  r = exchange(req("DELETE", "/api/sources/b"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK_EQUAL(sc->calls.back(), "delete b");
+  CAF_CHECK_EQUAL(state().sources, (std::vector<std::string>{"a"}));
+  r = exchange(get("/api/data?source=b"));
+  CAF_CHECK_EQUAL(r.status, 404);
+  check_error(r, "unknown_source");
+  r = exchange(get("/api/sources/b"));
+  check_error(r, "unknown_source");
+  CAF_CHECK_EQUAL(r.status, 404);
+}
+
+CAF_TEST(sources errors: unknown 404 and exists or fixed 409 and invalid names 404 unasked) {
+  two_sources();
+  start();
+  sc->source_error = sheetsync::make_error(ec::source_exists,
+                                           "a source named 'b' exists");
+  auto r = exchange(req("POST", "/api/sources", json_type,
+                        R"({"name":"b","id":"abc"})"));
+  CAF_CHECK_EQUAL(r.status, 409);
+  check_error(r, "source_exists");
+  sc->source_error = sheetsync::make_error(
+    ec::fixed_source, "source 'a' is defined by the --source flag");
+  r = exchange(req("PATCH", "/api/sources/a", json_type, R"({"gid":"5"})"));
+  CAF_CHECK_EQUAL(r.status, 409);
+  CAF_CHECK(contains(check_error(r, "fixed_source")->operator[]("message").GetString(),
+                     "--source"));
+  r = exchange(req("DELETE", "/api/sources/a"));
+  CAF_CHECK_EQUAL(r.status, 409);
+  sc->source_error = caf::error{};
+  r = exchange(get("/api/sources/zz"));
+  CAF_CHECK_EQUAL(r.status, 404);
+  check_error(r, "unknown_source");
+  // Names no source can have: nobody is asked.
+  auto calls = coordinator_calls();
+  for (auto target : std::vector<std::string>{"/api/sources/a%20b", "/api/sources/a__b",
+                      "/api/sources/-x", "/api/sources/" + std::string(70, 'x')}) {
+    CAF_MESSAGE(target);
+    r = exchange(get(target));
+    CAF_CHECK_EQUAL(r.status, 404);
+    check_error(r, "unknown_source");
+  }
+  // Deeper paths are not sources.
+  r = exchange(get("/api/sources/a/b"));
+  CAF_CHECK_EQUAL(r.status, 404);
+  check_error(r, "not_found");
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // Methods of a source's path.
+  r = exchange(req("PUT", "/api/sources/a", json_type, "{}"));
+  CAF_CHECK_EQUAL(r.status, 405);
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD, PATCH, DELETE");
+  r = exchange(get("/api/sources/check"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "source check");
+}
+
+CAF_TEST(hostile source bodies: 400 naming the field or 413 or 415 and the coordinator hears nothing) {
+  start();
+  auto calls = coordinator_calls();
+  auto url = std::string{R"("url":"https://docs.google.com/spreadsheets/d/ID/edit")"};
+  for (auto [body, field] : std::vector<std::pair<std::string, std::string>>{
+         {"{" + url + "}", R"("name")"},
+         {R"({"name":"a b",)" + url + "}", R"("name")"},
+         {R"({"name":"a__b",)" + url + "}", R"("name")"},
+         {R"({"name":"check",)" + url + "}", R"("name")"},
+         {R"({"name":["x"],)" + url + "}", R"("name")"},
+         {R"({"name":"x"})", R"("url")"},
+         {R"({"name":"x","url":"file:///etc/passwd"})", R"("url")"},
+         {R"({"name":"x","url":"ftp://h/x.csv"})", R"("url")"},
+         {R"({"name":"x","url":""})", R"("url")"},
+         {R"({"name":"x","id":"a/b"})", R"("id")"},
+         {R"({"name":"x","id":"abc",)" + url + "}", R"("url")"},
+         {R"({"name":"x",)" + url + R"(,"interval":15})", R"("interval")"},
+         {R"({"name":"x",)" + url + R"(,"interval":"soon"})", R"("interval")"},
+         {R"({"name":"x",)" + url + R"(,"interval":"-5min"})", R"("interval")"},
+         {R"({"name":"x",)" + url + R"(,"interval":"10ms"})", R"("interval")"},
+         {R"({"name":"x",)" + url + R"(,"interval":"999999999999999991h"})",
+          R"("interval")"},
+         {R"({"name":"x",)" + url + R"(,"access":"ftp"})", R"("access")"},
+         {R"({"name":"x",)" + url + R"(,"gid":"first"})", R"("gid")"},
+         {R"({"name":"x",)" + url + R"(,"gid":-1})", R"("gid")"},
+         {R"({"name":"x",)" + url + R"(,"tabs":"some"})", R"("tabs")"},
+         {R"({"name":"x",)" + url + R"(,"tabs":["A",""]})", R"("tabs")"},
+         {R"({"name":"x",)" + url + R"(,"tabs":["A","A"]})", R"("tabs")"},
+         {R"({"name":"x",)" + url + R"(,"apiKey":5})", R"("apiKey")"},
+         {R"({"name":"x",)" + url + R"(,"credentials":{}})", R"("credentials")"},
+         {R"({"name":"x",)" + url + R"(,"range":"A1:B2"})", R"("range")"},
+         {R"({"name":"x","name":"y",)" + url + "}", R"("name")"},
+         {"{", "JSON object"},
+         {"[]", "JSON object"},
+         {"null", "JSON object"},
+         {std::string(60000, '['), "JSON object"}}) {
+    CAF_MESSAGE(body.substr(0, 100));
+    auto r = exchange(req("POST", "/api/sources", json_type, body));
+    CAF_CHECK_EQUAL(r.status, body.size() > max_source_body ? 413 : 400);
+    if (r.status == 400) {
+      auto doc = check_error(r, "invalid_argument");
+      CAF_CHECK(contains((*doc)["message"].GetString(), field));
+    }
+  }
+  // Too big, not JSON.
+  auto big = R"({"name":"x",)" + url + R"(,"apiKey":")"
+             + std::string(max_source_body, 'k') + R"("})";
+  auto r = exchange(req("POST", "/api/sources", json_type, big));
+  CAF_CHECK_EQUAL(r.status, 413);
+  check_error(r, "payload_too_large");
+  r = exchange(req("POST", "/api/sources", "Content-Type: text/plain\r\n",
+                   R"({"name":"x",)" + url + "}"));
+  CAF_CHECK_EQUAL(r.status, 415);
+  check_error(r, "unsupported_media_type");
+  r = exchange(req("POST", "/api/sources", "", R"({"name":"x",)" + url + "}"));
+  CAF_CHECK_EQUAL(r.status, 415);
+  // PATCH: no name change, something to change.
+  r = exchange(req("PATCH", "/api/sources/default", json_type,
+                   R"({"name":"other"})"));
+  CAF_CHECK_EQUAL(r.status, 400);
+  CAF_CHECK(contains((*check_error(r, "invalid_argument"))["message"].GetString(),
+                     R"("name")"));
+  r = exchange(req("PATCH", "/api/sources/default", json_type, "{}"));
+  CAF_CHECK_EQUAL(r.status, 400);
+  check_error(r, "invalid_argument");
+  // An unknown field is named, but only a short printable part of it.
+  r = exchange(req("POST", "/api/sources", json_type,
+                   R"({"\u0007)" + std::string(500, 'z') + R"(":1})"));
+  CAF_CHECK_EQUAL(r.status, 400);
+  CAF_CHECK(!contains(r.body, std::string(41, 'z')));
+  CAF_CHECK(contains(r.body, R"(unknown field \"?zzz)"));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+}
+
+CAF_TEST(POST sources check answers what the coordinator found as JSON) {
+  start();
+  sc->check.ok = true;
+  sc->check.columns = {"sku", "qty"};
+  sc->check.rows = {{"A-1", "5"}, {"B-2", ""}};
+  sc->check.tabs = {{"0", "Stock"}, {"77", "Returns"}};
+  sc->check.access = "api";
+  sc->check.name = "stock";
+  auto r = exchange(req("POST", "/api/sources/check", json_type,
+                        R"({"id":"ABC123","apiKey":"SECRET-KEY"})"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  check_json(r);
+  CAF_CHECK_EQUAL(sc->calls.back(), "check ");
+  CAF_CHECK_EQUAL(sc->spec.location, "ABC123");
+  CAF_CHECK_EQUAL(sc->spec.api_key, "SECRET-KEY");
+  CAF_CHECK_EQUAL(
+    r.body,
+    R"({"ok":true,"columns":["sku","qty"],"rows":[["A-1","5"],["B-2",""]],)"
+    R"("tabs":[{"gid":"0","title":"Stock"},{"gid":"77","title":"Returns"}],)"
+    R"("access":"api","name":"stock"})");
+  sc->check = source_check{};
+  sc->check.message = "the sheet is not shared: share it with anyone with the link";
+  r = exchange(req("POST", "/api/sources/check", json_type,
+                   R"({"name":"x","url":"https://h.test/a.csv"})"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(
+    r.body,
+    R"({"ok":false,"message":"the sheet is not shared: share it with anyone with the link"})");
+  // The name is optional, a location is not.
+  auto calls = coordinator_calls();
+  r = exchange(req("POST", "/api/sources/check", json_type, R"({"name":"x"})"));
+  CAF_CHECK_EQUAL(r.status, 400);
+  CAF_CHECK(contains(r.body, R"(\"url\")"));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  r = exchange(req("GET", "/api/sources/check"));
+  CAF_CHECK_EQUAL(sc->calls.back(), "source check");
+}
+
+CAF_TEST(GET sources shows fixed sources and tabs but never a key) {
+  two_sources();
+  sc->sources[0].fixed = true;
+  sc->sources[0].defined_in = "the --source flag";
+  sc->sources[0].has_api_key = true;
+  sc->sources[1].all_tabs = true;
+  sc->sources[1].gid = "123";
+  sc->sources[1].credentials = "/etc/sa.json";
+  start();
+  auto r = exchange(get("/api/sources"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(contains(r.body, R"("fixed":true,"definedIn":"the --source flag","gid":"","apiKey":"***","credentials":null})"));
+  CAF_CHECK(contains(r.body, R"("fixed":false,"definedIn":null,"gid":"123","tabs":"all","credentials":"/etc/sa.json"})"));
+}
+
+CAF_TEST(a source added through another facade is found and not 404) {
+  two_sources();
+  start();
+  source_info c;
+  c.name = "c";
+  sc->sources.push_back(c);
+  auto r = exchange(get("/api/data?source=c"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "data c 50 0");
+  CAF_CHECK_EQUAL(state().sources, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+CAF_TEST(intervals read as the config file reads them) {
+  caf::timespan t{1};
+  CAF_CHECK_EQUAL(parse_interval("15min", t), "");
+  CAF_CHECK(t == std::chrono::minutes{15});
+  CAF_CHECK_EQUAL(parse_interval("1h", t), "");
+  CAF_CHECK(t == std::chrono::hours{1});
+  CAF_CHECK_EQUAL(parse_interval("90s", t), "");
+  CAF_CHECK(t == std::chrono::seconds{90});
+  for (auto manual : {"manual", "", "0"}) {
+    t = caf::timespan{1};
+    CAF_CHECK_EQUAL(parse_interval(manual, t), "");
+    CAF_CHECK(t == caf::timespan{0});
+  }
+  for (auto bad : {"15", "15 minutes", "1d", "-1h", "500ms", "999999999999999991h",
+                   "1h30min"})
+    CAF_CHECK(!parse_interval(bad, t).empty());
+}
+
+CAF_TEST(at most four checks of a sheet wait at once) {
+  start();
+  sc->hold = true;
+  auto body = std::string{R"({"url":"https://h.test/a.csv"})"};
+  std::vector<connection_handle> waiting;
+  for (int i = 0; i < 4; ++i) {
+    waiting.push_back(connect());
+    send(waiting.back(), req("POST", "/api/sources/check", json_type, body));
+  }
+  CAF_CHECK_EQUAL(sc->held.size(), 4u);
+  auto r = exchange(req("POST", "/api/sources/check", json_type, body));
+  CAF_CHECK_EQUAL(r.status, 503);
+  check_error(r, "unavailable");
+  CAF_CHECK_EQUAL(sc->held.size(), 4u);
+  // One answered: room for the next.
+  sc->check.message = "not shared";
+  sc->held.front().second.deliver(sc->check);
+  pump();
+  CAF_CHECK_EQUAL(one_response(waiting.front()).status, 200);
+  auto conn = connect();
+  send(conn, req("POST", "/api/sources/check", json_type, body));
+  CAF_CHECK_EQUAL(sc->held.size(), 5u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
