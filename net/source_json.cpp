@@ -71,9 +71,10 @@ bool has_scheme(const std::string& x, const char* scheme) {
   return true;
 }
 
-/// A quoted field name for messages: "interval".
+/// How a message about a field starts ("interval: "), as the coordinator's
+/// do: clients (the settings page) put it beside that field.
 std::string q(const std::string& field) {
-  return '"' + field + '"';
+  return field + ":";
 }
 
 /// Reads one field into `spec`; "" or what is wrong.
@@ -164,7 +165,7 @@ std::string read_field(const std::string& key, const rapidjson::Value& v,
       return q(key) + " must be a string: a time span like \"15min\" or "
                       "\"1h\", or \"manual\"";
     if (auto err = parse_interval(as_string(v), spec.interval); !err.empty())
-      return q(key) + ": " + err;
+      return q(key) + " " + err;
   } else if (key == "tabs") {
     spec.tabs.clear();
     spec.all_tabs = false;
@@ -185,7 +186,7 @@ std::string read_field(const std::string& key, const rapidjson::Value& v,
         return want;
       auto title = as_string(x);
       if (title.size() > max_tab_title * 4) // UTF-8: up to 4 bytes each
-        return q(key) + ": a tab title is at most "
+        return q(key) + " a tab title is at most "
                + std::to_string(max_tab_title) + " characters";
       if (std::find(spec.tabs.begin(), spec.tabs.end(), title)
           != spec.tabs.end())
@@ -271,9 +272,9 @@ std::string read_source_json(std::string_view body, source_body kind,
       if (given.empty() && kind == source_body::check)
         continue;
       if (!valid_source_name(given))
-        return q(key) + ": not a valid source name: " + source_name_rule;
+        return q(key) + " not a valid source name: " + source_name_rule;
       if (given == "check")
-        return q(key) + ": \"check\" is taken by POST /api/sources/check; "
+        return q(key) + " \"check\" is taken by POST /api/sources/check; "
                         "choose another name";
       out.spec.name = std::move(given);
       continue;
@@ -286,16 +287,16 @@ std::string read_source_json(std::string_view body, source_body kind,
     return std::find(seen.begin(), seen.end(), key) != seen.end();
   };
   if (has("url") && has("id"))
-    return "give either \"url\" or \"id\", not both";
+    return "url: give either \"url\" or \"id\", not both";
   if (kind == source_body::update) {
     out.spec.name = name;
     return {};
   }
   if (kind == source_body::create && out.spec.name.empty())
-    return std::string{"\"name\" is missing: "} + source_name_rule;
+    return std::string{"name: missing: "} + source_name_rule;
   if (out.spec.location.empty())
-    return std::string{"\"url\" or \"id\" is missing: paste the sheet's "
-                       "link as \"url\", "}
+    return std::string{"url: missing (or \"id\"): paste the sheet's link as "
+                       "\"url\", "}
            + example;
   return {};
 }

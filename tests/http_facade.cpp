@@ -2361,33 +2361,33 @@ CAF_TEST(hostile source bodies: 400 naming the field or 413 or 415 and the coord
   auto calls = coordinator_calls();
   auto url = std::string{R"("url":"https://docs.google.com/spreadsheets/d/ID/edit")"};
   for (auto [body, field] : std::vector<std::pair<std::string, std::string>>{
-         {"{" + url + "}", R"("name")"},
-         {R"({"name":"a b",)" + url + "}", R"("name")"},
-         {R"({"name":"a__b",)" + url + "}", R"("name")"},
-         {R"({"name":"check",)" + url + "}", R"("name")"},
-         {R"({"name":["x"],)" + url + "}", R"("name")"},
-         {R"({"name":"x"})", R"("url")"},
-         {R"({"name":"x","url":"file:///etc/passwd"})", R"("url")"},
-         {R"({"name":"x","url":"ftp://h/x.csv"})", R"("url")"},
-         {R"({"name":"x","url":""})", R"("url")"},
-         {R"({"name":"x","id":"a/b"})", R"("id")"},
-         {R"({"name":"x","id":"abc",)" + url + "}", R"("url")"},
-         {R"({"name":"x",)" + url + R"(,"interval":15})", R"("interval")"},
-         {R"({"name":"x",)" + url + R"(,"interval":"soon"})", R"("interval")"},
-         {R"({"name":"x",)" + url + R"(,"interval":"-5min"})", R"("interval")"},
-         {R"({"name":"x",)" + url + R"(,"interval":"10ms"})", R"("interval")"},
+         {"{" + url + "}", "name:"},
+         {R"({"name":"a b",)" + url + "}", "name:"},
+         {R"({"name":"a__b",)" + url + "}", "name:"},
+         {R"({"name":"check",)" + url + "}", "name:"},
+         {R"({"name":["x"],)" + url + "}", "name:"},
+         {R"({"name":"x"})", "url:"},
+         {R"({"name":"x","url":"file:///etc/passwd"})", "url:"},
+         {R"({"name":"x","url":"ftp://h/x.csv"})", "url:"},
+         {R"({"name":"x","url":""})", "url:"},
+         {R"({"name":"x","id":"a/b"})", "id:"},
+         {R"({"name":"x","id":"abc",)" + url + "}", "url:"},
+         {R"({"name":"x",)" + url + R"(,"interval":15})", "interval:"},
+         {R"({"name":"x",)" + url + R"(,"interval":"soon"})", "interval:"},
+         {R"({"name":"x",)" + url + R"(,"interval":"-5min"})", "interval:"},
+         {R"({"name":"x",)" + url + R"(,"interval":"10ms"})", "interval:"},
          {R"({"name":"x",)" + url + R"(,"interval":"999999999999999991h"})",
-          R"("interval")"},
-         {R"({"name":"x",)" + url + R"(,"access":"ftp"})", R"("access")"},
-         {R"({"name":"x",)" + url + R"(,"gid":"first"})", R"("gid")"},
-         {R"({"name":"x",)" + url + R"(,"gid":-1})", R"("gid")"},
-         {R"({"name":"x",)" + url + R"(,"tabs":"some"})", R"("tabs")"},
-         {R"({"name":"x",)" + url + R"(,"tabs":["A",""]})", R"("tabs")"},
-         {R"({"name":"x",)" + url + R"(,"tabs":["A","A"]})", R"("tabs")"},
-         {R"({"name":"x",)" + url + R"(,"apiKey":5})", R"("apiKey")"},
-         {R"({"name":"x",)" + url + R"(,"credentials":{}})", R"("credentials")"},
+          "interval:"},
+         {R"({"name":"x",)" + url + R"(,"access":"ftp"})", "access:"},
+         {R"({"name":"x",)" + url + R"(,"gid":"first"})", "gid:"},
+         {R"({"name":"x",)" + url + R"(,"gid":-1})", "gid:"},
+         {R"({"name":"x",)" + url + R"(,"tabs":"some"})", "tabs:"},
+         {R"({"name":"x",)" + url + R"(,"tabs":["A",""]})", "tabs:"},
+         {R"({"name":"x",)" + url + R"(,"tabs":["A","A"]})", "tabs:"},
+         {R"({"name":"x",)" + url + R"(,"apiKey":5})", "apiKey:"},
+         {R"({"name":"x",)" + url + R"(,"credentials":{}})", "credentials:"},
          {R"({"name":"x",)" + url + R"(,"range":"A1:B2"})", R"("range")"},
-         {R"({"name":"x","name":"y",)" + url + "}", R"("name")"},
+         {R"({"name":"x","name":"y",)" + url + "}", "name:"},
          {"{", "JSON object"},
          {"[]", "JSON object"},
          {"null", "JSON object"},
@@ -2397,7 +2397,12 @@ CAF_TEST(hostile source bodies: 400 naming the field or 413 or 415 and the coord
     CAF_CHECK_EQUAL(r.status, body.size() > max_source_body ? 413 : 400);
     if (r.status == 400) {
       auto doc = check_error(r, "invalid_argument");
-      CAF_CHECK(contains((*doc)["message"].GetString(), field));
+      // A field's problem starts with its name, as the coordinator's do.
+      std::string message = (*doc)["message"].GetString();
+      if (field.back() == ':')
+        CAF_CHECK(starts_with(message, field));
+      else
+        CAF_CHECK(contains(message, field));
     }
   }
   // Too big, not JSON.
@@ -2416,8 +2421,8 @@ CAF_TEST(hostile source bodies: 400 naming the field or 413 or 415 and the coord
   r = exchange(req("PATCH", "/api/sources/default", json_type,
                    R"({"name":"other"})"));
   CAF_CHECK_EQUAL(r.status, 400);
-  CAF_CHECK(contains((*check_error(r, "invalid_argument"))["message"].GetString(),
-                     R"("name")"));
+  CAF_CHECK(starts_with((*check_error(r, "invalid_argument"))["message"].GetString(),
+                        "name:"));
   r = exchange(req("PATCH", "/api/sources/default", json_type, "{}"));
   CAF_CHECK_EQUAL(r.status, 400);
   check_error(r, "invalid_argument");
@@ -2462,7 +2467,7 @@ CAF_TEST(POST sources check answers what the coordinator found as JSON) {
   auto calls = coordinator_calls();
   r = exchange(req("POST", "/api/sources/check", json_type, R"({"name":"x"})"));
   CAF_CHECK_EQUAL(r.status, 400);
-  CAF_CHECK(contains(r.body, R"(\"url\")"));
+  CAF_CHECK(contains(r.body, R"("message":"url:)"));
   CAF_CHECK_EQUAL(coordinator_calls(), calls);
   r = exchange(req("GET", "/api/sources/check"));
   CAF_CHECK_EQUAL(sc->calls.back(), "source check");
