@@ -170,13 +170,22 @@ using history_actor = caf::typed_actor<
   caf::replies_to<atom::history, std::string, uint64_t>::with<
     std::vector<sync_status>>>;
 
-/// The token provider: one per service-account credentials file. Exchanges a
-/// signed JWT for an access token at the credentials' token_uri and caches it
-/// until shortly before it expires.
+/// The token provider: one per credentials file. Exchanges a signed JWT
+/// (service account) or the refresh token (authorized user) for an access
+/// token at the credentials' token_uri and caches it until shortly before it
+/// expires.
 using token_provider_actor = caf::typed_actor<
   // Answers a valid access token (a secret: never log it); ec::auth_failed
   // with a message that names no secret.
   caf::replies_to<caf::get_atom, atom::token>::with<std::string>>;
+
+/// A source checker: tries one planned source once, without saving anything
+/// (spawned per check, detached: it blocks in libcurl), then quits.
+using source_checker_actor = caf::typed_actor<
+  // Fetches the header and first rows (and the tab list with API access) and
+  // answers what it found; a problem is ok = false with a message in words,
+  // never an error.
+  caf::replies_to<atom::check>::with<source_check>>;
 
 /// The scheduler: starts each scheduled source's sync every interval.
 using scheduler_actor = caf::typed_actor<
