@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/evictor.hpp"
+#include "actors/source_checker.hpp"
 #include "net/redact.hpp"
 #include "sources/backoff.hpp"
 #include "sources/fetch_plan.hpp"
@@ -278,6 +279,37 @@ void spawn_stages(self_ptr self, active_sync& act) {
                      act.stages.parser.address(), act.stages.writer.address()})
     if (addr)
       self->monitor(addr);
+}
+
+/// Tries a source without saving anything: plans it on the service's
+/// endpoints and has a detached source_checker fetch its first rows. A source
+/// that does not plan, or whose credentials have no token provider, is
+/// answered at once; every problem is ok = false with a message.
+caf::result<source_check> check_source(self_ptr self, const source_spec& spec) {
+  auto& s = self->state;
+  auto refused = [](std::string message) {
+    source_check result;
+    result.message = std::move(message);
+    return result;
+  };
+  fetch_plan plan;
+  failure err;
+  if (!plan_fetch(spec, s.cfg.endpoints, plan, err))
+    return refused(err.text);
+  token_provider_actor token;
+  std::string email;
+  if (plan.needs_token) {
+    auto i = s.cfg.tokens.find(spec.credentials);
+    if (i == s.cfg.tokens.end())
+      return refused("the credentials file " + spec.credentials
+                     + " is not one this service has loaded");
+    token = i->second;
+    if (auto j = s.cfg.client_emails.find(spec.credentials); j != s.cfg.client_emails.end())
+      email = j->second;
+  }
+  auto checker = self->spawn<caf::detached>(source_checker, std::move(plan), token,
+                                            std::move(email), s.cfg.fetch_timeout);
+  return self->delegate(checker, atom::check::value);
 }
 
 /// Runs a queued sync: spawns its pipeline and arms its whole-sync limit.
@@ -822,8 +854,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         const std::string&) -> caf::result<caf::ok_atom> {
       return make_error(ec::unavailable, "not implemented yet");
     },
-    [=](atom::check, const source_spec&) -> caf::result<source_check> {
-      return make_error(ec::unavailable, "not implemented yet");
+    [=](atom::check, const source_spec& spec) -> caf::result<source_check> {
+      return check_source(self, spec);
     },
     [=](atom::progress, const stage_report& r) { on_report(self, r); },
     [=](atom::failed, const std::string& id, stage, const caf::error& err) {
