@@ -1,6 +1,7 @@
 #include "sources/sheet_preview.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <limits>
 #include <vector>
@@ -144,12 +145,26 @@ bool take_rows(csv_parser& parser, bool done, size_t rows, source_check& out,
   return true;
 }
 
-/// The last path segment of a URL without its extension ("" if none).
+/// The last path segment of a URL, percent-decoded, without its extension
+/// ("" if none).
 std::string file_name_of(const std::string& url) {
   auto end = url.find_first_of("?#");
   auto path = url.substr(0, end);
   auto slash = path.rfind('/');
-  auto name = slash == std::string::npos ? path : path.substr(slash + 1);
+  auto segment = slash == std::string::npos ? path : path.substr(slash + 1);
+  auto hex = [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+  };
+  std::string name;
+  for (size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] == '%' && i + 2 < segment.size() && hex(segment[i + 1])
+        && hex(segment[i + 2])) {
+      name += static_cast<char>(std::stoi(segment.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      name += segment[i];
+    }
+  }
   if (auto dot = name.rfind('.'); dot != std::string::npos && dot > 0)
     name.erase(dot);
   return name;

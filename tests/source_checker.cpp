@@ -285,7 +285,7 @@ CAF_TEST(proposed names are valid source names) {
   CAF_CHECK_EQUAL(proposed_source_name(p, std::string(100, 'a')), std::string(40, 'a'));
   p.kind = source_kind::url;
   p.url = "https://example.com/exports/Monthly%20Report.csv?x=1";
-  CAF_CHECK_EQUAL(proposed_source_name(p, ""), "monthly_20report");
+  CAF_CHECK_EQUAL(proposed_source_name(p, ""), "monthly_report");
   p.kind = source_kind::published;
   p.publish_key = "2PACX-1vQabcdefghij";
   CAF_CHECK_EQUAL(proposed_source_name(p, ""), "sheet_1vqabcde");
