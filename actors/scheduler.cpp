@@ -8,6 +8,27 @@
 
 namespace sheetsync {
 
+namespace {
+
+using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
+
+/// Schedules `source` every `interval` from now, replacing its schedule; a
+/// zero or negative interval removes it.
+void set_schedule(self_ptr self, const std::string& source,
+                  caf::timespan interval) {
+  auto& s = self->state;
+  if (interval <= caf::timespan{0}) {
+    s.entries.erase(source);
+    return;
+  }
+  auto generation = ++s.generations;
+  s.entries[source]
+    = schedule_entry{interval, self->clock().now() + interval, generation};
+  self->delayed_send(self, interval, atom::tick_v, source, generation);
+}
+
+} // namespace
+
 scheduler_actor::behavior_type
 scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
           coordinator_api coordinator,
@@ -18,18 +39,16 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
     if (msg.source == self->state.coordinator.address())
       self->quit(msg.reason);
   });
-  auto now = self->clock().now();
-  for (auto& [source, interval] : schedules) {
-    if (interval <= caf::timespan{0})
-      continue;
-    self->state.entries[source] = schedule_entry{interval, now + interval};
-    self->delayed_send(self, interval, atom::tick_v, source);
-  }
+  for (auto& [source, interval] : schedules)
+    set_schedule(self, source, interval);
   return {
-    [=](atom::tick, const std::string& source) {
+    [=](caf::put_atom, const std::string& source, caf::timespan interval) {
+      set_schedule(self, source, interval);
+    },
+    [=](atom::tick, const std::string& source, uint64_t generation) {
       auto i = self->state.entries.find(source);
-      if (i == self->state.entries.end())
-        return;
+      if (i == self->state.entries.end() || i->second.generation != generation)
+        return; // a removed or replaced schedule's timer
       auto& entry = i->second;
       auto now = self->clock().now();
       if (now < entry.due)
@@ -39,7 +58,8 @@ scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       do
         entry.due += entry.interval;
       while (entry.due <= now);
-      self->delayed_send(self, entry.due - now, atom::tick_v, source);
+      self->delayed_send(self, entry.due - now, atom::tick_v, source,
+                         generation);
       self->request(self->state.coordinator, caf::infinite, atom::start_v,
                     source)
         .then(

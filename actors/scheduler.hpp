@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -16,6 +17,8 @@ namespace sheetsync {
 struct schedule_entry {
   caf::timespan interval;
   caf::actor_clock::time_point due;
+  /// Tells this schedule's ticks from those of the one it replaced.
+  uint64_t generation = 0;
 };
 
 struct scheduler_state {
@@ -26,6 +29,8 @@ struct scheduler_state {
   std::map<std::string, schedule_entry> entries;
   /// Ticks whose start the coordinator refused (busy, cooldown, ...).
   uint64_t skipped = 0;
+  /// The last generation handed out.
+  uint64_t generations = 0;
 };
 
 /// Starts each scheduled source's sync every interval, at a fixed rate on the
@@ -34,8 +39,9 @@ struct scheduler_state {
 /// answers with busy or cooldown (or any error) is skipped with one line on
 /// stderr; ticks missed while the clock jumped ahead are dropped, not caught
 /// up, so two runs never follow each other just because time passed. Sources
-/// with a zero (or negative) interval are not scheduled. Quits when the
-/// coordinator goes down.
+/// with a zero (or negative) interval are not scheduled. A source's schedule
+/// can be set, replaced (its first tick one interval after that) or removed at
+/// any time. Quits when the coordinator goes down.
 /// @param self The scheduler.
 /// @param coordinator Who starts the syncs.
 /// @param schedules (source name, interval) pairs.

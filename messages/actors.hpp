@@ -11,6 +11,7 @@
 
 #include <caf/error.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "messages/error.hpp"
@@ -170,6 +171,15 @@ using history_actor = caf::typed_actor<
   caf::replies_to<atom::history, std::string, uint64_t>::with<
     std::vector<sync_status>>>;
 
+/// The source store: keeps the sources added at run time in the cache's
+/// sources table, on its own connection and thread.
+using source_store_actor = caf::typed_actor<
+  // Stores a source (insert or replace by name); answers once it is stored.
+  caf::replies_to<caf::put_atom, source_spec>::with<caf::ok_atom>,
+  // Removes a source's row and drops its tables (`name`, `name__*`); its
+  // history stays. Answers once done.
+  caf::replies_to<caf::delete_atom, std::string>::with<caf::ok_atom>>;
+
 /// The token provider: one per credentials file. Exchanges a signed JWT
 /// (service account) or the refresh token (authorized user) for an access
 /// token at the credentials' token_uri and caches it until shortly before it
@@ -189,8 +199,12 @@ using source_checker_actor = caf::typed_actor<
 
 /// The scheduler: starts each scheduled source's sync every interval.
 using scheduler_actor = caf::typed_actor<
-  // A source's interval elapsed (sent to itself on the actor clock).
-  caf::reacts_to<atom::tick, std::string>>;
+  // Schedules a source every interval from now on, replacing its schedule;
+  // 0 (or less) = not any more (sent by the coordinator as sources change).
+  caf::reacts_to<caf::put_atom, std::string, caf::timespan>,
+  // A source's interval elapsed: (source, generation of its schedule) (sent
+  // to itself on the actor clock; ticks of a replaced schedule are ignored).
+  caf::reacts_to<atom::tick, std::string, uint64_t>>;
 
 } // namespace sheetsync
 

@@ -236,6 +236,47 @@ CAF_TEST(a clock that jumps ahead gets one tick and no catch up burst) {
   CAF_CHECK_EQUAL(sc->starts, (strings{"sales@35s", "sales@40s"}));
 }
 
+CAF_TEST(a source scheduled at run time ticks one interval later) {
+  start({});
+  advance(5s);
+  self->send(sched_actor, caf::put_atom::value, std::string{"added"},
+             caf::timespan{10s});
+  sched.run();
+  advance(9s);
+  CAF_CHECK_EQUAL(sc->starts, strings{});
+  advance(1s);
+  CAF_CHECK_EQUAL(sc->starts, strings{"added@15s"});
+  advance(10s);
+  CAF_CHECK_EQUAL(sc->starts, (strings{"added@15s", "added@25s"}));
+}
+
+CAF_TEST(a retimed schedule drops the old timer) {
+  start({{"sales", 10s}});
+  advance(4s);
+  // Every 3 s from now: ticks at 7, 10, 13 s; the old timer (due at 10 s)
+  // must not add a start of its own.
+  self->send(sched_actor, caf::put_atom::value, std::string{"sales"},
+             caf::timespan{3s});
+  sched.run();
+  for (int i = 0; i < 10; ++i)
+    advance(1s);
+  CAF_CHECK_EQUAL(sc->starts,
+                  (strings{"sales@7s", "sales@10s", "sales@13s"}));
+}
+
+CAF_TEST(a removed schedule ticks no more) {
+  start({{"sales", 10s}, {"stock", 10s}});
+  advance(5s);
+  self->send(sched_actor, caf::put_atom::value, std::string{"sales"},
+             caf::timespan{0});
+  sched.run();
+  CAF_CHECK_EQUAL(state().entries.count("sales"), 0u);
+  for (int i = 0; i < 20; ++i)
+    advance(1s);
+  CAF_CHECK_EQUAL(starts_of("sales"), strings{});
+  CAF_CHECK_EQUAL(starts_of("stock"), (strings{"stock@10s", "stock@20s"}));
+}
+
 CAF_TEST(the scheduler stops with the coordinator) {
   start({{"sales", 10s}});
   self->monitor(sched_actor);
