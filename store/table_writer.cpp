@@ -181,7 +181,7 @@ bool table_writer::begin(const std::string& table, failure& err) {
     err = failure{ec::invalid_argument,
                   "invalid source name \"" + table
                     + "\": use 1 to 64 letters, digits, '_' or '-', starting "
-                      "with a letter or digit (not sync_runs, sync_meta or "
+                      "with a letter or digit (not sync_runs, sync_meta, sources or "
                       "sqlite_*)"};
     return false;
   }
