@@ -8,10 +8,13 @@
 #include <caf/all.hpp>
 
 #include "actors/evictor.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/source_checker.hpp"
 #include "net/redact.hpp"
+#include "net/text.hpp"
 #include "sources/backoff.hpp"
 #include "sources/fetch_plan.hpp"
+#include "store/source_table.hpp"
 
 namespace sheetsync {
 
@@ -91,42 +94,52 @@ int64_t stamp(self_ptr self, const sync_status& st,
   return st.started_ms + elapsed.count();
 }
 
-/// The configured source of this name ("" = the default), or null.
-const source_spec* find_source(self_ptr self, const std::string& name) {
-  auto& srcs = self->state.cfg.sources;
-  if (srcs.empty())
-    return nullptr;
+/// The source of this name ("" = the default), or null.
+source_slot* find_source(self_ptr self, const std::string& name) {
+  auto& s = self->state;
   if (name.empty())
-    return &srcs.front();
-  auto i = std::find_if(srcs.begin(), srcs.end(),
-                        [&](auto& x) { return x.name == name; });
-  return i == srcs.end() ? nullptr : &*i;
+    return s.order.empty() ? nullptr : &s.slots.at(s.order.front());
+  auto i = s.slots.find(name);
+  if (i == s.slots.end() || i->second.state != source_slot::phase::live)
+    return nullptr;
+  return &i->second;
 }
 
-caf::error unknown_source(self_ptr self, const std::string& name) {
+caf::error unknown_source(self_ptr self, const std::string& name,
+                          ec code = ec::invalid_argument) {
   std::string known;
-  for (auto& x : self->state.cfg.sources)
-    known += (known.empty() ? "" : ", ") + x.name;
-  return make_error(ec::invalid_argument,
+  for (auto& x : self->state.order)
+    known += (known.empty() ? "" : ", ") + x;
+  return make_error(code,
                     "unknown source '" + name + "' (known: " + known + ")");
+}
+
+/// The slot of the source a running or queued sync belongs to, or null.
+source_slot* slot_of_sync(self_ptr self, const std::string& id) {
+  auto& s = self->state;
+  auto i = s.syncs.find(id);
+  if (i == s.syncs.end())
+    return nullptr;
+  auto j = s.slots.find(i->second.source);
+  return j == s.slots.end() ? nullptr : &j->second;
 }
 
 /// The sync whose id this is, if it is running or between attempts.
 active_sync* find_active(self_ptr self, const std::string& id) {
-  for (auto& [name, act] : self->state.active)
-    if (act.id == id)
-      return &act;
-  return nullptr;
-}
-
-std::deque<queued_sync>::iterator find_queued(self_ptr self,
-                                             const std::string& id) {
-  auto& q = self->state.queue;
-  return std::find_if(q.begin(), q.end(), [&](auto& x) { return x.id == id; });
+  auto slot = slot_of_sync(self, id);
+  if (!slot || !slot->active || slot->active->id != id)
+    return nullptr;
+  return &*slot->active;
 }
 
 bool is_queued(self_ptr self, const std::string& id) {
-  return find_queued(self, id) != self->state.queue.end();
+  auto slot = slot_of_sync(self, id);
+  return slot && slot->queued_id == id;
+}
+
+/// The slot of a running sync (its source's, which exists while it runs).
+source_slot& slot_of(self_ptr self, const active_sync& act) {
+  return self->state.slots.at(act.source);
 }
 
 /// Ends the subscriptions to one sync after its final status went out, and
@@ -196,10 +209,11 @@ void refresh(self_ptr self, active_sync& act) {
 /// terminates. The source's next attempt or sync waits until they are gone.
 void stop_stages(self_ptr self, active_sync& act, bool kill) {
   act.cancel->store(true);
+  auto& draining = slot_of(self, act).draining;
   for (auto& addr : {act.stages.downloader.address(),
                      act.stages.parser.address(), act.stages.writer.address()})
     if (addr)
-      self->state.draining[act.source].push_back(addr);
+      draining.push_back(addr);
   if (kill) {
     auto reason = caf::exit_reason::user_shutdown;
     if (act.stages.downloader)
@@ -214,30 +228,35 @@ void stop_stages(self_ptr self, active_sync& act, bool kill) {
 
 void pump(self_ptr self);
 
+void continue_removal(self_ptr self, const std::string& name);
+
 /// Ends a running sync with a final state; stops whatever still runs.
 void finish(self_ptr self, active_sync& act, sync_state final_state,
             std::string message, std::string error = {}) {
   auto& st = self->state.syncs[act.id];
+  auto& slot = slot_of(self, act);
   stop_stages(self, act, final_state != sync_state::complete);
   if (final_state == sync_state::complete) {
     st.progress = 100;
     if (!act.unchanged)
-      self->state.last_size[act.source] = act.progress.downloaded_bytes;
+      slot.last_size = act.progress.downloaded_bytes;
   }
   st.state = final_state;
   st.message = std::move(message);
   st.error = std::move(error);
   st.updated_ms = st.finished_ms = stamp(self, st, act.started_at);
   if (final_state == sync_state::complete && !act.unchanged)
-    self->state.synced_ms[act.source] = st.finished_ms;
+    slot.synced_ms = st.finished_ms;
   auto id = act.id;
   auto source = act.source;
-  self->state.active.erase(source); // invalidates act
+  slot.active.reset(); // invalidates act
+  --self->state.running;
   publish(self, st);
   unsubscribe_ended(self, id);
   if (self->state.evictor)
     self->send(self->state.evictor, atom::evict::value, id);
   pump(self);
+  continue_removal(self, source);
 }
 
 void fail(self_ptr self, active_sync& act, const caf::error& err) {
@@ -250,7 +269,8 @@ void fail(self_ptr self, active_sync& act, const caf::error& err) {
 /// Spawns the stages of the current attempt.
 void spawn_stages(self_ptr self, active_sync& act) {
   auto& s = self->state;
-  auto src = find_source(self, act.source);
+  auto& slot = slot_of(self, act);
+  auto src = &slot.spec;
   sync_job job;
   job.id = act.id;
   job.source = act.source;
@@ -258,10 +278,10 @@ void spawn_stages(self_ptr self, active_sync& act) {
   job.fetch_timeout = s.cfg.fetch_timeout;
   job.max_bytes = s.cfg.max_bytes;
   // start() refused sources without a plan.
-  if (auto i = s.plans.find(act.source); i != s.plans.end())
-    job.plan = i->second;
+  if (slot.plan)
+    job.plan = *slot.plan;
   job.url = job.plan.url;
-  if (src && !src->credentials.empty()) {
+  if (!src->credentials.empty()) {
     if (auto i = s.cfg.tokens.find(src->credentials); i != s.cfg.tokens.end())
       job.token = i->second;
     if (auto i = s.cfg.client_emails.find(src->credentials);
@@ -272,8 +292,8 @@ void spawn_stages(self_ptr self, active_sync& act) {
   job.cancel = act.cancel;
   act.progress = progress_tracker{};
   act.published_bytes = 0;
-  if (auto i = s.last_size.find(act.source); i != s.last_size.end())
-    act.progress.estimate_bytes = i->second;
+  if (slot.last_size)
+    act.progress.estimate_bytes = *slot.last_size;
   act.stages = s.cfg.make_pipeline(self, job, self);
   for (auto& addr : {act.stages.downloader.address(),
                      act.stages.parser.address(), act.stages.writer.address()})
@@ -281,43 +301,14 @@ void spawn_stages(self_ptr self, active_sync& act) {
       self->monitor(addr);
 }
 
-/// Tries a source without saving anything: plans it on the service's
-/// endpoints and has a detached source_checker fetch its first rows. A source
-/// that does not plan, or whose credentials have no token provider, is
-/// answered at once; every problem is ok = false with a message.
-caf::result<source_check> check_source(self_ptr self, const source_spec& spec) {
-  auto& s = self->state;
-  auto refused = [](std::string message) {
-    source_check result;
-    result.message = std::move(message);
-    return result;
-  };
-  fetch_plan plan;
-  failure err;
-  if (!plan_fetch(spec, s.cfg.endpoints, plan, err))
-    return refused(err.text);
-  token_provider_actor token;
-  std::string email;
-  if (plan.needs_token) {
-    auto i = s.cfg.tokens.find(spec.credentials);
-    if (i == s.cfg.tokens.end())
-      return refused("the credentials file " + spec.credentials
-                     + " is not one this service has loaded");
-    token = i->second;
-    if (auto j = s.cfg.client_emails.find(spec.credentials); j != s.cfg.client_emails.end())
-      email = j->second;
-  }
-  auto checker = self->spawn<caf::detached>(source_checker, std::move(plan), token,
-                                            std::move(email), s.cfg.fetch_timeout);
-  return self->delegate(checker, atom::check::value);
-}
-
 /// Runs a queued sync: spawns its pipeline and arms its whole-sync limit.
 void launch(self_ptr self, const queued_sync& q) {
   auto& s = self->state;
   auto id = q.id;
   auto& st = s.syncs[id];
-  auto& act = s.active[st.source];
+  auto& slot = s.slots.at(st.source);
+  auto& act = slot.active.emplace();
+  ++s.running;
   act.id = id;
   act.source = st.source;
   act.started_at = q.started_at;
@@ -329,14 +320,16 @@ void launch(self_ptr self, const queued_sync& q) {
   st.updated_ms = stamp(self, st, act.started_at);
   publish(self, st);
   auto source = st.source;
-  if (s.cfg.history && s.last_size.count(source) == 0) {
+  if (s.cfg.history && !slot.last_size) {
     // The estimate for a percentage when the server sends no Content-Length.
     self->request(s.cfg.history, caf::infinite, atom::last::value, source)
       .then(
         [=](const sync_status& last) {
           if (last.id.empty())
             return;
-          self->state.last_size.emplace(last.source, last.bytes);
+          if (auto i = self->state.slots.find(last.source);
+              i != self->state.slots.end() && !i->second.last_size)
+            i->second.last_size = last.bytes;
           if (auto act = find_active(self, id))
             act->progress.estimate_bytes = last.bytes;
         },
@@ -351,14 +344,15 @@ void launch(self_ptr self, const queued_sync& q) {
 void pump(self_ptr self) {
   auto& s = self->state;
   for (auto i = s.queue.begin();
-       i != s.queue.end() && s.active.size() < std::max<size_t>(s.cfg.max_parallel, 1);) {
-    auto& source = s.syncs[i->id].source;
-    if (s.draining.count(source) != 0) {
+       i != s.queue.end() && s.running < std::max<size_t>(s.cfg.max_parallel, 1);) {
+    auto& slot = *slot_of_sync(self, i->id);
+    if (!slot.draining.empty()) {
       ++i;
       continue;
     }
     auto next = std::move(*i);
     i = s.queue.erase(i);
+    slot.queued_id.clear();
     launch(self, next);
   }
 }
@@ -398,7 +392,7 @@ void fail_or_retry(self_ptr self, active_sync& act, const caf::error& err) {
 
 /// The next attempt of a sync whose backoff is over.
 void retry(self_ptr self, active_sync& act) {
-  if (self->state.draining.count(act.source) != 0) {
+  if (!slot_of(self, act).draining.empty()) {
     act.retry_when_drained = true;
     return;
   }
@@ -459,17 +453,15 @@ void commit(self_ptr self, active_sync& act) {
 }
 
 /// Why a source cannot start now, if so.
-caf::error check_start(self_ptr self, const source_spec& src) {
+caf::error check_start(self_ptr self, const source_slot& slot) {
   auto& s = self->state;
-  if (auto i = s.active.find(src.name); i != s.active.end())
-    return make_busy_error(i->second.id);
-  for (auto& q : s.queue)
-    if (s.syncs[q.id].source == src.name)
-      return make_busy_error(q.id);
+  if (slot.active)
+    return make_busy_error(slot.active->id);
+  if (!slot.queued_id.empty())
+    return make_busy_error(slot.queued_id);
   auto now = self->clock().now();
-  if (auto i = s.last_start.find(src.name);
-      i != s.last_start.end() && now - i->second < s.cfg.cooldown) {
-    auto left = s.cfg.cooldown - (now - i->second);
+  if (slot.last_start && now - *slot.last_start < s.cfg.cooldown) {
+    auto left = s.cfg.cooldown - (now - *slot.last_start);
     auto secs = std::chrono::ceil<std::chrono::seconds>(left).count();
     return make_cooldown_error(static_cast<uint32_t>(std::max<int64_t>(secs, 1)));
   }
@@ -477,10 +469,11 @@ caf::error check_start(self_ptr self, const source_spec& src) {
 }
 
 /// Starts a sync of `src`: runs it now or queues it; answers the new id.
-std::string enqueue(self_ptr self, const source_spec& src) {
+std::string enqueue(self_ptr self, source_slot& slot) {
   auto& s = self->state;
+  auto& src = slot.spec;
   auto now = self->clock().now();
-  s.last_start[src.name] = now;
+  slot.last_start = now;
   auto wall = now_ms(self);
   auto id = make_sync_id(wall);
   sync_status st;
@@ -491,7 +484,8 @@ std::string enqueue(self_ptr self, const source_spec& src) {
   st.started_ms = st.updated_ms = wall;
   s.syncs[id] = st;
   s.latest_id = id;
-  s.latest_by_source[src.name] = id;
+  slot.latest_id = id;
+  slot.queued_id = id;
   s.queue.push_back(queued_sync{id, now});
   pump(self);
   if (is_queued(self, id))
@@ -532,18 +526,18 @@ void on_report(self_ptr self, const stage_report& r) {
 
 void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& s = self->state;
-  for (auto& [source, addrs] : s.draining) {
+  for (auto& [name, slot] : s.slots) {
+    auto& addrs = slot.draining;
     auto i = std::find(addrs.begin(), addrs.end(), dm.source);
     if (i == addrs.end())
       continue;
     addrs.erase(i);
     if (addrs.empty()) {
-      auto name = source; // erase() invalidates `source`
-      s.draining.erase(name);
-      if (auto a = s.active.find(name);
-          a != s.active.end() && a->second.retry_when_drained)
-        retry(self, a->second);
+      auto source = name; // continue_removal may erase the slot
+      if (slot.active && slot.active->retry_when_drained)
+        retry(self, *slot.active);
       pump(self);
+      continue_removal(self, source);
     }
     return;
   }
@@ -552,7 +546,10 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
                                        return x.first.address() == dm.source;
                                      }),
                       s.subscribers.end());
-  for (auto& [source, act] : s.active) {
+  for (auto& [name, slot] : s.slots) {
+    if (!slot.active)
+      continue;
+    auto& act = *slot.active;
     auto& tr = act.progress;
     const char* which = nullptr;
     // A stage that is down leaves the pipeline, so finish() never waits for it.
@@ -595,11 +592,11 @@ void subscribe(self_ptr self, status_listener_actor listener, std::string id) {
 }
 
 /// The source's running, queued or latest known sync, or an idle status.
-caf::result<sync_status> last_of(self_ptr self, const source_spec& src) {
+caf::result<sync_status> last_of(self_ptr self, const source_slot& slot) {
   auto& s = self->state;
-  if (auto i = s.latest_by_source.find(src.name); i != s.latest_by_source.end())
-    if (auto j = s.syncs.find(i->second); j != s.syncs.end())
-      return j->second;
+  auto& src = slot.spec;
+  if (auto j = s.syncs.find(slot.latest_id); j != s.syncs.end())
+    return j->second;
   sync_status idle;
   idle.source = src.name;
   idle.message = "No sync has run yet";
@@ -616,31 +613,411 @@ caf::result<sync_status> last_of(self_ptr self, const source_spec& src) {
   return rp;
 }
 
-source_info info_of(self_ptr self, const source_spec& src) {
+source_info info_of(self_ptr self, const source_slot& slot) {
   auto& s = self->state;
+  auto& src = slot.spec;
   source_info info;
   info.name = src.name;
-  if (auto i = s.plans.find(src.name); i != s.plans.end()) {
-    info.location = i->second.description;
+  if (slot.plan) {
+    info.location = slot.plan->description;
     info.access
-      = i->second.format == body_format::sheet_values ? "api" : "export";
+      = slot.plan->format == body_format::sheet_values ? "api" : "export";
   } else {
     info.location = redact_url(src.location);
     info.access = to_string(src.access);
   }
   info.interval_ms
     = std::chrono::duration_cast<std::chrono::milliseconds>(src.interval).count();
-  if (auto i = s.active.find(src.name); i != s.active.end())
-    info.running_id = i->second.id;
-  for (auto& q : s.queue)
-    if (s.syncs[q.id].source == src.name) {
-      info.running_id = q.id;
-      info.queued = true;
-    }
-  if (auto i = s.latest_by_source.find(src.name); i != s.latest_by_source.end())
-    if (auto j = s.syncs.find(i->second); j != s.syncs.end())
-      info.last = j->second;
+  if (slot.active)
+    info.running_id = slot.active->id;
+  if (!slot.queued_id.empty()) {
+    info.running_id = slot.queued_id;
+    info.queued = true;
+  }
+  if (auto j = s.syncs.find(slot.latest_id); j != s.syncs.end())
+    info.last = j->second;
+  info.fixed = slot.fixed;
+  info.defined_in = slot.defined_in;
+  info.gid = src.gid;
+  info.tabs = src.tabs;
+  info.all_tabs = src.all_tabs;
+  info.has_api_key = !src.api_key.empty();
+  info.credentials = src.credentials;
   return info;
+}
+
+// -- sources at run time ------------------------------------------------------
+
+/// A run-time source as it runs: fields left empty take the service's
+/// settings, as the config file's sources do; credentials and API keys only
+/// for spreadsheets (a CSV URL gets no token).
+source_spec with_defaults(self_ptr self, const source_spec& given) {
+  auto& cfg = self->state.cfg;
+  auto& d = cfg.defaults;
+  auto x = given;
+  if (x.access == access_mode::automatic)
+    x.access = d.access;
+  auto spreadsheet_with = [&](const source_spec& y) {
+    fetch_plan plan;
+    failure err;
+    return plan_fetch(y, cfg.endpoints, plan, err)
+           && plan.kind == source_kind::spreadsheet;
+  };
+  if (x.api_key.empty() && !d.api_key.empty()) {
+    auto y = x;
+    y.api_key = d.api_key;
+    if (spreadsheet_with(y))
+      x = std::move(y);
+  }
+  if (x.credentials.empty() && !d.credentials.empty()) {
+    auto y = x;
+    y.credentials = d.credentials;
+    if (spreadsheet_with(y))
+      x = std::move(y);
+  }
+  if (x.credentials.empty() && x.api_key.empty()
+      && !d.default_credentials.empty()) {
+    auto y = x;
+    y.credentials = d.default_credentials;
+    if (spreadsheet_with(y))
+      x = std::move(y);
+  }
+  return x;
+}
+
+/// Makes sure the credentials at `path` have a token provider.
+bool ensure_token(self_ptr self, const std::string& path, failure& err) {
+  auto& s = self->state;
+  if (path.empty() || s.cfg.tokens.count(path) != 0)
+    return true;
+  if (!s.cfg.make_token_provider)
+    return true; // Tests without tokens: the stages get none.
+  token_source ts;
+  if (!s.cfg.make_token_provider(self, path, ts, err))
+    return false;
+  s.cfg.tokens.emplace(path, ts.provider);
+  if (!ts.client_email.empty())
+    s.cfg.client_emails.emplace(path, ts.client_email);
+  s.spawned_tokens.push_back(ts.provider);
+  return true;
+}
+
+/// Plans a slot's spec: its plan, or why it has none.
+void plan_slot(self_ptr self, source_slot& slot) {
+  fetch_plan plan;
+  slot.plan.reset();
+  slot.plan_error = failure{};
+  if (!plan_fetch(slot.spec, self->state.cfg.endpoints, plan, slot.plan_error))
+    return;
+  if (!ensure_token(self, slot.spec.credentials, slot.plan_error))
+    return;
+  slot.plan = std::move(plan);
+}
+
+caf::error invalid(const std::string& field, const std::string& text) {
+  return make_error(ec::invalid_argument, field + ": " + text);
+}
+
+/// Checks a run-time source as given (`given`) and as it would run (`spec`);
+/// on success `plan` is how it is fetched. Errors name the API field.
+caf::error check_runtime_source(self_ptr self, const source_spec& given,
+                                const source_spec& spec, fetch_plan& plan) {
+  if (!valid_source_name(given.name))
+    return invalid("name", "'" + given.name
+                             + "' is not a valid source name: "
+                             + source_name_rule);
+  if (given.location.empty())
+    return invalid("url", "a source needs the sheet's URL (url) or id (id)");
+  if (given.location.compare(0, 7, "file://") == 0)
+    return invalid("url", "a source added at run time cannot read local files "
+                          "(file://); define it in the config file instead");
+  if (given.interval < caf::timespan{0}
+      || (given.interval > caf::timespan{0}
+          && given.interval < std::chrono::seconds{1}))
+    return invalid("interval", "at least 1s (or none: only on demand)");
+  failure err;
+  if (!plan_fetch(spec, self->state.cfg.endpoints, plan, err))
+    return invalid(given.gid.empty() || !all_digits(given.gid) ? "url" : "gid",
+                   err.text);
+  if ((spec.all_tabs || !spec.tabs.empty())
+      && spec.api_key.empty() && spec.credentials.empty())
+    return invalid("tabs", "Google lists a spreadsheet's tabs only through the "
+                           "Sheets API: give an API key (apiKey) or "
+                           "credentials, or sync one tab");
+  if ((spec.all_tabs || !spec.tabs.empty())
+      && plan.kind != source_kind::spreadsheet)
+    return invalid("tabs", "only a spreadsheet (its URL or id) has tabs");
+  if (!ensure_token(self, spec.credentials, err))
+    return invalid("credentials", err.text);
+  return {};
+}
+
+/// Tells the scheduler a source's schedule (0 = none).
+void reschedule(self_ptr self, const std::string& name,
+                caf::timespan interval) {
+  if (self->state.scheduler)
+    self->send(self->state.scheduler, caf::put_atom::value, name, interval);
+}
+
+/// The slot whose name equals `name` ignoring case (SQLite's table names do),
+/// in any phase, or null.
+source_slot* find_taken(self_ptr self, const std::string& name) {
+  auto low = lower(name);
+  for (auto& [key, slot] : self->state.slots)
+    if (lower(key) == low)
+      return &slot;
+  return nullptr;
+}
+
+caf::error fixed_error(const source_slot& slot, const char* what) {
+  return make_error(ec::fixed_source,
+                    "source '" + slot.spec.name + "' is defined in "
+                      + (slot.defined_in.empty() ? std::string{"the command line"}
+                                                 : slot.defined_in)
+                      + " and cannot be " + what + " at run time; change it "
+                      + "there");
+}
+
+/// A live source of this exact name, or the error to answer.
+caf::expected<source_slot*> runtime_slot(self_ptr self, const std::string& name,
+                                         const char* what) {
+  auto i = self->state.slots.find(name);
+  if (i == self->state.slots.end()
+      || i->second.state != source_slot::phase::live)
+    return unknown_source(self, name, ec::unknown_source);
+  if (i->second.fixed)
+    return fixed_error(i->second, what);
+  return &i->second;
+}
+
+/// Finishes a delete once the source's sync has stopped and its stages are
+/// gone: its row and tables go (in the store), then the slot.
+void continue_removal(self_ptr self, const std::string& name) {
+  auto& s = self->state;
+  auto i = s.slots.find(name);
+  if (i == s.slots.end() || i->second.state != source_slot::phase::removing)
+    return;
+  auto& slot = i->second;
+  if (slot.active || !slot.draining.empty() || !slot.queued_id.empty())
+    return; // Called again when they are gone.
+  if (!slot.removed.pending())
+    return; // Asked the store already.
+  if (!s.cfg.store) {
+    auto rp = slot.removed;
+    s.slots.erase(i);
+    rp.deliver(caf::ok_atom::value);
+    return;
+  }
+  auto rp = slot.removed;
+  slot.removed = {}; // Not pending: asked.
+  self->request(s.cfg.store, caf::infinite, caf::delete_atom::value, name)
+    .then(
+      [=](caf::ok_atom) mutable {
+        self->state.slots.erase(name);
+        rp.deliver(caf::ok_atom::value);
+      },
+      [=](caf::error& err) mutable {
+        // Still stored: it stays (and comes back after a restart anyway).
+        auto& s = self->state;
+        if (auto j = s.slots.find(name); j != s.slots.end()) {
+          j->second.state = source_slot::phase::live;
+          s.order.push_back(name);
+          reschedule(self, name, j->second.spec.interval);
+        }
+        rp.deliver(std::move(err));
+      });
+}
+
+/// Tries a source without saving anything: planned as an added source would
+/// be (the service's settings for fields left empty, a token provider for its
+/// credentials), then a detached source_checker fetches its first rows. A
+/// source that does not plan, or whose credentials do not load, is answered
+/// at once; every problem is ok = false with a message.
+caf::result<source_check> check_source(self_ptr self, const source_spec& given) {
+  auto& s = self->state;
+  auto refused = [](std::string message) {
+    source_check result;
+    result.message = std::move(message);
+    return result;
+  };
+  if (given.location.compare(0, 7, "file://") == 0)
+    return refused("a source added at run time cannot read local files "
+                   "(file://); define it in the config file instead");
+  auto spec = with_defaults(self, given);
+  fetch_plan plan;
+  failure err;
+  if (!plan_fetch(spec, s.cfg.endpoints, plan, err))
+    return refused(err.text);
+  if (!ensure_token(self, spec.credentials, err))
+    return refused(err.text);
+  token_provider_actor token;
+  std::string email;
+  if (plan.needs_token) {
+    auto i = s.cfg.tokens.find(spec.credentials);
+    if (i == s.cfg.tokens.end())
+      return refused("the credentials file " + spec.credentials
+                     + " is not one this service has loaded");
+    token = i->second;
+    if (auto j = s.cfg.client_emails.find(spec.credentials); j != s.cfg.client_emails.end())
+      email = j->second;
+  }
+  auto checker = self->spawn<caf::detached>(source_checker, std::move(plan), token,
+                                            std::move(email), s.cfg.fetch_timeout);
+  return self->delegate(checker, atom::check::value);
+}
+
+/// Adds a source at run time: checked, stored, then served and scheduled.
+caf::result<source_info> add_source(self_ptr self, source_spec given) {
+  auto& s = self->state;
+  if (auto taken = find_taken(self, given.name))
+    return make_error(ec::source_exists,
+                      "a source named '" + taken->spec.name
+                        + "' exists already (names ignore case)"
+                        + (taken->state == source_slot::phase::live
+                             ? ""
+                             : "; it is being added or removed"));
+  auto spec = with_defaults(self, given);
+  fetch_plan plan;
+  if (auto err = check_runtime_source(self, given, spec, plan))
+    return err;
+  auto name = given.name;
+  auto& slot = s.slots[name];
+  slot.state = source_slot::phase::adding;
+  slot.given = given;
+  slot.spec = std::move(spec);
+  slot.plan = std::move(plan);
+  auto rp = self->make_response_promise<source_info>();
+  auto go_live = [=]() mutable {
+    auto& s = self->state;
+    auto i = s.slots.find(name);
+    if (i == s.slots.end())
+      return;
+    i->second.state = source_slot::phase::live;
+    s.order.push_back(name);
+    reschedule(self, name, i->second.spec.interval);
+    rp.deliver(info_of(self, i->second));
+  };
+  if (!s.cfg.store) {
+    go_live();
+    return rp;
+  }
+  self->request(s.cfg.store, caf::infinite, caf::put_atom::value, given)
+    .then([=](caf::ok_atom) mutable { go_live(); },
+          [=](caf::error& err) mutable {
+            self->state.slots.erase(name);
+            rp.deliver(std::move(err));
+          });
+  return rp;
+}
+
+/// Applies the listed API fields of `patch` to `x`.
+caf::error apply_fields(source_spec& x, const source_spec& patch,
+                        const std::vector<std::string>& fields) {
+  for (auto& f : fields) {
+    if (f == "url" || f == "id")
+      x.location = patch.location;
+    else if (f == "gid")
+      x.gid = patch.gid;
+    else if (f == "access")
+      x.access = patch.access;
+    else if (f == "apiKey")
+      x.api_key = patch.api_key;
+    else if (f == "credentials")
+      x.credentials = patch.credentials;
+    else if (f == "interval")
+      x.interval = patch.interval;
+    else if (f == "tabs") {
+      x.tabs = patch.tabs;
+      x.all_tabs = patch.all_tabs;
+    } else if (f == "name")
+      return invalid("name", "a source cannot be renamed: add it under the "
+                             "new name and remove the old one");
+    else
+      return invalid(f, "not a field of a source (url, id, gid, access, "
+                        "apiKey, credentials, interval, tabs)");
+  }
+  return {};
+}
+
+/// Changes fields of a run-time source: checked, stored, then applied.
+caf::result<source_info> update_source(self_ptr self, const source_spec& patch,
+                                       const std::vector<std::string>& fields) {
+  auto& s = self->state;
+  auto found = runtime_slot(self, patch.name, "changed");
+  if (!found)
+    return std::move(found.error());
+  auto given = (*found)->given;
+  if (auto err = apply_fields(given, patch, fields))
+    return err;
+  auto spec = with_defaults(self, given);
+  fetch_plan plan;
+  if (auto err = check_runtime_source(self, given, spec, plan))
+    return err;
+  auto name = patch.name;
+  auto rp = self->make_response_promise<source_info>();
+  auto apply = [=]() mutable {
+    auto& s = self->state;
+    auto i = s.slots.find(name);
+    if (i == s.slots.end() || i->second.state != source_slot::phase::live) {
+      rp.deliver(unknown_source(self, name, ec::unknown_source));
+      return;
+    }
+    auto& slot = i->second;
+    auto old_interval = slot.spec.interval;
+    slot.given = given;
+    slot.spec = spec;
+    // A running sync keeps the plan it started with; the next one uses this.
+    slot.plan = plan;
+    slot.plan_error = failure{};
+    if (slot.spec.interval != old_interval)
+      reschedule(self, name, slot.spec.interval);
+    rp.deliver(info_of(self, slot));
+  };
+  if (!s.cfg.store) {
+    apply();
+    return rp;
+  }
+  self->request(s.cfg.store, caf::infinite, caf::put_atom::value, given)
+    .then([=](caf::ok_atom) mutable { apply(); },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+/// Removes a run-time source: its schedule at once, its queued or running
+/// sync cancelled, then (once its stages are gone) its row and tables.
+caf::result<caf::ok_atom> remove_source(self_ptr self, const std::string& name) {
+  auto& s = self->state;
+  auto found = runtime_slot(self, name, "removed");
+  if (!found)
+    return std::move(found.error());
+  auto& slot = **found;
+  slot.state = source_slot::phase::removing;
+  s.order.erase(std::remove(s.order.begin(), s.order.end(), name),
+                s.order.end());
+  reschedule(self, name, caf::timespan{0});
+  auto rp = self->make_response_promise<caf::ok_atom>();
+  slot.removed = rp;
+  const char* message = "Cancelled: the source was removed";
+  if (!slot.queued_id.empty()) {
+    auto id = slot.queued_id;
+    auto q = std::find_if(s.queue.begin(), s.queue.end(),
+                          [&](auto& x) { return x.id == id; });
+    auto& st = s.syncs[id];
+    st.state = sync_state::cancelled;
+    st.message = message;
+    st.updated_ms = st.finished_ms = stamp(self, st, q->started_at);
+    slot.queued_id.clear();
+    s.queue.erase(q);
+    publish(self, st);
+    unsubscribe_ended(self, id);
+    if (s.evictor)
+      self->send(s.evictor, atom::evict::value, id);
+  }
+  if (slot.active && !slot.active->committing)
+    finish(self, *slot.active, sync_state::cancelled, message);
+  // A sync that is swapping its data in ends by itself; then the tables go.
+  continue_removal(self, name);
+  return rp;
 }
 
 } // namespace
@@ -656,14 +1033,40 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       return caf::timespan{std::chrono::milliseconds{rng() % 1000}};
     };
   self->state.cfg = std::move(cfg);
-  // Plans depend only on the configuration: made once, not per request.
-  for (auto& src : self->state.cfg.sources) {
-    fetch_plan plan;
-    failure err;
-    if (plan_fetch(src, self->state.cfg.endpoints, plan, err))
-      self->state.plans.emplace(src.name, std::move(plan));
-    else
-      self->state.plan_errors.emplace(src.name, std::move(err));
+  // Plans depend only on the source's spec: made once, not per request.
+  auto& s = self->state;
+  for (auto& src : s.cfg.sources) {
+    if (find_taken(self, src.name))
+      continue; // Command lines reject duplicates; the first one counts.
+    auto& slot = s.slots[src.name];
+    slot.spec = src;
+    slot.fixed = true;
+    if (auto i = s.cfg.defined_in.find(src.name); i != s.cfg.defined_in.end())
+      slot.defined_in = i->second;
+    plan_slot(self, slot);
+    s.order.push_back(src.name);
+  }
+  for (auto& given : s.cfg.stored_sources) {
+    if (auto taken = find_taken(self, given.name)) {
+      std::fprintf(stderr,
+                   "sheetsync: warning: the stored source '%s' is ignored: "
+                   "source '%s' of %s has that name\n",
+                   given.name.c_str(), taken->spec.name.c_str(),
+                   taken->defined_in.empty() ? "the command line"
+                                             : taken->defined_in.c_str());
+      continue;
+    }
+    auto& slot = s.slots[given.name];
+    slot.given = given;
+    slot.spec = with_defaults(self, given);
+    plan_slot(self, slot);
+    s.order.push_back(given.name);
+  }
+  if (s.cfg.run_scheduler) {
+    std::vector<std::pair<std::string, caf::timespan>> schedules;
+    for (auto& name : s.order)
+      schedules.emplace_back(name, s.slots.at(name).spec.interval);
+    s.scheduler = self->spawn(scheduler, coordinator_api{self}, schedules);
   }
   self->state.evictor = self->spawn<caf::linked>(
     evictor, self->state.cfg.evict_after, coordinator_actor{self});
@@ -671,7 +1074,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
   self->set_exit_handler([=](caf::exit_msg& msg) {
     // Nothing of a sync may outlive the coordinator. (Here, not in an
     // attached functor: the state is gone by the time those run.)
-    for (auto& [source, act] : self->state.active) {
+    for (auto& [name, slot] : self->state.slots) {
+      if (!slot.active)
+        continue;
+      auto& act = *slot.active;
       if (act.cancel)
         act.cancel->store(true);
       auto& p = act.stages;
@@ -680,6 +1086,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         if (auto hdl = caf::actor_cast<caf::actor>(addr))
           self->send_exit(hdl, msg.reason);
     }
+    if (self->state.scheduler)
+      self->send_exit(self->state.scheduler, msg.reason);
+    for (auto& provider : self->state.spawned_tokens)
+      self->send_exit(provider, msg.reason);
     self->quit(msg.reason);
   });
   return {
@@ -689,9 +1099,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         return unknown_source(self, source);
       if (auto err = check_start(self, *src))
         return err;
-      if (auto i = self->state.plan_errors.find(src->name);
-          i != self->state.plan_errors.end())
-        return make_error(i->second);
+      if (!src->plan)
+        return make_error(src->plan_error);
       return enqueue(self, *src);
     },
     [=](atom::status, const std::string& id) -> caf::result<sync_status> {
@@ -700,7 +1109,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         if (auto i = s.syncs.find(s.latest_id); i != s.syncs.end())
           return i->second;
         sync_status idle;
-        idle.source = s.cfg.sources.empty() ? "" : s.cfg.sources[0].name;
+        idle.source = s.order.empty() ? "" : s.order.front();
         idle.message = s.latest_id.empty() ? "No sync has run yet"
                                            : "No sync is running";
         return idle;
@@ -722,11 +1131,14 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       auto i = s.syncs.find(id);
       if (i == s.syncs.end())
         return make_error(ec::unknown_sync, "no sync with id '" + id + "'");
-      if (auto q = find_queued(self, id); q != s.queue.end()) {
+      if (is_queued(self, id)) {
+        auto q = std::find_if(s.queue.begin(), s.queue.end(),
+                              [&](auto& x) { return x.id == id; });
         auto& st = i->second;
         st.state = sync_state::cancelled;
         st.message = "Cancelled before it started: the previous data is kept";
         st.updated_ms = st.finished_ms = stamp(self, st, q->started_at);
+        slot_of_sync(self, id)->queued_id.clear();
         s.queue.erase(q);
         publish(self, st);
         unsubscribe_ended(self, id);
@@ -769,8 +1181,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
     [=](caf::get_atom, atom::sources) -> caf::result<std::vector<source_info>> {
       auto& s = self->state;
       auto infos = std::make_shared<std::vector<source_info>>();
-      for (auto& src : s.cfg.sources)
-        infos->push_back(info_of(self, src));
+      for (auto& name : s.order)
+        infos->push_back(info_of(self, s.slots.at(name)));
       auto missing = std::count_if(infos->begin(), infos->end(),
                                    [](auto& x) { return x.last.id.empty(); });
       if (missing == 0 || !s.cfg.history)
@@ -812,7 +1224,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       auto src = find_source(self, source);
       if (!src)
         return unknown_source(self, source);
-      auto name = src->name;
+      auto name = src->spec.name;
       if (!s.cfg.reader)
         return make_error(ec::cache_failed, "no cache reader configured");
       auto rp = self->make_response_promise<data_page>();
@@ -821,9 +1233,10 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         .then(
           [=](data_page& page) mutable {
             // The history may not have recorded the last sync yet.
-            auto& synced = self->state.synced_ms;
-            if (auto i = synced.find(name); i != synced.end())
-              page.synced_ms = i->second;
+            auto& slots = self->state.slots;
+            if (auto i = slots.find(name);
+                i != slots.end() && i->second.synced_ms)
+              page.synced_ms = *i->second.synced_ms;
             rp.deliver(std::move(page));
           },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
@@ -837,22 +1250,40 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
       return self->delegate(s.cfg.reader, caf::get_atom::value,
                             atom::ready::value);
     },
-    // Sources at run time: answered in a later step.
     [=](caf::get_atom, atom::sources,
-        const std::string&) -> caf::result<source_info> {
-      return make_error(ec::unavailable, "not implemented yet");
+        const std::string& name) -> caf::result<source_info> {
+      auto i = self->state.slots.find(name);
+      if (i == self->state.slots.end()
+          || i->second.state != source_slot::phase::live)
+        return unknown_source(self, name, ec::unknown_source);
+      auto info = info_of(self, i->second);
+      if (!info.last.id.empty() || !self->state.cfg.history)
+        return info;
+      // Not synced since start-up: its last sync is in the history.
+      auto rp = self->make_response_promise<source_info>();
+      self->request(self->state.cfg.history, caf::infinite,
+                    atom::history::value, name, uint64_t{1})
+        .then(
+          [=](const std::vector<sync_status>& xs) mutable {
+            auto result = info;
+            if (!xs.empty())
+              result.last = xs.front();
+            rp.deliver(std::move(result));
+          },
+          [=](caf::error&) mutable { rp.deliver(info); });
+      return rp;
     },
     [=](caf::put_atom, atom::sources,
-        const source_spec&) -> caf::result<source_info> {
-      return make_error(ec::unavailable, "not implemented yet");
+        const source_spec& spec) -> caf::result<source_info> {
+      return add_source(self, spec);
     },
-    [=](atom::update, const source_spec&,
-        const std::vector<std::string>&) -> caf::result<source_info> {
-      return make_error(ec::unavailable, "not implemented yet");
+    [=](atom::update, const source_spec& patch,
+        const std::vector<std::string>& fields) -> caf::result<source_info> {
+      return update_source(self, patch, fields);
     },
     [=](caf::delete_atom, atom::sources,
-        const std::string&) -> caf::result<caf::ok_atom> {
-      return make_error(ec::unavailable, "not implemented yet");
+        const std::string& name) -> caf::result<caf::ok_atom> {
+      return remove_source(self, name);
     },
     [=](atom::check, const source_spec& spec) -> caf::result<source_check> {
       return check_source(self, spec);

@@ -21,10 +21,51 @@
 
 namespace sheetsync {
 
+/// What a source added at run time takes for the fields left empty: the
+/// service's own settings (flags or the config file's [sheetsync]).
+struct source_defaults {
+  /// --api-key (or SHEETSYNC_GOOGLE_API_KEY).
+  std::string api_key;
+  /// --credentials.
+  std::string credentials;
+  /// --access.
+  access_mode access = access_mode::automatic;
+  /// Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS): for a
+  /// spreadsheet with neither credentials nor an API key.
+  std::string default_credentials;
+};
+
+/// A token provider for credentials first named at run time.
+struct token_source {
+  token_provider_actor provider;
+  /// The service account's e-mail ("" for other credentials).
+  std::string client_email;
+};
+
 /// How the coordinator runs syncs.
 struct coordinator_config {
-  /// The sources; the first is the default. At least one.
+  /// The sources from flags or the config file (fixed); the first is the
+  /// default.
   std::vector<source_spec> sources;
+  /// Where each of `sources` is defined, by name (e.g. "the --source flag",
+  /// "config file /etc/x.conf").
+  std::map<std::string, std::string> defined_in;
+  /// Sources added at run time before (the cache's sources table), as given:
+  /// the defaults apply as for new ones. A name of a fixed source is skipped
+  /// with a warning.
+  std::vector<source_spec> stored_sources;
+  /// The defaults of run-time sources.
+  source_defaults defaults;
+  /// Keeps run-time sources; may be null (then nothing is stored).
+  source_store_actor store;
+  /// Spawns a token provider for a credentials path that has none yet (a
+  /// run-time source's), after checking the file; null = none can be made.
+  std::function<bool(caf::local_actor* self, const std::string& path,
+                     token_source& out, failure& err)>
+    make_token_provider;
+  /// Spawn the scheduler (which starts every source with an interval) and
+  /// keep it told as sources come, change and go.
+  bool run_scheduler = false;
   /// Where Google lives (tests point it at a fake).
   google_endpoints endpoints;
   /// Syncs of different sources that may run at once; the rest queue.
@@ -125,39 +166,73 @@ struct active_sync {
   caf::actor_clock::time_point deadline;
 };
 
+/// One source and everything the coordinator keeps about it: one entry per
+/// source instead of parallel maps that could drift apart.
+struct source_slot {
+  /// Hidden from clients while its row is stored (adding) or while its sync
+  /// stops and its tables are dropped (removing); its name stays taken.
+  enum class phase : uint8_t { adding, live, removing };
+
+  /// As it runs (run-time sources: the defaults applied).
+  source_spec spec;
+  /// A run-time source as given and stored (fields left empty stay empty).
+  source_spec given;
+  phase state = phase::live;
+  /// Defined by a flag or the config file: not changed or removed at run time.
+  bool fixed = false;
+  /// Where a fixed source is defined, e.g. "the --sheet flag".
+  std::string defined_in;
+  /// How to fetch it, or why it cannot be fetched (start refuses those).
+  std::optional<fetch_plan> plan;
+  failure plan_error;
+  /// Its running sync (or one between attempts): the source's lock.
+  std::optional<active_sync> active;
+  /// Its started sync waiting for a free slot in the queue; "" if none.
+  std::string queued_id;
+  /// Stages of its ended syncs that have not terminated yet: its next sync
+  /// waits for them so two writers never share a table.
+  std::vector<caf::actor_addr> draining;
+  /// When its last sync was started, on the actor clock.
+  std::optional<caf::actor_clock::time_point> last_start;
+  /// Size of its last complete sync, for progress estimates.
+  std::optional<uint64_t> last_size;
+  /// When its last complete sync ended (Unix ms): what data pages report as
+  /// synced, without waiting for the history to record it.
+  std::optional<int64_t> synced_ms;
+  /// The id of its most recently started sync; "" if none since start-up.
+  std::string latest_id;
+  /// The answer to a delete, once its sync stopped and its tables are gone.
+  caf::typed_response_promise<caf::ok_atom> removed;
+};
+
 /// The coordinator's state: the single owner of every sync's status.
 struct coordinator_state {
   static inline const char* name = "coordinator";
 
   coordinator_config cfg;
   /// Statuses of the running, queued and finished, not yet evicted syncs.
+  /// Each names its source: this is also the index from a sync id to its
+  /// source's slot (a running or queued sync is never evicted).
   std::unordered_map<std::string, sync_status> syncs;
-  /// The running syncs, by source (one per source, at most max_parallel).
-  std::map<std::string, active_sync> active;
+  /// The sources by name.
+  std::unordered_map<std::string, source_slot> slots;
+  /// Source names in listing order; the default source comes first.
+  std::vector<std::string> order;
   /// Started syncs waiting for a free slot, first come first served.
   std::deque<queued_sync> queue;
-  /// Stages of ended syncs that have not terminated yet, by source: the next
-  /// sync of that source waits for them so two writers never share a table.
-  /// A source's entry goes once its last stage is down.
-  std::unordered_map<std::string, std::vector<caf::actor_addr>> draining;
-  /// The id of the most recently started sync, overall and by source.
+  /// Syncs running or between attempts (at most max_parallel).
+  size_t running = 0;
+  /// The id of the most recently started sync.
   std::string latest_id;
-  std::unordered_map<std::string, std::string> latest_by_source;
-  /// When each source's last sync was started, on the actor clock.
-  std::unordered_map<std::string, caf::actor_clock::time_point> last_start;
-  /// Size of each source's last complete sync, for progress estimates.
-  std::unordered_map<std::string, uint64_t> last_size;
-  /// When each source's last complete sync ended (Unix ms): what data pages
-  /// report as synced, without waiting for the history to record it.
-  std::unordered_map<std::string, int64_t> synced_ms;
-  /// Each source's fetch plan, or why it has none (start refuses those).
-  std::unordered_map<std::string, fetch_plan> plans;
-  std::unordered_map<std::string, failure> plan_errors;
   /// Listeners and the sync id each wants ("" = every sync). A subscription
   /// to one sync ends with the sync (after its final status), one to every
   /// sync with the listener.
   std::vector<std::pair<status_listener_actor, std::string>> subscribers;
   evictor_actor evictor;
+  /// Starts scheduled syncs (null unless cfg.run_scheduler).
+  scheduler_actor scheduler;
+  /// Token providers spawned for run-time credentials (stopped with us).
+  std::vector<token_provider_actor> spawned_tokens;
 };
 
 /// Spawnable behavior of the coordinator.
