@@ -90,6 +90,23 @@ void spawn_token_providers(caf::actor_system& sys,
   }
 }
 
+void set_token_factory(coordinator_config& ccfg, std::string token_url) {
+  ccfg.make_token_provider = [token_url](caf::local_actor* self,
+                                         const std::string& path,
+                                         token_source& out, failure& err) {
+    google_credentials creds;
+    if (!load_credentials(path, creds, err))
+      return false;
+    if (!token_url.empty())
+      creds.set_token_uri(token_url);
+    if (creds.is_service_account())
+      out.client_email = creds.client_email();
+    out.provider = self->system().spawn<caf::detached>(
+      token_provider, std::move(creds), std::function<int64_t()>{});
+    return true;
+  };
+}
+
 std::string check_sources(const std::vector<source_spec>& sources,
                           const google_endpoints& endpoints,
                           std::map<std::string, google_credentials>& accounts,

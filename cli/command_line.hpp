@@ -76,6 +76,11 @@ void spawn_token_providers(caf::actor_system& sys,
                            const std::map<std::string, google_credentials>& accounts,
                            coordinator_config& ccfg);
 
+/// Sets `ccfg.make_token_provider`: loads a credentials file first named at
+/// run time (with `token_url`, --google-token-url, as its token endpoint when
+/// set) and spawns its token provider detached.
+void set_token_factory(coordinator_config& ccfg, std::string token_url);
+
 /// Checks every source: plan_fetch and each distinct credentials file (read
 /// into `accounts`; a non-empty `token_url` (--google-token-url) replaces
 /// their token_uri). Returns "" or what is wrong, naming the source after

@@ -15,6 +15,7 @@
 #include "net/text.hpp"
 #include "sources/fetch_plan.hpp"
 #include "store/sheet_store.hpp"
+#include "store/source_table.hpp"
 
 namespace sheetsync {
 
@@ -26,8 +27,7 @@ bool has_prefix(const std::string& str, const std::string& prefix) {
   return str.compare(0, prefix.size(), prefix) == 0;
 }
 
-const char* valid_name_rule = "use letters, digits, '_' and '-' (at most 64, "
-                              "starting with a letter or digit)";
+const char* valid_name_rule = source_name_rule;
 
 const char* string_of(const caf::config_value& x) {
   if (auto str = caf::get_if<std::string>(&x))
@@ -279,6 +279,14 @@ coordinator_config pipeline_options::to_coordinator_config() const {
   cfg.fetch_timeout = fetch_timeout;
   cfg.max_bytes = max_bytes;
   cfg.make_pipeline = make_pipeline;
+  for (auto& src : sources)
+    cfg.defined_in[src.name] = sources_defined_in;
+  // Sources added at run time take the service's own settings.
+  cfg.defaults.api_key = api_key;
+  cfg.defaults.credentials = credentials;
+  if (!from_string(access, cfg.defaults.access))
+    cfg.defaults.access = access_mode::automatic;
+  cfg.defaults.default_credentials = default_credentials;
   return cfg;
 }
 
@@ -369,7 +377,7 @@ std::string apply_config_file(const config_node& root, const std::string& path,
   std::map<std::string, std::string> by_lower;
   for (auto& [name, node] : sources->entries) {
     auto where = prefix + "source '" + name + "'";
-    if (!sheet_store::valid_table_name(name))
+    if (!valid_source_name(name))
       return where + ": not a valid source name: " + valid_name_rule;
     auto [i, added] = by_lower.emplace(lower(name), name);
     if (!added) {
@@ -485,7 +493,7 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
       return "--source is missing: give the sheet's URL or id, e.g. "
              "--source=https://docs.google.com/spreadsheets/d/ID/edit#gid=0 "
              "(or sources in a --config-file)";
-    if (!sheet_store::valid_table_name(opts.name))
+    if (!valid_source_name(opts.name))
       return "--name '" + opts.name + "' is not a valid source name: "
              + valid_name_rule;
     source_spec src;
@@ -493,6 +501,7 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
     src.location = opts.source;
     apply_flags(src, true);
     opts.sources.push_back(std::move(src));
+    opts.sources_defined_in = "the --source flag";
     return {};
   }
   auto file = opts.config_file;
@@ -517,6 +526,7 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
                + join(names_of(file_sources)) + ")";
   }
   apply_flags(*selected, flag_given("source"));
+  opts.sources_defined_in = "config file " + file;
   if (serve) {
     std::rotate(file_sources.begin(), selected, selected + 1);
     opts.sources = std::move(file_sources);

@@ -72,6 +72,9 @@ struct pipeline_options {
   std::string config_file;
   /// The sources to run; the first is the default. Set by resolve().
   std::vector<source_spec> sources;
+  /// Where `sources` are defined, for people: "the --source flag" or "config
+  /// file PATH". Set by resolve().
+  std::string sources_defined_in;
   /// Set by resolve().
   google_endpoints endpoints;
   /// Application Default Credentials: the file GOOGLE_APPLICATION_CREDENTIALS

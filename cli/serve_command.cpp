@@ -13,13 +13,14 @@
 #include "actors/history.hpp"
 #include "actors/http_facade.hpp"
 #include "actors/remote_coordinator.hpp"
-#include "actors/scheduler.hpp"
+#include "actors/source_store.hpp"
 #include "cli/cache_check.hpp"
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
 #include "cli/help.hpp"
 #include "cli/listen_failure.hpp"
 #include "net/join.hpp"
+#include "store/source_table.hpp"
 
 namespace sheetsync {
 
@@ -137,9 +138,31 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
               << opts.node_host << " is unauthenticated: anyone who reaches "
                  "it can start and cancel syncs and read the cached sheets. "
                  "Keep it inside a trusted network (firewall it).\n";
+  // Sources added at run time before: back as they were.
+  std::vector<source_spec> stored;
+  {
+    failure err;
+    std::vector<stored_source> rows;
+    auto db = database::open(opts.db, err);
+    if (!db || !source_table{db}.load(rows, err))
+      std::cerr << "sheetsync serve: warning: the sources added at run time "
+                   "are not served: "
+                << err.text << "\n";
+    for (auto& row : rows)
+      stored.push_back(std::move(row.spec));
+  }
   caf::actor_system sys{cfg};
   auto ccfg = opts.to_coordinator_config();
+  if (ccfg.defaults.api_key.empty())
+    if (auto env = std::getenv("SHEETSYNC_GOOGLE_API_KEY"))
+      ccfg.defaults.api_key = env;
+  ccfg.stored_sources = std::move(stored);
+  ccfg.run_scheduler = true;
   spawn_token_providers(sys, cfg.accounts, ccfg);
+  set_token_factory(ccfg, opts.google_token_url);
+  auto store = sys.spawn<caf::detached>(source_store, opts.db,
+                                        ccfg.wall_clock_ms);
+  ccfg.store = store;
   auto hist = sys.spawn<caf::detached>(
     history, opts.db,
     history_options{static_cast<uint64_t>(opts.history_limit),
@@ -147,14 +170,8 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   auto reader = spawn_cache_reader(sys, opts.db);
   ccfg.history = hist;
   ccfg.reader = reader;
+  // The coordinator runs the scheduler: it tells it as sources change.
   auto coord = sys.spawn(coordinator, ccfg);
-  std::vector<std::pair<std::string, caf::timespan>> schedules;
-  for (auto& src : opts.sources)
-    if (src.interval > caf::timespan{0})
-      schedules.emplace_back(src.name, src.interval);
-  scheduler_actor sched;
-  if (!schedules.empty())
-    sched = sys.spawn(scheduler, coord, schedules);
   // Other nodes see the coordinator's typed interface, nothing else. They
   // only monitor it (and it monitors their listeners): no links cross nodes.
   uint16_t node_port = 0;
@@ -196,24 +213,23 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
               << join(names_of(opts.sources)) << ", cache " << opts.db << ")"
               << std::endl;
     wait_for_stop_signal();
-    // No new scheduled starts from here on.
-    if (sched)
-      self->send_exit(sched, caf::exit_reason::user_shutdown);
-    // Cancel running syncs: their writers drop what they wrote aside, so the
-    // cache keeps the last complete data.
-    for (auto& src : opts.sources)
-      self->request(coord, std::chrono::seconds(5), atom::last_v, src.name)
-        .receive(
-          [&](const sync_status& st) {
-            if (st.id.empty() || finished(st.state))
-              return;
-            self->request(coord, std::chrono::seconds(5), atom::cancel_v, st.id)
-              .receive([](const sync_status&) {}, [](caf::error&) {});
-          },
-          [](caf::error&) {});
+    // Cancel running and queued syncs of every source (also those added at
+    // run time): their writers drop what they wrote aside, so the cache keeps
+    // the last complete data.
+    std::vector<std::string> running;
+    self->request(coord, std::chrono::seconds(5), caf::get_atom_v,
+                  atom::sources_v)
+      .receive(
+        [&](const std::vector<source_info>& xs) {
+          for (auto& x : xs)
+            if (!x.running_id.empty())
+              running.push_back(x.running_id);
+        },
+        [](caf::error&) {});
+    for (auto& id : running)
+      self->request(coord, std::chrono::seconds(5), atom::cancel_v, id)
+        .receive([](const sync_status&) {}, [](caf::error&) {});
   }
-  if (sched && port == 0)
-    self->send_exit(sched, caf::exit_reason::user_shutdown);
   if (facade)
     self->send_exit(facade, caf::exit_reason::user_shutdown);
   if (publish && node_port != 0)
@@ -223,6 +239,7 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   self->request(hist, std::chrono::seconds(5), atom::last_v, std::string{})
     .receive([](const sync_status&) {}, [](caf::error&) {});
   self->send_exit(hist, caf::exit_reason::user_shutdown);
+  self->send_exit(store, caf::exit_reason::user_shutdown);
   self->send_exit(reader, caf::exit_reason::user_shutdown);
   for (auto& [path, provider] : ccfg.tokens)
     self->send_exit(provider, caf::exit_reason::user_shutdown);
