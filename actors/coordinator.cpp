@@ -14,6 +14,7 @@
 #include "net/text.hpp"
 #include "sources/backoff.hpp"
 #include "sources/fetch_plan.hpp"
+#include "net/source_json.hpp"
 #include "store/source_table.hpp"
 
 namespace sheetsync {

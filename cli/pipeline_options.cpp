@@ -15,7 +15,7 @@
 #include "net/text.hpp"
 #include "sources/fetch_plan.hpp"
 #include "store/sheet_store.hpp"
-#include "store/source_table.hpp"
+#include "net/source_json.hpp"
 
 namespace sheetsync {
 

@@ -11,11 +11,6 @@ namespace sheetsync {
 
 using namespace sql;
 
-bool valid_source_name(const std::string& name) {
-  return database::valid_table_name(name)
-         && name.find("__") == std::string::npos;
-}
-
 std::string tabs_to_json(const std::vector<std::string>& tabs) {
   std::string out = "[";
   for (auto& title : tabs) {

@@ -53,16 +53,6 @@ private:
   std::shared_ptr<database> db_;
 };
 
-/// The rule valid_source_name checks, for messages.
-constexpr const char* source_name_rule
-  = "use letters, digits, '_' and '-' (at most 64, starting with a letter or "
-    "digit, no \"__\"; not sync_runs, sync_meta or sources)";
-
-/// Whether `name` may name a source: a valid table name
-/// (database::valid_table_name) without "__", which separates a source's
-/// name from its tabs' in their tables' names.
-bool valid_source_name(const std::string& name);
-
 /// Encodes tab titles as a JSON array of strings.
 std::string tabs_to_json(const std::vector<std::string>& tabs);
 

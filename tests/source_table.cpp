@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "net/source_json.hpp"
 #include "store/source_table.hpp"
 #include "tests/store_fixture.hpp"
 
@@ -105,7 +106,7 @@ CAF_TEST(storing a source again replaces it and keeps its creation time) {
   CAF_CHECK(xs.empty());
 }
 
-CAF_TEST(dropping a source's tables takes its tabs and spares the rest) {
+CAF_TEST(dropping the tables of a source takes its tabs and spares the rest) {
   REQUIRE_OK(table->create(err));
   raw_db raw{path};
   for (auto name : {"sales", "Sales__north", "sales__south", "sales_x",
