@@ -43,8 +43,14 @@ struct store_log {
   std::vector<caf::typed_response_promise<caf::ok_atom>> held;
 };
 
-source_store_actor::behavior_type fake_store(source_store_actor::pointer self,
-                                             std::shared_ptr<store_log> log) {
+using release_atom = caf::atom_constant<caf::atom("release")>;
+
+/// The store's interface, plus: answer the held requests.
+using fake_store_actor
+  = source_store_actor::extend<caf::reacts_to<release_atom>>;
+
+fake_store_actor::behavior_type fake_store(fake_store_actor::pointer self,
+                                           std::shared_ptr<store_log> log) {
   auto answer = [=]() -> caf::result<caf::ok_atom> {
     if (log->fail)
       return log->fail;
@@ -64,6 +70,11 @@ source_store_actor::behavior_type fake_store(source_store_actor::pointer self,
     [=](caf::delete_atom, const std::string& name) -> caf::result<caf::ok_atom> {
       log->calls.push_back("delete " + name);
       return answer();
+    },
+    [=](release_atom) {
+      for (auto& rp : log->held)
+        rp.deliver(caf::ok_atom::value);
+      log->held.clear();
     },
   };
 }
@@ -88,7 +99,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   std::shared_ptr<store_log> stored = std::make_shared<store_log>();
   std::shared_ptr<recorded_map> recorded = std::make_shared<recorded_map>();
   coordinator_actor coord;
-  source_store_actor store;
+  fake_store_actor store;
   history_actor history;
 
   /// Spawns the coordinator with the fixed sources "sheet" (the --source
@@ -109,7 +120,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     conf.make_pipeline = make_fake_pipelines(pipelines);
     conf.wall_clock_ms = [] { return int64_t{1'700'000'000'000}; };
     store = sys.spawn(fake_store, stored);
-    conf.store = store;
+    conf.store = caf::actor_cast<source_store_actor>(store);
     history = sys.spawn(fake_history, recorded);
     conf.history = history;
     conf.run_scheduler = true;
@@ -214,7 +225,7 @@ CAF_TEST(an added source is stored first then listed served and synced) {
   CAF_CHECK_EQUAL(stored->calls, strings{"put added"});
   CAF_CHECK_EQUAL(names(), (strings{"sheet", "other"}));
   CAF_CHECK_EQUAL(code(error_of(start("added"))), ec::invalid_argument);
-  stored->held.front().deliver(caf::ok_atom::value);
+  self->send(store, release_atom::value);
   sched.run();
   auto info = answer_of<source_info>(self, answer, "no answer");
   CAF_REQUIRE(info);
