@@ -20,7 +20,8 @@
  *   SheetSync.source()       the tracked source's name ('' until the default one is known)
  *   SheetSync.picked()       the name in ?source= ('' = the default source)
  *   SheetSync.setSource(n)   tracks source n (and puts ?source=n in the URL)
- *   SheetSync.sources()      promise of GET /api/sources' list (fetched once; sources(true) again)
+ *   SheetSync.sources()      promise of GET /api/sources' list (fetched once; sources(true) again,
+ *                            which also refreshes every sourcePicker)
  *   SheetSync.withSource(p)  p with &source=<picked> appended when a source is picked
  *   SheetSync.sourcePicker(select, wrapper)  fills a <select> with the sources, hides wrapper
  *                            when there is only one, and tracks the choice
@@ -518,6 +519,7 @@
   }
 
   var sourcesPromise = null;
+  var pickers = [];           // the pickers' render functions, called with every list fetched
   var unknownPicked = '';     // a ?source= the server does not know (dropped for the default)
 
   function sources(reload) {
@@ -536,6 +538,8 @@
           unknownPicked = picked;
           setSource('');
         }
+        // Sources come and go at run time (the settings page): every picker shows the new list.
+        pickers.slice().forEach(function (fn) { fn(list); });
         return list;
       });
     sourcesPromise.catch(function () { sourcesPromise = null; });  // ask again next time
@@ -589,7 +593,9 @@
     };
     select.addEventListener('change', function () { setSource(select.value); });
     subscribe(function (s, info) { if ((info.source === 'source' || info.source === 'default') && tracked()) select.value = tracked(); });
-    return sources().then(render, function () { if (wrapper) wrapper.hidden = true; return []; });
+    var initial = sources();
+    pickers.push(render);
+    return initial.then(function (list) { render(list); return list; }, function () { if (wrapper) wrapper.hidden = true; return []; });
   }
 
   function subscribe(fn) {

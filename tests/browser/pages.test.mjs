@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  ARTIFACTS, checkBinary, launchBrowser, newPage, screenshot, startFakeSheetServer,
+  ARTIFACTS, REPO, checkBinary, launchBrowser, newPage, screenshot, startFakeSheetServer,
   startSheetsync, startSheetsyncWithConfig, stop, stopAll, until,
 } from './harness.mjs';
 
@@ -118,7 +118,7 @@ describe('sheetsync web pages', { timeout: 120000 }, () => {
         assert.match(await page.locator('#stats').innerText(), /300/, 'the stats show the rows');
         // One source: no picker. The history shows the sync once it ended.
         assert.ok(await page.locator('#source-picker-wrap').isHidden(), 'no source picker for one source');
-        assert.equal(await page.getByLabel('Source').count(), 1);
+        assert.equal(await page.getByLabel('Source', { exact: true }).count(), 1);
         const history = page.getByRole('table', { name: 'History' });
         await until('the sync in the history', async () =>
           (await history.locator('tbody tr').count()) === 1 && /Complete/.test(await history.innerText()));
@@ -308,7 +308,7 @@ describe('sheetsync web pages', { timeout: 120000 }, () => {
       assert.deepEqual(listed.sources.map((x) => x.name), ['a', 'b'], JSON.stringify(listed));
       await withPage('settings-sources', async (page) => {
         await page.goto(`${server.url}/settings`);
-        const picker = page.getByLabel('Source');
+        const picker = page.getByLabel('Source', { exact: true });
         await until('the source picker', async () => picker.isVisible());
         assert.deepEqual(await picker.locator('option').evaluateAll((os) => os.map((o) => o.value)), ['a', 'b']);
         assert.equal(await picker.inputValue(), 'a', 'the default source is picked');
@@ -349,13 +349,13 @@ describe('sheetsync web pages', { timeout: 120000 }, () => {
         // The URL is a bookmark: b is picked again after a reload.
         await page.reload();
         await until('b picked after the reload', async () =>
-          (await page.getByLabel('Source').isVisible()) && (await page.getByLabel('Source').inputValue()) === 'b');
+          (await page.getByLabel('Source', { exact: true }).isVisible()) && (await page.getByLabel('Source', { exact: true }).inputValue()) === 'b');
         await until("b's complete sync shown", async () => /Complete/.test(await page.locator('#sync-panel').innerText()));
 
         // The dashboard shows the picked source's rows; switching shows the other's.
         await page.getByRole('link', { name: 'Data', exact: true }).click();
         await until('the rows of b', async () => /of\s+120/.test(await page.locator('#range').innerText()), 15000);
-        const dashPicker = page.getByLabel('Source');
+        const dashPicker = page.getByLabel('Source', { exact: true });
         assert.equal(await dashPicker.inputValue(), 'b');
         await dashPicker.selectOption('a');
         await until('the rows of a', async () => /of\s+300/.test(await page.locator('#range').innerText()));
@@ -410,6 +410,126 @@ describe('sheetsync web pages', { timeout: 120000 }, () => {
         await until('b to reach 100', async () => (await progressValue(page)) === '100', 30000);
         await until('the badge to say the sync completed', async () => /Sync complete/.test(await badge.innerText()));
         await syncNowReady(page);
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+  test('the settings page adds a sheet, checks it, syncs it, edits its schedule and removes it', { timeout: 60000 }, async () => {
+    const server = await startSheetsync('sheetsync-serve-add', `${sheet}/ok.csv`, ['--name=main']);
+    try {
+      await withPage('settings-add-source', async (page) => {
+        await page.goto(`${server.url}/settings`);
+        const sources = page.getByRole('table', { name: 'Sources' });
+        await until('the fixed source in the list', async () => /main/.test(await sources.innerText()));
+        const mainRow = sources.locator('tr[data-source=main]');
+        assert.match(await mainRow.innerText(), /fixed/);
+        assert.equal(await mainRow.getByRole('button', { name: 'Edit main' }).count(), 0, 'a fixed source cannot be edited');
+        assert.equal(await mainRow.getByRole('button', { name: 'Remove main' }).count(), 0);
+
+        // Check: a bad link is explained beside the field, and focus goes there.
+        const link = page.getByLabel('Link or id of the sheet');
+        await link.fill(`${sheet}/status/404`);
+        await page.getByRole('button', { name: 'Check', exact: true }).click();
+        const linkError = page.locator('#src-link-error');
+        await until('the check error beside the link', async () => linkError.isVisible());
+        assert.ok((await linkError.innerText()).length > 10, await linkError.innerText());
+        assert.equal(await link.getAttribute('aria-invalid'), 'true');
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'src-link');
+
+        // A good link: its columns and first rows, and a proposed name.
+        await link.fill(`${sheet}/ok.csv`);
+        assert.ok(await linkError.isHidden(), 'the error goes once the link changes');
+        await page.getByRole('button', { name: 'Check', exact: true }).click();
+        const result = page.getByRole('region', { name: 'The sheet answers' });
+        await until('the check result', async () => result.isVisible());
+        const header = fs.readFileSync(path.join(REPO, 'config', 'demo.csv'), 'utf8').split('\n')[0].trim().split(',');
+        const columns = await result.locator('thead th').allInnerTexts();
+        assert.deepEqual(columns, header);
+        const rows = await result.locator('tbody tr').count();
+        assert.ok(rows >= 1 && rows <= 5, `${rows} rows`);
+        const name = page.getByLabel(/^Name/);
+        assert.ok((await name.inputValue()).length > 0, 'a name is proposed');
+        await name.fill('extra');
+
+        // Save with a schedule of every 30 minutes.
+        await page.getByRole('radio', { name: 'Every' }).check();
+        await page.getByLabel('How many').fill('30');
+        await page.getByRole('button', { name: 'Save', exact: true }).click();
+        const row = sources.locator('tr[data-source=extra]');
+        await until('the new source in the list', async () => (await row.count()) === 1);
+        assert.match(await row.innerText(), /Every 30 minutes/);
+        assert.match(await page.locator('#sources-notice').innerText(), /Added “extra”/);
+        assert.equal(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), 'Edit extra',
+          'focus moves to the new source');
+        const listed = await (await fetch(`${server.url}/api/sources/extra`)).json();
+        assert.equal(listed.intervalSeconds, 1800, JSON.stringify(listed));
+        // The picker offers it too.
+        await until('the picker lists extra', async () =>
+          (await page.getByLabel('Source', { exact: true }).locator('option').allInnerTexts()).includes('extra'));
+
+        // Sync it from its row: the panel follows it, the row shows the result.
+        await row.getByRole('button', { name: 'Sync now: extra' }).click();
+        await until('?source=extra in the URL', async () => new URL(page.url()).searchParams.get('source') === 'extra');
+        await until('the sync to complete', async () => /Complete/.test(await row.locator('.source-last').innerText()), 20000);
+        await until('the panel to reach 100', async () => (await progressValue(page)) === '100');
+        await screenshot(page, 'settings-sources.png', { fullPage: true });
+
+        // Its rows on the dashboard.
+        await page.getByRole('link', { name: 'Data', exact: true }).click();
+        await until('SO-10001 in the table', async () => /SO-10001/.test(await page.getByRole('table').innerText()));
+        assert.match(await page.locator('#range').innerText(), /of\s+300/);
+        assert.equal(new URL(page.url()).searchParams.get('source'), 'extra');
+
+        // Edit its schedule.
+        await page.goto(`${server.url}/settings`);
+        await until('the source in the list', async () => (await row.count()) === 1);
+        await row.getByRole('button', { name: 'Edit extra' }).click();
+        assert.match(await page.locator('#form-title').innerText(), /Edit “extra”/);
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'form-title');
+        assert.equal(await page.getByLabel('How many').inputValue(), '30');
+        await page.getByLabel('How many').fill('2');
+        await page.getByLabel('Unit').selectOption('h');
+        await page.getByRole('button', { name: 'Save changes' }).click();
+        await until('the new schedule', async () => /Every 2 hours/.test(await row.innerText()));
+        const edited = await (await fetch(`${server.url}/api/sources/extra`)).json();
+        assert.equal(edited.intervalSeconds, 7200, JSON.stringify(edited));
+
+        // Remove it: asked first, "Keep it" keeps it.
+        await row.getByRole('button', { name: 'Remove extra' }).click();
+        assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Keep it');
+        await page.getByRole('button', { name: 'Keep it' }).click();
+        assert.equal(await row.count(), 1);
+        await row.getByRole('button', { name: 'Remove extra' }).click();
+        await row.getByRole('button', { name: 'Yes, remove extra' }).click();
+        await until('the source gone from the list', async () => (await row.count()) === 0);
+        assert.match(await page.locator('#sources-notice').innerText(), /Removed “extra”/);
+        assert.equal((await fetch(`${server.url}/api/sources/extra`)).status, 404);
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+
+  test('the settings page works with the keyboard alone', { timeout: TEST_TIMEOUT }, async () => {
+    const server = await startSheetsync('sheetsync-serve-keys', `${sheet}/ok.csv`, ['--name=main']);
+    try {
+      await withPage('settings-keyboard', async (page) => {
+        await page.goto(`${server.url}/settings`);
+        await until('the source list', async () => /main/.test(await page.locator('#sources-rows').innerText()));
+        await page.getByLabel('Link or id of the sheet').focus();
+        await page.keyboard.type(`${sheet}/ok.csv`);
+        await page.keyboard.press('Tab');           // the name
+        await page.keyboard.type('keyed');
+        await page.keyboard.press('Tab');           // Check
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'src-check');
+        await page.keyboard.press('Enter');
+        await until('the check result', async () => page.locator('#check-result').isVisible());
+        await page.getByLabel('Link or id of the sheet').focus();
+        await page.keyboard.press('Enter');         // submits the form: Save
+        const row = page.locator('#sources-rows tr[data-source=keyed]');
+        await until('the source added', async () => (await row.count()) === 1);
+        assert.match(await row.innerText(), /Manual/);
       });
     } finally {
       await stop(server.child);
