@@ -132,7 +132,7 @@ bool table_writer::staging() const {
 }
 
 uint64_t table_writer::rows_written() const {
-  return rows_written_;
+  return rows_written_ + rows_aside_;
 }
 
 void table_writer::defer_bytes(size_t n) {
@@ -181,8 +181,8 @@ bool table_writer::begin(const std::string& table, failure& err) {
     err = failure{ec::invalid_argument,
                   "invalid source name \"" + table
                     + "\": use 1 to 64 letters, digits, '_' or '-', starting "
-                      "with a letter or digit (not sync_runs, sync_meta, sources or "
-                      "sqlite_*)"};
+                      "with a letter or digit (not sync_runs, sync_meta, "
+                      "sources, sync_tabs or sqlite_*)"};
     return false;
   }
   if (staging()) {
@@ -215,6 +215,9 @@ bool table_writer::begin(const std::string& table, failure& err) {
   columns_.clear();
   sql_columns_.clear();
   rows_written_ = 0;
+  // A first table: no rows of tables set aside before it.
+  if (aside_.empty())
+    rows_aside_ = 0;
   next_row_ = 1;
   min_row_ = 1;
   hash_.reset();
@@ -433,7 +436,10 @@ bool table_writer::unchanged() {
   if (!staging() || header_.empty())
     return false;
   auto stored = stored_hash(table_);
-  return !stored.empty() && stored == content_hash();
+  return !stored.empty() && stored == content_hash()
+         && std::all_of(aside_.begin(), aside_.end(),
+                        [](const aside& a) { return a.same; })
+         && tabs_unchanged();
 }
 
 bool table_writer::insert_rows(const row_batch& batch, failure& err) {
@@ -510,69 +516,203 @@ bool table_writer::insert_rows(const row_batch& batch, failure& err) {
   return true;
 }
 
-bool table_writer::commit(failure& err) {
-  if (!staging()) {
-    err = failure{ec::invalid_argument, "commit() without begin()"};
-    return false;
-  }
+bool table_writer::finish_table(failure& err) {
   auto what = "replace table " + table_ + " in the cache";
   if (header_.empty()) {
     err = failure{ec::cache_failed,
                   "cannot " + what + " " + db_->path()
                     + ": no rows and no header were written"};
-    abort();
     return false;
   }
-  auto hash = content_hash();
-  if (hash.empty()) {
+  aside a;
+  a.table = table_;
+  a.staging = staging_name();
+  a.hash = content_hash();
+  a.rows = rows_written_;
+  if (a.hash.empty()) {
     err = failure{ec::invalid_argument,
                   "cannot " + what + ": the content hash was not given"};
-    abort();
     return false;
   }
   auto stored = stored_hash(table_);
-  if (!stored.empty() && stored == hash) {
+  a.same = !stored.empty() && stored == a.hash;
+  if (a.same) {
     // The same content: the table stays as it is, not even touched.
-    abort();
-    kept_ = true;
-    return true;
-  }
-  if (deferring_ && !flush_deferred(err)) {
-    abort();
+    if (!columns_.empty())
+      drop_staging({a.staging});
+  } else if (deferring_ && !flush_deferred(err)) {
     return false;
   }
   // Renaming the table would expire them anyway.
   finalize_inserts();
-  bool ok;
-  {
-    write_turn turn{db_->file()};
-    auto swap = "DROP TABLE IF EXISTS " + quote_id(table_) + "; ALTER TABLE "
-                + quote_id(staging_name()) + " RENAME TO " + quote_id(table_)
+  rows_aside_ += rows_written_;
+  rows_written_ = 0;
+  aside_.push_back(std::move(a));
+  // Still registered as staged (end_staging() lets go of every table).
+  table_.clear();
+  header_.clear();
+  columns_.clear();
+  sql_columns_.clear();
+  deferred_.clear();
+  deferred_bytes_ = 0;
+  deferring_ = false;
+  return true;
+}
+
+bool table_writer::set_aside(failure& err) {
+  if (!staging()) {
+    err = failure{ec::invalid_argument, "set_aside() without begin()"};
+    return false;
+  }
+  if (!finish_table(err)) {
+    abort();
+    return false;
+  }
+  return true;
+}
+
+void table_writer::record_tabs(std::string source,
+                               std::vector<tab_entry> tabs) {
+  tabs_source_ = std::move(source);
+  tabs_ = std::move(tabs);
+}
+
+std::vector<table_writer::tab_entry>
+table_writer::recorded_tabs(const std::string& source) {
+  std::vector<tab_entry> result;
+  failure err;
+  stmt_guard stmt;
+  // No sync_tabs table yet: no source has tabs.
+  if (!db_->prepare("SELECT \"title\", \"table_name\" FROM \"sync_tabs\" "
+                    "WHERE \"source\" = ?1 ORDER BY \"position\"",
+                    stmt.stmt, "read the tabs of the cache", err))
+    return result;
+  auto key = lower(source);
+  bind_string(stmt.stmt, 1, key);
+  while (sqlite3_step(stmt.stmt) == SQLITE_ROW)
+    result.push_back(
+      {column_string(stmt.stmt, 0), column_string(stmt.stmt, 1)});
+  return result;
+}
+
+bool table_writer::tabs_unchanged() {
+  if (tabs_source_.empty())
+    return true;
+  auto old = recorded_tabs(tabs_source_);
+  return std::equal(old.begin(), old.end(), tabs_.begin(), tabs_.end(),
+                    [](const tab_entry& x, const tab_entry& y) {
+                      return x.title == y.title && x.table == y.table;
+                    });
+}
+
+bool table_writer::swap_all(failure& err) {
+  auto what = "replace table " + aside_.back().table + " in the cache";
+  if (aside_.size() > 1)
+    what = "replace the tables of " + tabs_source_ + " in the cache";
+  write_turn turn{db_->file()};
+  auto ok = db_->exec("BEGIN IMMEDIATE", what, err);
+  for (auto i = aside_.begin(); ok && i != aside_.end(); ++i) {
+    if (i->same)
+      continue;
+    auto swap = "DROP TABLE IF EXISTS " + quote_id(i->table) + "; ALTER TABLE "
+                + quote_id(i->staging) + " RENAME TO " + quote_id(i->table)
                 + ";";
-    ok = db_->exec("BEGIN IMMEDIATE", what, err)
-         && db_->exec(swap.c_str(), what, err);
+    ok = db_->exec(swap.c_str(), what, err);
+    if (!ok)
+      break;
+    // The hash in the same transaction: table and hash never disagree.
+    stmt_guard meta;
+    ok = db_->prepare("INSERT OR REPLACE INTO \"sync_meta\"(\"name\", "
+                      "\"content_hash\", \"rows\", \"updated_ms\") "
+                      "VALUES (?, ?, ?, ?)",
+                      meta.stmt, what, err);
     if (ok) {
-      // The hash in the same transaction: table and hash never disagree.
-      stmt_guard meta;
-      ok = db_->prepare("INSERT OR REPLACE INTO \"sync_meta\"(\"name\", "
-                        "\"content_hash\", \"rows\", \"updated_ms\") "
-                        "VALUES (?, ?, ?, ?)",
-                        meta.stmt, what, err);
+      auto key = lower(i->table);
+      bind_string(meta.stmt, 1, key);
+      bind_string(meta.stmt, 2, i->hash);
+      sqlite3_bind_int64(meta.stmt, 3, static_cast<sqlite3_int64>(i->rows));
+      sqlite3_bind_int64(meta.stmt, 4, unix_ms());
+      ok = sqlite3_step(meta.stmt) == SQLITE_DONE || db_->fail_sql(err, what);
+    }
+  }
+  if (ok && !tabs_source_.empty()) {
+    // The tab list in the same transaction too: readers resolve a title to
+    // a table that holds that tab's rows. Tables of tabs that are gone go.
+    std::set<std::string> keep;
+    for (auto& t : tabs_)
+      keep.insert(lower(t.table));
+    auto source = lower(tabs_source_);
+    ok = db_->exec("CREATE TABLE IF NOT EXISTS \"sync_tabs\"("
+                   "\"source\" TEXT NOT NULL,"
+                   "\"position\" INTEGER NOT NULL,"
+                   "\"title\" TEXT NOT NULL,"
+                   "\"table_name\" TEXT NOT NULL,"
+                   "PRIMARY KEY(\"source\", \"position\"))",
+                   what, err);
+    for (auto& old : ok ? recorded_tabs(tabs_source_)
+                        : std::vector<tab_entry>{}) {
+      if (!ok || keep.count(lower(old.table)) > 0)
+        continue;
+      auto drop = "DROP TABLE IF EXISTS " + quote_id(old.table);
+      ok = db_->exec(drop.c_str(), what, err);
+      stmt_guard forget;
+      ok = ok
+           && db_->prepare("DELETE FROM \"sync_meta\" WHERE \"name\" = ?",
+                           forget.stmt, what, err);
       if (ok) {
-        auto key = lower(table_);
-        bind_string(meta.stmt, 1, key);
-        bind_string(meta.stmt, 2, hash);
-        sqlite3_bind_int64(meta.stmt, 3,
-                           static_cast<sqlite3_int64>(rows_written_));
-        sqlite3_bind_int64(meta.stmt, 4, unix_ms());
-        ok = sqlite3_step(meta.stmt) == SQLITE_DONE || db_->fail_sql(err, what);
+        auto key = lower(old.table);
+        bind_string(forget.stmt, 1, key);
+        ok = sqlite3_step(forget.stmt) == SQLITE_DONE
+             || db_->fail_sql(err, what);
       }
     }
-    ok = ok && db_->exec("COMMIT", what, err);
-    if (!ok && !sqlite3_get_autocommit(db_->handle()))
-      sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    stmt_guard clear;
+    ok = ok
+         && db_->prepare("DELETE FROM \"sync_tabs\" WHERE \"source\" = ?",
+                         clear.stmt, what, err);
+    if (ok) {
+      bind_string(clear.stmt, 1, source);
+      ok = sqlite3_step(clear.stmt) == SQLITE_DONE || db_->fail_sql(err, what);
+    }
+    for (size_t i = 0; ok && i < tabs_.size(); ++i) {
+      stmt_guard add;
+      ok = db_->prepare("INSERT INTO \"sync_tabs\"(\"source\", "
+                        "\"position\", \"title\", \"table_name\") "
+                        "VALUES (?, ?, ?, ?)",
+                        add.stmt, what, err);
+      if (ok) {
+        bind_string(add.stmt, 1, source);
+        sqlite3_bind_int64(add.stmt, 2, static_cast<sqlite3_int64>(i));
+        bind_string(add.stmt, 3, tabs_[i].title);
+        bind_string(add.stmt, 4, tabs_[i].table);
+        ok = sqlite3_step(add.stmt) == SQLITE_DONE || db_->fail_sql(err, what);
+      }
+    }
   }
-  if (!ok) {
+  ok = ok && db_->exec("COMMIT", what, err);
+  if (!ok && !sqlite3_get_autocommit(db_->handle()))
+    sqlite3_exec(db_->handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  return ok;
+}
+
+bool table_writer::commit(failure& err) {
+  if (!staging()) {
+    err = failure{ec::invalid_argument, "commit() without begin()"};
+    return false;
+  }
+  if (!finish_table(err)) {
+    abort();
+    return false;
+  }
+  auto same = std::all_of(aside_.begin(), aside_.end(),
+                          [](const aside& a) { return a.same; })
+              && tabs_unchanged();
+  if (same) {
+    end_staging();
+    kept_ = true;
+    return true;
+  }
+  if (!swap_all(err)) {
     abort();
     return false;
   }
@@ -593,23 +733,34 @@ void table_writer::truncate_wal() {
   sqlite3_busy_timeout(db_->handle(), database::busy_timeout_ms);
 }
 
+void table_writer::drop_staging(const std::vector<std::string>& names) {
+  // On a full disk, the DROP's pages in the WAL come out of the reserve.
+  reserve_.release();
+  write_turn turn{db_->file()};
+  // No checkpoint after the DROP: it would copy the dropped pages into the
+  // file and take the space the history needs to record the failure.
+  sqlite3_wal_autocheckpoint(db_->handle(), 0);
+  // Best effort: if this fails, begin() or the next open() drops the table.
+  for (auto& name : names) {
+    auto sql = "DROP TABLE IF EXISTS " + quote_id(name);
+    sqlite3_exec(db_->handle(), sql.c_str(), nullptr, nullptr, nullptr);
+  }
+  sqlite3_wal_autocheckpoint(db_->handle(), wal_autocheckpoint_pages);
+}
+
 void table_writer::abort() {
-  if (!staging())
+  if (!staging() && aside_.empty())
     return;
   finalize_inserts();
+  std::vector<std::string> names;
   // Nothing was written aside while all batches were held back.
-  if (!columns_.empty()) {
-    // On a full disk, the DROP's pages in the WAL come out of the reserve.
-    reserve_.release();
-    write_turn turn{db_->file()};
-    // No checkpoint after the DROP: it would copy the dropped pages into the
-    // file and take the space the history needs to record the failure.
-    sqlite3_wal_autocheckpoint(db_->handle(), 0);
-    // Best effort: if this fails, begin() or the next open() drops the table.
-    auto sql = "DROP TABLE IF EXISTS " + quote_id(staging_name());
-    sqlite3_exec(db_->handle(), sql.c_str(), nullptr, nullptr, nullptr);
-    sqlite3_wal_autocheckpoint(db_->handle(), wal_autocheckpoint_pages);
-  }
+  if (staging() && !columns_.empty())
+    names.push_back(staging_name());
+  for (auto& a : aside_)
+    if (!a.same)
+      names.push_back(a.staging);
+  if (!names.empty())
+    drop_staging(names);
   end_staging();
 }
 
@@ -622,7 +773,12 @@ void table_writer::end_staging() {
   {
     std::lock_guard<std::mutex> guard{db_->file().mtx};
     db_->file().staging.erase(lower(table_));
+    for (auto& a : aside_)
+      db_->file().staging.erase(lower(a.table));
   }
+  aside_.clear();
+  tabs_source_.clear();
+  tabs_.clear();
   table_.clear();
   columns_.clear();
   sql_columns_.clear();

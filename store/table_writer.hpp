@@ -106,8 +106,34 @@ public:
   /// it (then the next swap does).
   bool commit(failure& err);
 
-  /// Whether the last commit() kept the table because it was unchanged.
+  /// Whether the last commit() kept the table because it was unchanged
+  /// (with tabs: every table and the tab map).
   bool kept() const;
+
+  // -- several tables swapped at once (the tabs of a spreadsheet) -------------
+
+  /// Ends the current table's staging without swapping it in: written aside
+  /// (or found unchanged and dropped), it waits for the commit() that swaps
+  /// it in with every other table set aside and the current one, in one
+  /// transaction. begin() then starts the next table. Fails as commit()
+  /// would (no header, no hash), and then aborts every table.
+  bool set_aside(failure& err);
+
+  /// One tab: its title and its table (see tab_tables()).
+  struct tab_entry {
+    std::string title;
+    std::string table;
+  };
+
+  /// Makes the next commit() also record `tabs` as the tabs of `source` in
+  /// the cache's `sync_tabs` table (source, position, title, table), drop
+  /// the tables of its tabs that are gone, and count a changed tab list as a
+  /// change. Kept until the staging ends.
+  void record_tabs(std::string source, std::vector<tab_entry> tabs);
+
+  /// The tabs recorded for `source` in sync_tabs, in order; empty when it has
+  /// none (or reading fails).
+  std::vector<tab_entry> recorded_tabs(const std::string& source);
 
   /// Drops what was written aside; the old table stays exactly as it was.
   /// On a full disk too: the reserve pays for the drop and for the history's
@@ -118,8 +144,9 @@ public:
   /// ended the staging yet.
   bool staging() const;
 
-  /// Rows appended since the last begin(), held back ones included (still
-  /// valid after commit(); equals the table's rows after a kept commit).
+  /// Rows appended since the last begin(), held back ones included, plus
+  /// those of the tables set aside (still valid after commit(); equals the
+  /// tables' rows after a kept commit).
   uint64_t rows_written() const;
 
   /// WAL frames after which a caller that checkpoints elsewhere should ask
@@ -158,6 +185,10 @@ private:
   static int on_wal_commit(void* self, sqlite3* db, const char* name,
                            int frames);
   std::string staging_name() const;
+  bool finish_table(failure& err);
+  bool tabs_unchanged();
+  bool swap_all(failure& err);
+  void drop_staging(const std::vector<std::string>& names);
 
   std::shared_ptr<database> db_;
   /// The table being staged; empty when not staging.
@@ -191,6 +222,21 @@ private:
   int wal_frames_ = 0;
   /// Held from the first row written aside until the staging ends.
   space_reserve reserve_;
+  /// A table set aside (see set_aside()), or the current one at commit().
+  struct aside {
+    std::string table;
+    std::string staging;
+    std::string hash;
+    uint64_t rows = 0;
+    /// Unchanged: nothing to swap in.
+    bool same = false;
+  };
+  std::vector<aside> aside_;
+  /// Rows of the tables set aside.
+  uint64_t rows_aside_ = 0;
+  /// The tab map for commit() (record_tabs()); no source: none.
+  std::string tabs_source_;
+  std::vector<tab_entry> tabs_;
 };
 
 } // namespace sheetsync
