@@ -39,7 +39,8 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
     self->state.store->hash_appends(false);
     self->state.store->checkpoint_elsewhere(
       static_cast<bool>(checkpointer));
-    if (!self->state.store->begin(job.source, err))
+    // Tab by tab: each tab's table begins where its batches do.
+    if (!job.plan.tabbed() && !self->state.store->begin(job.source, err))
       self->state.store.reset();
   }
   if (!self->state.store) {
@@ -48,6 +49,8 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
       [](atom::batch, const row_batch&) -> caf::result<caf::ok_atom> {
         return make_error(ec::cache_failed, "the cache writer has stopped");
       },
+      [](atom::tab, const std::string&, const std::string&,
+         const std::string&) {},
       [](atom::eof, const std::string&) {},
       [](atom::commit) -> caf::result<uint64_t> {
         return make_error(ec::cache_failed, "the cache writer has stopped");
@@ -101,8 +104,28 @@ cache_writer(cache_writer_actor::stateful_pointer<cache_writer_state> self,
       checkpoint();
       return caf::ok_atom::value;
     },
+    [=](atom::tab, std::string& title, std::string& table,
+        std::string& previous_hash) {
+      auto& s = self->state;
+      failure err;
+      if (s.store->staging()) {
+        s.store->give_content_hash(std::move(previous_hash));
+        if (!s.store->set_aside(err)) {
+          fail(err);
+          return;
+        }
+      }
+      if (!s.store->begin(table, err)) {
+        fail(err);
+        return;
+      }
+      s.tabs.push_back({std::move(title), std::move(table)});
+    },
     [=](atom::eof, std::string& content_hash) {
-      self->state.store->give_content_hash(std::move(content_hash));
+      auto& s = self->state;
+      s.store->give_content_hash(std::move(content_hash));
+      if (job.plan.tabbed())
+        s.store->record_tabs(job.source, s.tabs);
       report(true);
     },
     [=](atom::commit) -> caf::result<uint64_t> {

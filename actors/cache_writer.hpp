@@ -25,13 +25,18 @@ struct cache_writer_state {
   /// The commit, pending while it waits for that answer: a checkpoint still
   /// running would keep the swap from truncating the WAL.
   caf::typed_response_promise<uint64_t> held_commit;
+  /// A spreadsheet synced tab by tab: the tabs begun so far, in order.
+  std::vector<table_writer::tab_entry> tabs;
 };
 
 /// Writes the rows of one sync aside in the SQLite cache and swaps them in
 /// when the coordinator says so. Hashes the content: at eof, its finished
 /// save report carries `unchanged` when the cache already holds the same
 /// content, and the commit then leaves the table untouched (answering its row
-/// count). Blocks on SQLite: spawn it detached.
+/// count). A spreadsheet synced tab by tab writes each tab's table aside as
+/// its batches come (atom::tab says where one starts) and the commit swaps
+/// every tab in, with the list of tabs, in one transaction; unchanged then
+/// means every tab and the list. Blocks on SQLite: spawn it detached.
 /// @param self The cache writer.
 /// @param job The sync (its id, source name = table, database path).
 /// @param coordinator Receives progress and failures.

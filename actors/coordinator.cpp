@@ -52,6 +52,13 @@ uint8_t progress_tracker::percent() const {
     auto x = lo + static_cast<int>((hi - lo) * std::min(done, total) / total);
     return std::min(x, hi - 1);
   };
+  if (!download_done && tab_count > 0 && expected_bytes == 0)
+    // Tab by tab: how many tabs are done says more than the previous size.
+    return static_cast<uint8_t>(
+      std::max(band(tab_index, tab_count, 0, 60),
+               estimate_bytes == 0
+                 ? 0
+                 : band(downloaded_bytes, estimate_bytes, 0, 60)));
   if (!download_done) {
     auto total = expected_bytes != 0 ? expected_bytes : estimate_bytes;
     if (total != 0)
@@ -185,6 +192,9 @@ void refresh(self_ptr self, active_sync& act) {
   auto percent = std::max(st.progress, tr.percent());
   auto message = phase_message(state)
                  + attempt_suffix(act, self->state.cfg.max_attempts);
+  if (tr.tab_count > 0 && state == sync_state::downloading)
+    message += ": tab " + std::to_string(tr.tab_index + 1) + " of "
+               + std::to_string(tr.tab_count) + " '" + tr.tab + "'";
   st.bytes = tr.downloaded_bytes;
   st.rows = tr.parsed_rows; // Rows known so far; the percentage shows saving.
   // The counts move on even where the percentage cannot (a sheet that grew
@@ -278,6 +288,7 @@ void spawn_stages(self_ptr self, active_sync& act) {
   job.db_path = s.cfg.db_path;
   job.fetch_timeout = s.cfg.fetch_timeout;
   job.max_bytes = s.cfg.max_bytes;
+  job.api_batch_rows = s.cfg.api_batch_rows;
   // start() refused sources without a plan.
   if (slot.plan)
     job.plan = *slot.plan;
@@ -503,6 +514,11 @@ void on_report(self_ptr self, const stage_report& r) {
     case stage::download:
       tr.downloaded_bytes = r.bytes;
       tr.expected_bytes = r.expected_bytes;
+      if (r.tab_count > 0) {
+        tr.tab = r.tab;
+        tr.tab_index = r.tab_index;
+        tr.tab_count = r.tab_count;
+      }
       tr.download_done |= r.finished;
       break;
     case stage::parse:

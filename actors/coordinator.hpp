@@ -93,6 +93,8 @@ struct coordinator_config {
   caf::timespan fetch_timeout = std::chrono::seconds{90};
   /// Cap on the downloaded bytes.
   uint64_t max_bytes = uint64_t{1} << 30;
+  /// Sheets API: rows per request when a whole tab is read.
+  uint64_t api_batch_rows = 50000;
   /// Spawns the stages of a sync.
   pipeline_factory make_pipeline;
   /// Persists statuses and knows the previous sync's size; may be null.
@@ -125,6 +127,11 @@ struct progress_tracker {
   uint64_t parsed_bytes = 0;
   uint64_t parsed_rows = 0;
   uint64_t saved_rows = 0;
+  /// A spreadsheet synced tab by tab: the tab being downloaded (title,
+  /// 0-based index) and how many; 0 tabs otherwise.
+  std::string tab;
+  uint32_t tab_index = 0;
+  uint32_t tab_count = 0;
 
   sync_state state() const;
   uint8_t percent() const;

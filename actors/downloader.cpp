@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "sources/sheet_values.hpp"
+#include "store/tab_tables.hpp"
 
 namespace sheetsync {
 
@@ -11,15 +12,28 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
            sync_job job, parser_actor next, coordinator_actor coordinator) {
   using phase = downloader_state::phase;
   auto values = job.plan.format == body_format::sheet_values;
+  auto tabbed = job.plan.tabbed();
+  // Summed over the transfers so far.
+  auto received = [=] {
+    auto& s = self->state;
+    return s.bytes_before + s.transfer->bytes_received();
+  };
   auto report = [=](bool finished) {
-    auto& t = *self->state.transfer;
+    auto& s = self->state;
+    auto& t = *s.transfer;
     stage_report r;
     r.sync_id = job.id;
     r.from = stage::download;
     r.finished = finished;
-    r.bytes = t.bytes_received();
-    r.expected_bytes = t.expected_bytes().value_or(0);
-    self->state.reported = r.bytes;
+    r.bytes = received();
+    // The size announced for one range says nothing of the whole.
+    r.expected_bytes = s.titles.empty() ? t.expected_bytes().value_or(0) : 0;
+    if (tabbed && s.tab < s.titles.size()) {
+      r.tab = s.titles[s.tab];
+      r.tab_index = static_cast<uint32_t>(s.tab);
+      r.tab_count = static_cast<uint32_t>(s.titles.size());
+    }
+    s.reported = r.bytes;
     self->send(coordinator, atom::progress::value, std::move(r));
   };
   auto fail = [=](failure f) {
@@ -27,6 +41,9 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
     if (f.code == ec::http_status && !job.plan.spreadsheet_id.empty())
       f.text = http_failure_message(f.http_status, job.plan, job.client_email,
                                     "");
+    auto& s = self->state;
+    if (tabbed && s.tab < s.titles.size())
+      f.text = "tab '" + s.titles[s.tab] + "': " + f.text;
     self->send(coordinator, atom::failed::value, job.id, stage::download,
                make_error(f));
     self->quit();
@@ -43,8 +60,14 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
     opts.url = url;
     opts.fetch_timeout
       = std::chrono::duration_cast<std::chrono::milliseconds>(job.fetch_timeout);
-    opts.max_bytes = p == phase::metadata ? downloader_state::max_metadata_bytes
-                                          : job.max_bytes;
+    if (s.transfer && s.current == phase::sheet)
+      s.bytes_before += s.transfer->bytes_received();
+    // The cap counts the bytes of every range and tab.
+    opts.max_bytes = p == phase::metadata
+                       ? downloader_state::max_metadata_bytes
+                       : std::max<uint64_t>(1, job.max_bytes
+                                                 - std::min(job.max_bytes,
+                                                            s.bytes_before));
     opts.headers = s.headers;
     // Only the CSV export can answer a sign-in page in place of the data.
     opts.expect_csv = p == phase::sheet && !values;
@@ -54,6 +77,27 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
     s.transfer_done = false;
     s.transfer = std::make_unique<curl_transfer>(opts, job.cancel);
     schedule_step();
+  };
+  // The next row range of the current tab.
+  auto begin_range = [=] {
+    auto& s = self->state;
+    if (job.api_batch_rows == 0) { // no ranges: the whole tab at once
+      begin(phase::sheet, values_url(job.plan, s.titles[s.tab]));
+      return;
+    }
+    auto last = s.first_row + job.api_batch_rows - 1;
+    begin(phase::sheet,
+          tab_rows_url(job.plan, s.titles[s.tab], s.first_row, last));
+  };
+  // The current tab from its first row (its header).
+  auto begin_tab = [=] {
+    auto& s = self->state;
+    s.first_row = 1;
+    if (tabbed)
+      self->send(next, atom::tab::value, s.titles[s.tab], s.tables[s.tab]);
+    begin_range();
+    if (tabbed)
+      report(false); // names the tab in progress
   };
   auto start = [=] {
     if (job.plan.metadata_url.empty())
@@ -100,6 +144,19 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
             // The parser reports its own failure to the coordinator.
             self->quit();
           });
+    }
+    if (s.transfer_done && s.buffer.empty() && s.next_range) {
+      // All of the range handed on: the next one, while the parser works.
+      s.next_range = false;
+      s.first_row += job.api_batch_rows;
+      begin_range();
+      return;
+    }
+    if (s.transfer_done && s.buffer.empty() && s.next_tab) {
+      s.next_tab = false;
+      ++s.tab;
+      begin_tab();
+      return;
     }
     if (s.transfer_done && s.buffer.empty() && s.in_flight == 0) {
       // Reported before the parser hears of the end, so the coordinator
@@ -155,21 +212,38 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
           schedule_step();
           return;
         }
-        std::string title;
         failure err;
-        if (!tab_title_for_gid(s.buffer, job.plan.gid, title, err,
-                               job.plan.spreadsheet_id)) {
-          fail(std::move(err));
-          return;
+        if (tabbed) {
+          std::vector<sheet_tab> tabs;
+          if (!sheet_tabs(s.buffer, tabs, err, job.plan.spreadsheet_id)
+              || !select_tabs(tabs, job.plan.all_tabs, job.plan.tabs, s.titles,
+                              err, job.plan.spreadsheet_id)) {
+            fail(std::move(err));
+            return;
+          }
+          s.tables = tab_tables(job.source, s.titles);
+        } else {
+          std::string title;
+          if (!tab_title_for_gid(s.buffer, job.plan.gid, title, err,
+                                 job.plan.spreadsheet_id)) {
+            fail(std::move(err));
+            return;
+          }
+          if (!job.plan.range.empty()) {
+            begin(phase::sheet, values_url(job.plan, title));
+            return;
+          }
+          s.titles.push_back(std::move(title));
         }
-        begin(phase::sheet, values_url(job.plan, title));
+        s.tab = 0;
+        begin_tab();
         return;
       }
       // Every chunk, and at least every 250 ms when a slow server trickles.
       auto now = self->clock().now();
       if (s.transfer_done
-          || t.bytes_received() - s.reported >= downloader_state::chunk_size
-          || (t.bytes_received() != s.reported
+          || received() - s.reported >= downloader_state::chunk_size
+          || (received() != s.reported
               && now - s.reported_at >= std::chrono::milliseconds{250})) {
         s.reported_at = now;
         report(false);
@@ -183,15 +257,25 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
         }
         std::string csv;
         failure err;
-        if (!values_to_csv(s.buffer, csv, err)) {
+        size_t rows = 0;
+        if (!values_to_csv(s.buffer, csv, err, &rows)) {
           fail(std::move(err));
           return;
         }
         s.buffer = std::move(csv);
+        s.handed = 0;
+        // A full range: the tab may go on. A short one ends it.
+        if (!s.titles.empty()) {
+          if (job.api_batch_rows > 0 && rows >= job.api_batch_rows)
+            s.next_range = true;
+          else if (s.tab + 1 < s.titles.size())
+            s.next_tab = true;
+        }
       }
       self->state.hand_on();
-      if (s.transfer_done)
-        return; // Credit answers drive the rest.
+      // Credit answers drive the rest; or the next range began.
+      if (s.transfer_done || s.transfer.get() != &t)
+        return;
       // Out of credit with a full buffer: stop reading the socket until the
       // parser catches up, which bounds memory whatever the sheet's size.
       if (s.buffer.size() - s.handed >= 2 * downloader_state::chunk_size) {

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor_clock.hpp>
 
@@ -50,13 +51,33 @@ struct downloader_state {
   /// Bytes of the last progress report (reports are throttled).
   uint64_t reported = 0;
   caf::actor_clock::time_point reported_at;
+
+  // -- a tab read in row ranges (Sheets API) ----------------------------------
+
+  /// The tabs to read in row ranges, in order, and their tables (the
+  /// tables only when synced tab by tab); empty when the plan's URL is read
+  /// whole.
+  std::vector<std::string> titles;
+  std::vector<std::string> tables;
+  /// The tab being read and the first row of the range being read.
+  size_t tab = 0;
+  uint64_t first_row = 1;
+  /// After the current transfer (once its bytes are handed on): read the
+  /// next range of the tab, or the next tab.
+  bool next_range = false;
+  bool next_tab = false;
+  /// Body bytes of the transfers before the current one.
+  uint64_t bytes_before = 0;
 };
 
 /// Downloads the sheet with libcurl in short steps and hands it to the parser
 /// as CSV chunks, under credit. Gets a bearer token first when the source has
 /// credentials; for the Sheets API looks up the tab's title and turns the
-/// JSON answer into CSV, so both paths parse alike. Blocks in libcurl: spawn
-/// it detached.
+/// JSON answer into CSV, so both paths parse alike. Through the Sheets API a
+/// whole tab is read in ranges of job.api_batch_rows rows until an answer
+/// comes back short; a spreadsheet synced tab by tab (plan.tabbed()) reads
+/// every tab so, telling the parser where each starts (atom::tab). Blocks
+/// in libcurl: spawn it detached.
 /// @param self The downloader.
 /// @param job The sync (plan, time-outs, byte cap, cancel token).
 /// @param next The parser.

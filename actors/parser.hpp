@@ -27,11 +27,24 @@ struct parser_state {
 
   using ok_promise = caf::typed_response_promise<caf::ok_atom>;
 
-  /// A chunk not parsed to its end yet, with its answer.
+  /// A chunk not parsed to its end yet, with its answer; or, with `tab`
+  /// set, where a tab starts (its title in `bytes`, its table in `table`).
   struct chunk {
     std::string bytes;
     size_t parsed = 0;
     ok_promise answer;
+    bool tab = false;
+    std::string table;
+  };
+
+  /// What goes to the writer: a batch, or where a tab starts (with the
+  /// previous tab's content hash).
+  struct output {
+    row_batch batch;
+    bool tab = false;
+    std::string title;
+    std::string table;
+    std::string previous_hash;
   };
 
   std::unique_ptr<csv_parser> csv;
@@ -41,8 +54,8 @@ struct parser_state {
   std::deque<chunk> input;
   /// A step message is on its way.
   bool step_pending = false;
-  /// Parsed batches waiting for credit.
-  std::deque<row_batch> pending;
+  /// Parsed batches (and tab starts) waiting for credit.
+  std::deque<output> pending;
   size_t in_flight = 0;
   /// Answers of parsed chunks held back while too many batches wait: the
   /// downloader gets its credit back only once this stage can take more.
@@ -51,8 +64,13 @@ struct parser_state {
   bool input_done = false;
   /// The parser finished the input: only handing on is left.
   bool eof = false;
-  /// Whether any batch went to the writer.
-  bool batches_sent = false;
+  /// Whether the current tab (or the sheet) gave any batch.
+  bool batches_made = false;
+  /// A spreadsheet synced tab by tab: the tab being parsed ("" before the
+  /// first), for messages; rows and bytes of the tabs before it.
+  std::string tab;
+  uint64_t rows_before = 0;
+  uint64_t bytes_before = 0;
 };
 
 /// Parses downloaded chunks (CSV) and hands row batches to the cache writer.

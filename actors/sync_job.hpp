@@ -30,6 +30,9 @@ struct sync_job {
   std::string db_path;
   caf::timespan fetch_timeout = std::chrono::seconds{90};
   uint64_t max_bytes = uint64_t{1} << 30;
+  /// Sheets API: rows per values.get request when a whole tab is read (one
+  /// row range after the other), so that no single answer is huge.
+  uint64_t api_batch_rows = 50000;
   /// Set to cancel the transfer at once, even while libcurl blocks.
   std::shared_ptr<std::atomic<bool>> cancel;
 };

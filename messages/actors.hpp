@@ -105,6 +105,11 @@ using remote_coordinator_actor = coordinator_api::extend<
 using cache_writer_actor = caf::typed_actor<
   // Writes a batch aside; the answer returns one credit to the parser.
   caf::replies_to<atom::batch, row_batch>::with<caf::ok_atom>,
+  // The batches that follow are the tab (title, table) of a spreadsheet
+  // synced tab by tab; with the content hash of the previous tab ("" before
+  // the first). The writer sets the previous tab's table aside and writes
+  // the next one aside too; the commit swaps every tab in at once.
+  caf::reacts_to<atom::tab, std::string, std::string, std::string>,
   // No more batches; with the content hash of all of them (content_hasher),
   // which the parser computes as it touches the bytes anyway, so that the
   // writer's thread (the pipeline's slowest) only writes. Reports save
@@ -127,6 +132,10 @@ using parser_actor = caf::typed_actor<
   // Parses a chunk; the answer returns one credit to the downloader once the
   // chunk's rows were handed on.
   caf::replies_to<atom::chunk, std::string>::with<caf::ok_atom>,
+  // The chunks that follow are the tab (title, table) of a spreadsheet synced
+  // tab by tab: the chunks before it end the previous tab (header first
+  // again).
+  caf::reacts_to<atom::tab, std::string, std::string>,
   // The download is complete: parse the rest, hand on the last batch.
   caf::reacts_to<atom::eof>>;
 

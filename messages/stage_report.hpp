@@ -28,18 +28,25 @@ struct stage_report {
   /// save, finished: the content equals the cached one (same hash), so the
   /// commit keeps the table as it is.
   bool unchanged = false;
+  /// download, a spreadsheet synced tab by tab: the tab in progress (its
+  /// title and 0-based index) and how many there are; 0 tabs otherwise.
+  std::string tab;
+  uint32_t tab_index = 0;
+  uint32_t tab_count = 0;
 };
 
 inline bool operator==(const stage_report& x, const stage_report& y) {
   return x.sync_id == y.sync_id && x.from == y.from && x.finished == y.finished
          && x.bytes == y.bytes && x.expected_bytes == y.expected_bytes
-         && x.rows == y.rows && x.unchanged == y.unchanged;
+         && x.rows == y.rows && x.unchanged == y.unchanged && x.tab == y.tab
+         && x.tab_index == y.tab_index && x.tab_count == y.tab_count;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_report& x) {
   return f(caf::meta::type_name("stage_report"), x.sync_id, x.from,
-           x.finished, x.bytes, x.expected_bytes, x.rows, x.unchanged);
+           x.finished, x.bytes, x.expected_bytes, x.rows, x.unchanged, x.tab,
+           x.tab_index, x.tab_count);
 }
 
 } // namespace sheetsync

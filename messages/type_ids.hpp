@@ -61,6 +61,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, commit, "commit")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, step, "step")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, checkpoint, "checkpoint")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, tab, "tab")
 
   // -- timers -----------------------------------------------------------------
 

@@ -348,11 +348,50 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
   }
   // -- how to read it -----------------------------------------------------------
   auto mode = src.access;
+  bool token = !src.credentials.empty();
+  auto tabbed = src.all_tabs || !src.tabs.empty();
+  if (tabbed) {
+    // Google lists a spreadsheet's tabs only through the Sheets API.
+    auto what = src.all_tabs ? std::string{"every tab (tabs = \"all\")"}
+                             : std::string{"a list of tabs"};
+    if (sheet.kind != source_kind::spreadsheet) {
+      err = failure{ec::invalid_argument,
+                    what + " needs a spreadsheet read through the Sheets API, "
+                           "but the source "
+                      + shown(loc)
+                      + " is not a spreadsheet's URL or id: give the sheet's "
+                        "Google URL or id, or drop the tabs"};
+      return false;
+    }
+    if (mode == access_mode::export_csv) {
+      err = failure{ec::invalid_argument,
+                    what + " needs the Sheets API (Google lists tabs only "
+                           "there), but the access is export: use "
+                           "--access=api or auto with an API key or "
+                           "credentials, or drop the tabs"};
+      return false;
+    }
+    if (!trim(src.range).empty()) {
+      err = failure{ec::invalid_argument,
+                    "a range reads part of one tab: it cannot go with " + what
+                      + "; drop the range or the tabs"};
+      return false;
+    }
+    for (auto& title : src.tabs)
+      if (title.empty()) {
+        err = failure{ec::invalid_argument,
+                      "a tab title in the tabs list is empty: list the tabs' "
+                      "titles as the sheet shows them"};
+        return false;
+      }
+    mode = access_mode::api;
+    out.tabs = src.tabs;
+    out.all_tabs = src.all_tabs;
+  }
   if (mode == access_mode::automatic)
     mode = !src.api_key.empty() && sheet.kind == source_kind::spreadsheet
              ? access_mode::api
              : access_mode::export_csv;
-  bool token = !src.credentials.empty();
   auto docs = std::string{trim_slashes(ep.docs_base)};
   out.kind = sheet.kind;
   out.gid = gid;
@@ -453,7 +492,31 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
   out.description = "spreadsheet " + out.spreadsheet_id + " " + tab_text(gid)
                     + (range.empty() ? "" : " range " + range)
                     + " (Sheets API" + auth;
+  if (tabbed)
+    out.description = "spreadsheet " + out.spreadsheet_id
+                      + (src.all_tabs ? " every tab"
+                                      : " " + std::to_string(src.tabs.size())
+                                          + (src.tabs.size() == 1 ? " tab"
+                                                                  : " tabs"))
+                      + " (Sheets API" + auth;
   return true;
+}
+
+std::string tab_rows_url(const fetch_plan& plan, const std::string& title,
+                         uint64_t first, uint64_t last) {
+  std::string a1;
+  a1.reserve(title.size() + 24);
+  a1 += '\'';
+  for (auto c : title) {
+    if (c == '\'')
+      a1 += '\'';
+    a1 += c;
+  }
+  a1 += "'!";
+  a1 += std::to_string(first);
+  a1 += ':';
+  a1 += std::to_string(last);
+  return values_url(plan, a1, false);
 }
 
 std::string values_url(const fetch_plan& plan, const std::string& range_or_title,

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "messages/ec.hpp"
 #include "sources/source_spec.hpp"
@@ -56,6 +57,16 @@ struct fetch_plan {
   std::string api_base;
   std::string api_key;
   source_kind kind = source_kind::url;
+  /// Sheets API, several tabs, each into its own table (see tab_tables()):
+  /// every tab with `all_tabs`, else these titles. Then metadata_url lists
+  /// the tabs, and each is read in row ranges (tab_rows_url()).
+  std::vector<std::string> tabs;
+  bool all_tabs = false;
+
+  /// Whether the plan syncs several tabs, each into its own table.
+  bool tabbed() const {
+    return all_tabs || !tabs.empty();
+  }
 };
 
 /// Turns a source into what to download. Accepts as `src.location`:
@@ -80,6 +91,11 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
 /// it is percent-encoded.
 std::string values_url(const fetch_plan& plan, const std::string& range_or_title,
                        bool is_title = true);
+
+/// The Sheets API values.get URL of rows `first` to `last` (1-based, the
+/// header is row 1) of the tab titled `title`: `'Title'!first:last`.
+std::string tab_rows_url(const fetch_plan& plan, const std::string& title,
+                         uint64_t first, uint64_t last);
 
 /// A redacted one-line description of a source (the plan's description, or
 /// the redacted location when it does not plan).

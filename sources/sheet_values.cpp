@@ -1,5 +1,6 @@
 #include "sources/sheet_values.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <string_view>
@@ -323,11 +324,14 @@ void scrub(std::string& text, const std::string& secret) {
 
 } // namespace
 
-bool values_to_csv(const std::string& json, std::string& csv, failure& err) {
+bool values_to_csv(const std::string& json, std::string& csv, failure& err,
+                   size_t* rows) {
   csv.clear();
   values_handler measure{nullptr, 0};
   if (!run_pass(json, measure, err))
     return false;
+  if (rows != nullptr)
+    *rows = measure.rows();
   auto width = measure.max_width();
   if (width == 0)
     return true; // no values, or only empty rows: an empty sheet
@@ -340,19 +344,11 @@ bool values_to_csv(const std::string& json, std::string& csv, failure& err) {
   return true;
 }
 
-bool tab_title_for_gid(const std::string& json, const std::string& gid,
-                       std::string& title, failure& err,
-                       const std::string& spreadsheet_id) {
+bool sheet_tabs(const std::string& json, std::vector<sheet_tab>& out,
+                failure& err, const std::string& spreadsheet_id) {
+  out.clear();
   auto in_sheet = spreadsheet_id.empty() ? std::string{"the spreadsheet"}
                                          : "spreadsheet " + spreadsheet_id;
-  std::string want;
-  if (!gid.empty() && !normal_gid(gid, want)) {
-    err = failure{ec::invalid_argument,
-                  "the gid \"" + one_line(gid, 40)
-                    + "\" is not a number: the gid is the number after #gid= "
-                      "in the sheet's browser URL"};
-    return false;
-  }
   rapidjson::Document doc;
   // Iterative: a deeply nested answer must not exhaust the stack.
   doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
@@ -376,8 +372,6 @@ bool tab_title_for_gid(const std::string& json, const std::string& gid,
                   std::string{not_understood} + "no tabs listed for " + in_sheet};
     return false;
   }
-  std::string tabs; // for the unknown-gid message
-  size_t listed = 0;
   for (auto& sheet : sheets->value.GetArray()) {
     if (!sheet.IsObject()) {
       err = failure{ec::invalid_csv,
@@ -411,25 +405,87 @@ bool tab_title_for_gid(const std::string& json, const std::string& gid,
         return false;
       }
     }
-    std::string_view name{t->value.GetString(), t->value.GetStringLength()};
-    if (want.empty() || id == want) {
-      title.assign(name.data(), name.size());
+    out.push_back({std::move(id), std::string{t->value.GetString(),
+                                              t->value.GetStringLength()}});
+  }
+  return true;
+}
+
+namespace {
+
+/// "0 'Sheet1', 7 'Q1', ..." (at most 10), for messages.
+std::string list_tabs(const std::vector<sheet_tab>& tabs) {
+  std::string result;
+  for (size_t i = 0; i < tabs.size() && i <= 10; ++i) {
+    result += i == 0 ? "" : ", ";
+    if (i == 10)
+      result += "...";
+    else
+      result += tabs[i].gid + " '" + one_line(tabs[i].title, 60) + "'";
+  }
+  return result;
+}
+
+} // namespace
+
+bool tab_title_for_gid(const std::string& json, const std::string& gid,
+                       std::string& title, failure& err,
+                       const std::string& spreadsheet_id) {
+  auto in_sheet = spreadsheet_id.empty() ? std::string{"the spreadsheet"}
+                                         : "spreadsheet " + spreadsheet_id;
+  std::string want;
+  if (!gid.empty() && !normal_gid(gid, want)) {
+    err = failure{ec::invalid_argument,
+                  "the gid \"" + one_line(gid, 40)
+                    + "\" is not a number: the gid is the number after #gid= "
+                      "in the sheet's browser URL"};
+    return false;
+  }
+  std::vector<sheet_tab> tabs;
+  if (!sheet_tabs(json, tabs, err, spreadsheet_id))
+    return false;
+  for (auto& tab : tabs) {
+    if (want.empty() || tab.gid == want) {
+      title = tab.title;
       return true;
     }
-    if (listed < 10) {
-      tabs += listed == 0 ? "" : ", ";
-      tabs += id + " '" + one_line(std::string{name}, 60) + "'";
-    } else if (listed == 10) {
-      tabs += ", ...";
-    }
-    ++listed;
   }
   err = failure{ec::invalid_argument,
                 "no tab with gid " + want + " in " + in_sheet
                   + "; check the gid (the number after #gid= in the tab's "
                     "browser URL); the tabs are: "
-                  + tabs};
+                  + list_tabs(tabs)};
   return false;
+}
+
+bool select_tabs(const std::vector<sheet_tab>& tabs, bool all,
+                 const std::vector<std::string>& wanted,
+                 std::vector<std::string>& titles, failure& err,
+                 const std::string& spreadsheet_id) {
+  titles.clear();
+  if (all) {
+    for (auto& tab : tabs)
+      titles.push_back(tab.title);
+    return true;
+  }
+  for (auto& want : wanted) {
+    auto i = std::find_if(tabs.begin(), tabs.end(),
+                          [&](const sheet_tab& t) { return t.title == want; });
+    if (i == tabs.end()) {
+      auto in_sheet = spreadsheet_id.empty()
+                        ? std::string{"the spreadsheet"}
+                        : "spreadsheet " + spreadsheet_id;
+      err = failure{ec::invalid_argument,
+                    "no tab titled '" + one_line(want, 60) + "' in " + in_sheet
+                      + "; check the tabs setting (titles are exact, case "
+                        "included); the tabs are: "
+                      + list_tabs(tabs)};
+      return false;
+    }
+    if (std::find(titles.begin(), titles.end(), want) == titles.end())
+      titles.push_back(want);
+  }
+  return true;
 }
 
 std::string google_error_detail(const std::string& body) {

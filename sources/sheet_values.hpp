@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "messages/ec.hpp"
 #include "sources/fetch_plan.hpp"
@@ -22,7 +23,30 @@ namespace sheetsync {
 /// Malformed JSON, a non-array row, a nested cell or a majorDimension other
 /// than ROWS fail with ec::invalid_csv ("the Sheets API answer was not
 /// understood: ...").
-bool values_to_csv(const std::string& json, std::string& csv, failure& err);
+/// `rows`, when given, receives the rows of the answer (empty ones
+/// included): fewer than a row range asked for means the tab ended.
+bool values_to_csv(const std::string& json, std::string& csv, failure& err,
+                   size_t* rows = nullptr);
+
+/// A tab of a spreadsheet as spreadsheets.get lists it.
+struct sheet_tab {
+  std::string gid;
+  std::string title;
+};
+
+/// Lists the tabs in a spreadsheets.get answer (`{"sheets": [{"properties":
+/// {"sheetId": 0, "title": "Sheet1"}}, ...]}`), in the spreadsheet's order.
+/// A malformed answer, or one without tabs, fails with ec::invalid_csv.
+bool sheet_tabs(const std::string& json, std::vector<sheet_tab>& out,
+                failure& err, const std::string& spreadsheet_id = "");
+
+/// The titles to sync among `tabs`: all of them with `all`, else `wanted`
+/// in its order (exact titles, each once). A title that is not there fails
+/// with ec::invalid_argument naming it and listing the tabs there are.
+bool select_tabs(const std::vector<sheet_tab>& tabs, bool all,
+                 const std::vector<std::string>& wanted,
+                 std::vector<std::string>& titles, failure& err,
+                 const std::string& spreadsheet_id = "");
 
 /// Finds, in a spreadsheets.get answer (`{"sheets": [{"properties":
 /// {"sheetId": 0, "title": "Sheet1"}}, ...]}`), the title of the tab whose

@@ -1234,6 +1234,8 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using feeding_downloader_actor = downloader_actor::extend<
   // Sends a chunk to the parser.
   caf::reacts_to<atom::chunk, std::string>,
+  // Tells the parser where a tab starts (title, table).
+  caf::reacts_to<atom::tab, std::string, std::string>,
   // Tells the parser the download is complete.
   caf::reacts_to<atom::eof>>;
 
@@ -1254,6 +1256,9 @@ feeding_downloader(feeding_downloader_actor::pointer self, parser_actor parser,
         .then([=](caf::ok_atom) { ++log->answered; },
               [=](caf::error& err) { log->errors.push_back(std::move(err)); });
     },
+    [=](atom::tab, std::string& title, std::string& table) {
+      self->send(parser, atom::tab::value, std::move(title), std::move(table));
+    },
     [=](atom::eof) { self->send(parser, atom::eof::value); },
   };
 }
@@ -1271,6 +1276,8 @@ struct writer_log {
   size_t batches_before_eof = 0;
   /// The content hash that came with eof.
   std::string hash;
+  /// Tab starts: "title|table|previous hash|batches before it".
+  std::vector<std::string> tabs;
   bool hold = false;
   /// Most batches the writer had received but not answered at any time.
   size_t max_outstanding = 0;
@@ -1298,6 +1305,11 @@ recording_writer(
       }
       self->state.held.push_back(self->make_response_promise<caf::ok_atom>());
       return self->state.held.back();
+    },
+    [=](atom::tab, std::string& title, std::string& table,
+        std::string& previous_hash) {
+      log->tabs.push_back(title + "|" + table + "|" + previous_hash + "|"
+                          + std::to_string(log->batches.size()));
     },
     [=](atom::eof, std::string& hash) {
       log->eof = true;
@@ -1609,6 +1621,68 @@ CAF_TEST(the parser holds chunk answers back while the writer holds credit) {
   CAF_CHECK(reported->reports.back().finished);
   CAF_CHECK_EQUAL(reported->reports.back().rows, chunks * rows_per_chunk);
   CAF_CHECK_EQUAL(reported->reports.back().bytes, total_bytes);
+  CAF_CHECK(*parser_ended);
+}
+
+CAF_TEST(the parser starts every tab from its own header) {
+  using strings = std::vector<std::string>;
+  self->send(downloader, atom::tab::value, std::string{"First"},
+             std::string{"book__first"});
+  feed("a,b\r\n1,2\r\n");
+  // Cut across the tab's ranges: the chunks of one tab are one CSV text.
+  feed("3,4\r\n");
+  self->send(downloader, atom::tab::value, std::string{"Second"},
+             std::string{"book__second"});
+  feed("x\r\ny1\r\ny2\r\n");
+  self->send(downloader, atom::tab::value, std::string{"Header only"},
+             std::string{"book__header_only"});
+  feed("h1,h2\r\n");
+  feed_eof();
+  CAF_CHECK(reported->failures.empty());
+  CAF_CHECK(written->eof);
+  CAF_REQUIRE_EQUAL(written->batches.size(), 3u);
+  // Each tab's rows are numbered from 1 under its own header.
+  CAF_CHECK_EQUAL(written->batches[0].columns, (strings{"a", "b"}));
+  CAF_CHECK_EQUAL(written->batches[0].rows(), 2u);
+  CAF_CHECK_EQUAL(written->batches[1].columns, (strings{"x"}));
+  CAF_CHECK_EQUAL(written->batches[1].first_row, 1u);
+  CAF_CHECK_EQUAL(written->batches[1].rows(), 2u);
+  CAF_CHECK_EQUAL(written->batches[2].columns, (strings{"h1", "h2"}));
+  CAF_CHECK_EQUAL(written->batches[2].rows(), 0u);
+  // Each tab start comes after the previous tab's batches, with its hash.
+  auto hash_of = [](const row_batch& b) {
+    content_hasher h;
+    h.add(b);
+    return h.digest(b.columns);
+  };
+  CAF_CHECK_EQUAL(written->tabs,
+                  (strings{"First|book__first||0",
+                           "Second|book__second|"
+                             + hash_of(written->batches[0]) + "|1",
+                           "Header only|book__header_only|"
+                             + hash_of(written->batches[1]) + "|2"}));
+  CAF_CHECK_EQUAL(written->hash, hash_of(written->batches[2]));
+  // Rows and bytes are summed over the tabs.
+  CAF_REQUIRE(!reported->reports.empty());
+  CAF_CHECK(reported->reports.back().finished);
+  CAF_CHECK_EQUAL(reported->reports.back().rows, 4u);
+  CAF_CHECK_EQUAL(reported->reports.back().bytes, 15u + 11u + 7u);
+}
+
+CAF_TEST(a tab the parser cannot read fails naming the tab) {
+  self->send(downloader, atom::tab::value, std::string{"Good"},
+             std::string{"book__good"});
+  feed("a\r\n1\r\n");
+  self->send(downloader, atom::tab::value, std::string{"Empty"},
+             std::string{"book__empty"});
+  self->send(downloader, atom::tab::value, std::string{"Never"},
+             std::string{"book__never"});
+  feed("b\r\n2\r\n");
+  feed_eof();
+  CAF_REQUIRE_EQUAL(reported->failures.size(), 1u);
+  auto text = to_string(reported->failures[0]);
+  CAF_CHECK(text.find("tab 'Empty'") != std::string::npos);
+  CAF_CHECK(!written->eof);
   CAF_CHECK(*parser_ended);
 }
 

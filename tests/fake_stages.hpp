@@ -89,6 +89,9 @@ fake_parser(parser_actor::pointer self, fake_pipeline_ptr p) {
     [](atom::chunk, const std::string&) -> caf::result<caf::ok_atom> {
       CAF_FAIL("fake parser: chunk (the coordinator never sends data)");
     },
+    [](atom::tab, const std::string&, const std::string&) {
+      CAF_FAIL("fake parser: tab (the coordinator never sends data)");
+    },
     [](atom::eof) {
       CAF_FAIL("fake parser: eof (the coordinator never sends data)");
     },
@@ -107,6 +110,10 @@ fake_writer(cache_writer_actor::stateful_pointer<fake_writer_state> self,
   return {
     [](atom::batch, const row_batch&) -> caf::result<caf::ok_atom> {
       CAF_FAIL("fake writer: batch (the coordinator never sends data)");
+    },
+    [](atom::tab, const std::string&, const std::string&,
+       const std::string&) {
+      CAF_FAIL("fake writer: tab (the coordinator never sends data)");
     },
     [](atom::eof, const std::string&) {
       CAF_FAIL("fake writer: eof (the coordinator never sends data)");
