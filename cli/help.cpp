@@ -54,6 +54,11 @@ const char* google_flags = R"(Google:
                            file GOOGLE_APPLICATION_CREDENTIALS names, for
                            spreadsheets without --credentials or an API key
   --range=A1               Sheets API range in A1 notation (default: the tab)
+  --tabs=all|T1,T2         every tab, or these tab titles, each into its own
+                           table NAME__TAB (Sheets API: API key or
+                           credentials; default: one tab)
+  --api-batch-rows=N       rows per Sheets API request when a whole tab is
+                           read (default: 50000)
   --docs-base-url=URL      where Google Docs lives
                            (default: https://docs.google.com)
   --sheets-api-base-url=URL

@@ -42,7 +42,7 @@ const std::set<std::string>& shared_settings() {
     "db",           "fetch-timeout",       "max-duration", "cooldown",
     "evict-after",  "max-bytes",           "docs-base-url",
     "sheets-api-base-url", "max-parallel", "max-attempts", "history-limit",
-    "google-token-url"};
+    "google-token-url", "api-batch-rows"};
   return keys;
 }
 
@@ -55,7 +55,8 @@ const std::set<std::string>& serve_settings() {
 const std::vector<std::string>& source_keys() {
   static const std::vector<std::string> keys{"url",         "id",    "gid",
                                              "access",      "api-key",
-                                             "credentials", "range", "interval"};
+                                             "credentials", "range", "interval",
+                                             "tabs"};
   return keys;
 }
 
@@ -137,6 +138,24 @@ std::string read_source(const std::string& name, const config_node& node,
       if (str == nullptr || *str == '\0')
         return want_string();
       out.range = str;
+    } else if (key == "tabs") {
+      auto bad = where + ": tabs must be \"all\" or a list of tab titles, "
+                         "e.g. tabs = [\"Sales\", \"Costs\"]";
+      if (str != nullptr) {
+        if (std::string{str} != "all")
+          return bad;
+        out.all_tabs = true;
+        continue;
+      }
+      if (value.kind != config_node::list || value.items.empty())
+        return bad;
+      for (auto& item : value.items) {
+        auto title = item.kind == config_node::scalar ? string_of(item.value)
+                                                      : nullptr;
+        if (title == nullptr || *title == '\0')
+          return bad;
+        out.tabs.emplace_back(title);
+      }
     } else if (key == "interval") {
       caf::timespan interval{0};
       bool ok = false;
@@ -206,6 +225,12 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
          "Google credentials JSON: a service account's key or an "
          "authorized_user file (default: GOOGLE_APPLICATION_CREDENTIALS)")
     .add(range, "range", "Sheets API range in A1 notation (default: the tab)")
+    .add(tabs, "tabs",
+         "all, or comma-separated tab titles: each tab into its own table "
+         "NAME__TAB (Sheets API; default: one tab)")
+    .add(api_batch_rows, "api-batch-rows",
+         "rows per Sheets API request when a whole tab is read (default: "
+         "50000)")
     .add(docs_base_url, "docs-base-url",
          "where Google Docs lives (default: https://docs.google.com)")
     .add(sheets_api_base_url, "sheets-api-base-url",
@@ -261,8 +286,9 @@ const std::set<std::string>& switch_flags() {
 }
 
 const std::set<std::string>& per_source_flags() {
-  static const std::set<std::string> flags{"gid",         "access", "api-key",
-                                           "credentials", "range",  "interval"};
+  static const std::set<std::string> flags{"gid",   "access",   "api-key",
+                                           "credentials", "range",
+                                           "interval", "tabs"};
   return flags;
 }
 
@@ -278,6 +304,7 @@ coordinator_config pipeline_options::to_coordinator_config() const {
   cfg.evict_after = evict_after;
   cfg.fetch_timeout = fetch_timeout;
   cfg.max_bytes = max_bytes;
+  cfg.api_batch_rows = api_batch_rows;
   cfg.make_pipeline = make_pipeline;
   for (auto& src : sources)
     cfg.defined_in[src.name] = sources_defined_in;
@@ -433,6 +460,8 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
     return where("max-parallel") + " must be at least 1";
   if (opts.max_attempts < 1)
     return where("max-attempts") + " must be at least 1";
+  if (opts.api_batch_rows < 1)
+    return where("api-batch-rows") + " must be at least 1";
   if (opts.history_limit < 1)
     return where("history-limit")
            + " must be at least 1 (finished syncs kept per source)";
@@ -462,6 +491,18 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
   if (opts.interval > caf::timespan{0}
       && opts.interval < std::chrono::seconds{1})
     return "--interval is too short: at least 1s (0 = only on demand)";
+  std::vector<std::string> cli_tabs;
+  if (flag_given("tabs") && opts.tabs != "all") {
+    for (size_t pos = 0; pos <= opts.tabs.size();) {
+      auto comma = std::min(opts.tabs.find(',', pos), opts.tabs.size());
+      auto title = opts.tabs.substr(pos, comma - pos);
+      if (title.empty())
+        return "--tabs must be all or tab titles separated by commas, e.g. "
+               "--tabs=Sales,Costs";
+      cli_tabs.push_back(std::move(title));
+      pos = comma + 1;
+    }
+  }
   for (auto flag : {"credentials", "range", "api-key"})
     if (flag_given(flag)
         && (flag == std::string{"credentials"} ? opts.credentials
@@ -486,6 +527,10 @@ std::string resolve(pipeline_options& opts, const std::set<std::string>& given,
       src.range = opts.range;
     if (flag_given("interval"))
       src.interval = opts.interval;
+    if (flag_given("tabs")) {
+      src.all_tabs = opts.tabs == "all";
+      src.tabs = cli_tabs;
+    }
   };
   opts.sources.clear();
   if (file_sources.empty()) {

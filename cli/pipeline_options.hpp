@@ -31,6 +31,10 @@ struct pipeline_options {
   std::string api_key;
   std::string credentials;
   std::string range;
+  /// "all" or comma-separated tab titles; "" = one tab.
+  std::string tabs;
+  /// Rows per Sheets API request when a whole tab is read.
+  uint64_t api_batch_rows = 50000;
   std::string docs_base_url = "https://docs.google.com";
   std::string sheets_api_base_url = "https://sheets.googleapis.com";
   /// Where credentials get access tokens; "" = each file's token_uri.
