@@ -89,7 +89,8 @@ POST /_control/fail   body: {"sheet": ID or "*", "route": "any"|"export"|"export
                       when retry_after is set); status 0 drops the connection without an answer;
                       status -1 starts the normal 200 body (export-host, API values) and resets
                       the connection halfway, before the last chunk.
-                      Rules are consumed in order; several may be queued.
+                      Rules are consumed in order; several may be queued. With "tab": TITLE a
+                      rule matches only values.get requests of that tab (e.g. fail a second tab).
 POST /_control/clear-failures
 POST /_control/expire-tokens       every issued access token becomes expired (401 from then on)
 POST /_control/config body: {"api_keys": [...], "client_emails": [...], "token_expires_in": N}
@@ -97,7 +98,8 @@ GET  /_control/stats  {"requests": {route: {sheet: n}}, "statuses": {route: {cod
                        "token_exchanges": n (successful), "token_failures": n,
                        "issued_tokens": [...], "export_host_auth_headers": n (credentials sent to
                        the second host: should stay 0), "bytes_sent": {"<route> <sheet>": n}
-                       (body bytes written so far), "log": [{"t": monotonic seconds, "route",
+                       (body bytes written so far), "ranges": [[sheet, range], ...] (every
+                       values.get range as asked, e.g. 'Sales'!1:50000), "log": [{"t": monotonic seconds, "route",
                        "sheet", "status", "auth": "none"|"key"|"bearer"}, ...]}
 POST /_control/reset-stats
 GET  /_control/health  {"ok": true}
@@ -419,17 +421,20 @@ class State:
         self.export_host_auth = 0
         self.bytes_sent = {}
         self.log = []
+        self.ranges = []  # every values.get range, as asked (sheet id, range)
 
     def count(self, route, sheet):
         with self.lock:
             per = self.requests.setdefault(route, {})
             per[sheet or ''] = per.get(sheet or '', 0) + 1
 
-    def take_failure(self, route, sheet):
+    def take_failure(self, route, sheet, tab=None):
         with self.lock:
             for rule in self.failures:
                 if rule['route'] not in ('any', route):
                     continue
+                if rule.get('tab') is not None and rule['tab'] != tab:
+                    continue  # only values.get of that tab
                 if rule['route'] == 'any' and route in ('token', 'export-host'):
                     continue  # "any" means the first request of a fetch: docs or API
                 if rule['sheet'] not in ('*', sheet):
@@ -604,7 +609,7 @@ class Handler(common.Handler):
 
     def injected_failure(self, kind):
         """Answers a queued failure for this request, if any: returns True when it did."""
-        rule = STATE.take_failure(self.route_name, self.sheet_id)
+        rule = STATE.take_failure(self.route_name, self.sheet_id, getattr(self, 'tab_title', None))
         if not rule:
             return False
         if rule.get('delay'):
@@ -842,10 +847,16 @@ def value_range(sheet, range_text):
 def values_get(req, body, sheet_id, raw_range):
     req.route_name, req.sheet_id = 'api', sheet_id
     STATE.count('api', sheet_id)
+    range_text = urllib.parse.unquote(raw_range)
+    with STATE.lock:
+        STATE.ranges.append([sheet_id, range_text])
+    try:
+        req.tab_title = parse_range(range_text)[0]
+    except ValueError:
+        req.tab_title = None
     sheet = api_access(req, sheet_id)
     if sheet is None:
         return
-    range_text = urllib.parse.unquote(raw_range)
     if req.q('majorDimension', 'ROWS') != 'ROWS':
         req.send_json(400, api_error(400, 'only ROWS in this fake'))
         return
@@ -1106,7 +1117,8 @@ def fail(req, body):
         return
     rule = {'sheet': rule.get('sheet', '*'), 'route': rule.get('route', 'any'),
             'count': int(rule.get('count', 1)), 'status': int(rule.get('status', 500)),
-            'retry_after': rule.get('retry_after'), 'delay': float(rule.get('delay', 0))}
+            'retry_after': rule.get('retry_after'), 'delay': float(rule.get('delay', 0)),
+            'tab': rule.get('tab')}
     with STATE.lock:
         STATE.failures.append(rule)
     req.send_json(200, {'ok': True, 'queued': rule})
@@ -1156,7 +1168,8 @@ def stats(req, body):
                'token_exchanges': STATE.token_exchanges, 'token_failures': STATE.token_failures,
                'issued_tokens': list(STATE.tokens), 'export_host_auth_headers':
                STATE.export_host_auth, 'pending_failures': STATE.failures,
-               'bytes_sent': STATE.bytes_sent, 'log': STATE.log, 'holding': STATE.holding}
+               'bytes_sent': STATE.bytes_sent, 'log': STATE.log, 'holding': STATE.holding,
+               'ranges': STATE.ranges}
         text = json.dumps(out)
     req.send_body(200, text.encode('utf-8'), 'application/json')
 

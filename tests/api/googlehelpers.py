@@ -73,9 +73,12 @@ class FakeGoogle(h.FakeProcess):
     def set_tab(self, sheet_id, gid, **content):
         return self.control('sheets/%s/tabs/%d' % (sheet_id, gid), content)
 
-    def fail(self, sheet='*', count=1, status=500, retry_after=None, route='any', delay=0):
+    def fail(self, sheet='*', count=1, status=500, retry_after=None, route='any', delay=0,
+             tab=None):
+        """Queues failures (see fake_google.py); with `tab`, only values.get of that tab."""
         return self.control('fail', {'sheet': sheet, 'count': count, 'status': status,
-                                     'retry_after': retry_after, 'route': route, 'delay': delay})
+                                     'retry_after': retry_after, 'route': route, 'delay': delay,
+                                     'tab': tab})
 
     def clear_failures(self):
         return self.control('clear-failures')
