@@ -1,5 +1,7 @@
 #include "actors/cache_reader.hpp"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 
 #include <caf/all.hpp>
@@ -64,6 +66,14 @@ sheet_store* current_store(page_reader_ptr self, const std::string& path,
 }
 
 /// The error for a failed read; a locked cache says when to ask again.
+/// "'A', 'B', ..." for messages.
+std::string join_titles(const std::vector<std::string>& titles) {
+  std::string result;
+  for (auto& t : titles)
+    result += (result.empty() ? "'" : ", '") + t + "'";
+  return result;
+}
+
 caf::error read_error(const failure& err) {
   if (err.code == ec::cache_busy)
     return make_error(ec::cache_busy,
@@ -84,7 +94,8 @@ cache_reader(cache_reader_actor::stateful_pointer<cache_reader_state> self,
   self->state.limits = limits;
   self->link_to(pages);
   return {
-    [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
+    [=](caf::get_atom, atom::data, const std::string& source,
+        const std::string& tab, uint64_t limit,
         uint64_t offset) -> caf::result<data_page> {
       auto& s = self->state;
       // Counted here and counted down by the page reader once it read the
@@ -97,8 +108,8 @@ cache_reader(cache_reader_actor::stateful_pointer<cache_reader_state> self,
                             + " other pages; try again in a moment");
       ++*s.pending;
       auto rp = self->make_response_promise<data_page>();
-      forward(self, rp, caf::get_atom::value, atom::data::value, source, limit,
-              offset);
+      forward(self, rp, caf::get_atom::value, atom::data::value, source, tab,
+              limit, offset);
       return rp;
     },
     [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
@@ -122,7 +133,8 @@ cache_reader_actor::behavior_type
 page_reader(cache_reader_actor::stateful_pointer<page_reader_state> self,
             std::string db_path, std::shared_ptr<std::atomic<size_t>> pending) {
   return {
-    [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
+    [=](caf::get_atom, atom::data, const std::string& source,
+        const std::string& tab, uint64_t limit,
         uint64_t offset) -> caf::result<data_page> {
       struct count_down {
         std::atomic<size_t>& n;
@@ -137,7 +149,29 @@ page_reader(cache_reader_actor::stateful_pointer<page_reader_state> self,
       sheet_store::page page;
       data_page result;
       result.source = source;
-      if (!store->read(source, limit, offset, page, err)) {
+      // A source synced tab by tab: its tabs' tables, by title.
+      auto table = source;
+      auto tabs = store->recorded_tabs(source);
+      for (auto& t : tabs)
+        result.tabs.push_back(t.title);
+      if (!tabs.empty()) {
+        auto i = tab.empty() ? tabs.begin()
+                             : std::find_if(tabs.begin(), tabs.end(),
+                                            [&](auto& t) {
+                                              return t.title == tab;
+                                            });
+        if (i == tabs.end())
+          return make_error(ec::invalid_argument,
+                            "source " + source + " has no tab titled '" + tab
+                              + "'; its tabs: " + join_titles(result.tabs));
+        result.tab = i->title;
+        table = i->table;
+      } else if (!tab.empty()) {
+        return make_error(ec::invalid_argument,
+                          "source " + source + " has no tabs (or was not "
+                          "synced tab by tab yet): leave out tab");
+      }
+      if (!store->read(table, limit, offset, page, err)) {
         if (err.code == ec::no_data)
           return result;
         return read_error(err);

@@ -1235,7 +1235,8 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         return make_error(ec::cache_failed, "no sync history is kept");
       return self->delegate(s.cfg.history, atom::history::value, source, limit);
     },
-    [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
+    [=](caf::get_atom, atom::data, const std::string& source,
+        const std::string& tab, uint64_t limit,
         uint64_t offset) -> caf::result<data_page> {
       auto& s = self->state;
       auto src = find_source(self, source);
@@ -1246,7 +1247,7 @@ coordinator(coordinator_actor::stateful_pointer<coordinator_state> self,
         return make_error(ec::cache_failed, "no cache reader configured");
       auto rp = self->make_response_promise<data_page>();
       self->request(s.cfg.reader, caf::infinite, caf::get_atom::value,
-                    atom::data::value, name, limit, offset)
+                    atom::data::value, name, tab, limit, offset)
         .then(
           [=](data_page& page) mutable {
             // The history may not have recorded the last sync yet.

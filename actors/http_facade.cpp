@@ -582,11 +582,13 @@ void get_data(self_ptr self, const reply_slot& slot, const http_request& req) {
     return;
   }
   auto source = req.query_param("source").value_or("");
+  // A tab's title of a source synced tab by tab ("" = its first tab).
+  auto tab = req.query_param("tab").value_or("");
   with_source(self, slot, "data", source, [=] {
     ask_and_answer<data_page>(
       self, slot, "data",
       [](const data_page& page) { return json_response(200, to_json(page)); },
-      caf::get_atom_v, atom::data_v, source, limit, offset);
+      caf::get_atom_v, atom::data_v, source, tab, limit, offset);
   });
 }
 

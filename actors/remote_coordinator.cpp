@@ -196,12 +196,13 @@ remote_coordinator(
       return self->delegate(self->state.remote, caf::get_atom::value,
                             atom::history::value, source, limit);
     },
-    [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
+    [=](caf::get_atom, atom::data, const std::string& source,
+        const std::string& tab, uint64_t limit,
         uint64_t offset) -> caf::result<data_page> {
       if (!self->state.remote)
         return unavailable(self);
       return self->delegate(self->state.remote, caf::get_atom::value,
-                            atom::data::value, source, limit, offset);
+                            atom::data::value, source, tab, limit, offset);
     },
     [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
       // Not ready while the coordinator, and so its cache, is out of reach.

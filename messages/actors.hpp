@@ -52,10 +52,12 @@ using coordinator_api = caf::typed_actor<
   // Answers past syncs of a source ("" = all), newest first, at most limit.
   caf::replies_to<caf::get_atom, atom::history, std::string,
                   uint64_t>::with<std::vector<sync_status>>,
-  // Answers a page of a source's cached rows: (source ("" = default), limit,
-  // offset); an empty page when the source was never synced.
-  caf::replies_to<caf::get_atom, atom::data, std::string, uint64_t,
-                  uint64_t>::with<data_page>,
+  // Answers a page of a source's cached rows: (source ("" = default), tab
+  // title ("" = the first tab of a tabbed source), limit, offset); an empty
+  // page when the source was never synced; ec::invalid_argument for a tab
+  // the source does not have.
+  caf::replies_to<caf::get_atom, atom::data, std::string, std::string,
+                  uint64_t, uint64_t>::with<data_page>,
   // Answers ok when the service can serve its cache (readiness); otherwise
   // an error whose text says why (ec::cache_failed, ec::cache_busy,
   // ec::unavailable).
@@ -159,10 +161,12 @@ using evictor_actor = caf::typed_actor<
 
 /// The cache reader: reads pages of cached rows on its own connection.
 using cache_reader_actor = caf::typed_actor<
-  // Answers (source, limit, offset) -> page; ec::cache_busy while another
-  // process holds the cache locked, ec::cache_failed on other errors.
-  caf::replies_to<caf::get_atom, atom::data, std::string, uint64_t,
-                  uint64_t>::with<data_page>,
+  // Answers (source, tab, limit, offset) -> page; with tabs recorded for
+  // the source (sync_tabs), the tab's table ("" = the first tab) and the
+  // titles; ec::invalid_argument for an unknown tab; ec::cache_busy while
+  // another process holds the cache locked, ec::cache_failed on other errors.
+  caf::replies_to<caf::get_atom, atom::data, std::string, std::string,
+                  uint64_t, uint64_t>::with<data_page>,
   // Answers ok when the cache file can be opened and read; otherwise the
   // reason (naming the file) as ec::cache_failed or ec::cache_busy.
   caf::replies_to<caf::get_atom, atom::ready>::with<caf::ok_atom>>;

@@ -20,18 +20,22 @@ struct data_page {
   /// When the page ended early at the byte cap: the offset that continues
   /// it; else 0.
   uint64_t next = 0;
+  /// A source synced tab by tab: the tab of this page and the titles of all
+  /// its tabs, in order; empty otherwise.
+  std::string tab;
+  std::vector<std::string> tabs;
 };
 
 inline bool operator==(const data_page& x, const data_page& y) {
   return x.source == y.source && x.columns == y.columns && x.rows == y.rows
          && x.total == y.total && x.synced_ms == y.synced_ms
-         && x.next == y.next;
+         && x.next == y.next && x.tab == y.tab && x.tabs == y.tabs;
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, data_page& x) {
   return f(caf::meta::type_name("data_page"), x.source, x.columns, x.rows,
-           x.total, x.synced_ms, x.next);
+           x.total, x.synced_ms, x.next, x.tab, x.tabs);
 }
 
 } // namespace sheetsync

@@ -105,6 +105,14 @@ std::string to_json(const data_page& page) {
   w.Key("total");
   w.Uint64(page.total);
   put_time(w, "syncedAt", page.synced_ms);
+  if (!page.tabs.empty()) {
+    put(w, "tab", page.tab);
+    w.Key("tabs");
+    w.StartArray();
+    for (auto& t : page.tabs)
+      w.String(t.data(), static_cast<rapidjson::SizeType>(t.size()));
+    w.EndArray();
+  }
   if (page.next > 0) {
     w.Key("next");
     w.Uint64(page.next);

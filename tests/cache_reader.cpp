@@ -44,8 +44,8 @@ caf::behavior holding_reader(caf::event_based_actor* self,
                              std::shared_ptr<held_pages> held,
                              std::shared_ptr<std::atomic<size_t>> pending) {
   return {
-    [=](caf::get_atom, atom::data, const std::string&, uint64_t,
-        uint64_t offset) -> caf::result<data_page> {
+    [=](caf::get_atom, atom::data, const std::string&, const std::string&,
+        uint64_t, uint64_t offset) -> caf::result<data_page> {
       held->promises.push_back(self->make_response_promise<data_page>());
       held->offsets.push_back(offset);
       return held->promises.back();
@@ -71,7 +71,7 @@ caf::behavior client(caf::event_based_actor* self, cache_reader_actor reader,
                      std::shared_ptr<answer_log> log, uint64_t offset) {
   self
     ->request(reader, caf::infinite, caf::get_atom::value, atom::data::value,
-              std::string{"sales"}, uint64_t{10}, offset)
+              std::string{"sales"}, std::string{}, uint64_t{10}, offset)
     .then(
       [=](data_page& p) {
         log->emplace(offset, std::move(p));
@@ -259,7 +259,7 @@ struct file_fixture : test_coordinator_fixture<sheetsync::system_config> {
     auto result = caf::expected<data_page>{caf::sec::none};
     auto req = self->request(pages, caf::infinite, caf::get_atom::value,
                              atom::data::value, std::string{"sales"},
-                             uint64_t{10}, uint64_t{0});
+                             std::string{}, uint64_t{10}, uint64_t{0});
     sched.run();
     std::move(req).receive([&](data_page& x) { result = std::move(x); },
                            [&](caf::error& err) { result = std::move(err); });

@@ -1360,8 +1360,8 @@ coordinator_actor::behavior_type report_sink(std::shared_ptr<report_log> log) {
     [](atom::deadline, const std::string&) {
       CAF_FAIL("report sink: deadline");
     },
-    [](caf::get_atom, atom::data, const std::string&, uint64_t,
-       uint64_t) -> data_page {
+    [](caf::get_atom, atom::data, const std::string&, const std::string&,
+       uint64_t, uint64_t) -> data_page {
       CAF_FAIL("report sink: data");
       return {};
     },

@@ -104,8 +104,8 @@ held_coordinator(held_coordinator_actor::stateful_pointer<held_state> self,
         uint64_t) -> caf::result<std::vector<sync_status>> {
       return unavailable();
     },
-    [=](caf::get_atom, atom::data, const std::string&, uint64_t,
-        uint64_t) -> caf::result<data_page> { return unavailable(); },
+    [=](caf::get_atom, atom::data, const std::string&, const std::string&,
+        uint64_t, uint64_t) -> caf::result<data_page> { return unavailable(); },
     [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
       return unavailable();
     },

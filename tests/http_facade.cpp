@@ -290,10 +290,12 @@ fake_coordinator(coordinator_api::stateful_pointer<fake_state> self,
     [=](atom::subscribe, status_listener_actor, const std::string& id) {
       sc->calls.push_back("subscribe " + id); // the facade never asks this
     },
-    [=](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
+    [=](caf::get_atom, atom::data, const std::string& source,
+        const std::string& tab, uint64_t limit,
         uint64_t offset) -> caf::result<data_page> {
       sc->calls.push_back("data " + source + " " + std::to_string(limit) + " "
-                          + std::to_string(offset));
+                          + std::to_string(offset)
+                          + (tab.empty() ? "" : " tab " + tab));
       if (sc->hold)
         return hold("data");
       if (!known_source(source))
@@ -1032,6 +1034,14 @@ CAF_TEST(GET data: 200 page) {
   // Defaults: limit 50, offset 0.
   exchange(get("/api/data"));
   CAF_CHECK_EQUAL(sc->calls.back(), "data  50 0");
+  // A tab's title, percent-decoded, goes to the coordinator; the page says
+  // its tab and lists the source's tabs.
+  sc->page.tab = "Q1 Costs";
+  sc->page.tabs = {"Sales", "Q1 Costs"};
+  r = exchange(get("/api/data?tab=Q1%20Costs"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(sc->calls.back(), "data  50 0 tab Q1 Costs");
+  CAF_CHECK(contains(r.body, R"("tab":"Q1 Costs","tabs":["Sales","Q1 Costs"])"));
 }
 
 CAF_TEST(GET data with a bad limit or offset: 400) {

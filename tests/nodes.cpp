@@ -65,7 +65,8 @@ data_page page_for(const std::string& source, uint64_t limit, uint64_t offset) {
 
 cache_reader_actor::behavior_type fake_reader() {
   return {
-    [](caf::get_atom, atom::data, const std::string& source, uint64_t limit,
+    [](caf::get_atom, atom::data, const std::string& source,
+       const std::string&, uint64_t limit,
        uint64_t offset) { return page_for(source, limit, offset); },
     [](caf::get_atom, atom::ready) { return caf::ok_atom::value; },
   };
@@ -459,7 +460,7 @@ CAF_TEST(a remote start answers an id and pushed progress reaches mars) {
   CAF_CHECK_EQUAL((*sources)[1].name, "other");
   auto page = ask_mars<data_page>(remote, caf::get_atom::value,
                                   atom::data::value, std::string{"sheet"},
-                                  uint64_t{50}, uint64_t{100});
+                                  std::string{}, uint64_t{50}, uint64_t{100});
   CAF_REQUIRE(page);
   auto want = page_for("sheet", 50, 100);
   want.synced_ms = start_wall_ms;
@@ -552,8 +553,8 @@ CAF_TEST(the stand-in forwards every request and pushes statuses) {
   CAF_REQUIRE_EQUAL(sources->size(), 2u);
   CAF_CHECK_EQUAL((*sources)[0].running_id, *id);
   auto page = ask_mars<data_page>(rc, caf::get_atom::value, atom::data::value,
-                                  std::string{"other"}, uint64_t{5},
-                                  uint64_t{7});
+                                  std::string{"other"}, std::string{},
+                                  uint64_t{5}, uint64_t{7});
   CAF_REQUIRE(page);
   CAF_CHECK_EQUAL(*page, page_for("other", 5, 7));
   auto hist = ask_mars<std::vector<sync_status>>(
@@ -622,7 +623,8 @@ CAF_TEST(the stand-in answers unavailable while earth is gone and recovers) {
   CAF_REQUIRE(!sources);
   CAF_CHECK_EQUAL(code_of(sources.error()), code);
   auto page = ask_mars<data_page>(rc, caf::get_atom::value, atom::data::value,
-                                  std::string{}, uint64_t{5}, uint64_t{0});
+                                  std::string{}, std::string{}, uint64_t{5},
+                                  uint64_t{0});
   CAF_REQUIRE(!page);
   CAF_CHECK_EQUAL(code_of(page.error()), code);
   auto hist = ask_mars<std::vector<sync_status>>(

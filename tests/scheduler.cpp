@@ -85,8 +85,10 @@ fake_coordinator(coordinator_api::stateful_pointer<fake_state> self,
         uint64_t) -> caf::result<std::vector<sync_status>> {
       return unexpected("history");
     },
-    [=](caf::get_atom, atom::data, const std::string&, uint64_t,
-        uint64_t) -> caf::result<data_page> { return unexpected("data"); },
+    [=](caf::get_atom, atom::data, const std::string&, const std::string&,
+        uint64_t, uint64_t) -> caf::result<data_page> {
+      return unexpected("data");
+    },
     [=](caf::get_atom, atom::ready) -> caf::result<caf::ok_atom> {
       return unexpected("ready");
     },

@@ -128,6 +128,21 @@ class TabsCase(unittest.TestCase):
         self.assertEqual(ranges, ["'Sales'!1:2", "'Sales'!3:4", "'Sales'!5:6", "'Sales'!7:8",
                                   "'Q1 Costs'!1:2", "'Q1 Costs'!3:4",
                                   "'Sales!'!1:2", "'Sales!'!3:4"])
+        # /api/data: the first tab without tab=, any tab by its title, the titles listed.
+        page = server.data('book')
+        self.assertEqual(page['tab'], 'Sales')
+        self.assertEqual(page['tabs'], ['Sales', 'Q1 Costs', 'Sales!'])
+        self.assertEqual(page['columns'], SALES[0])
+        self.assertEqual(page['rows'], SALES[1:])
+        r = server.get('/api/data?source=book&tab=' + urllib.parse.quote('Q1 Costs'))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()['tab'], 'Q1 Costs')
+        self.assertEqual(r.json()['columns'], COSTS[0])
+        self.assertEqual(r.json()['rows'], COSTS[1:])
+        self.assertEqual(r.json()['total'], 2)
+        r = server.get('/api/data?source=book&tab=Nope')
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("no tab titled 'Nope'", r.json()['message'])
         # A second sync of the same content changes nothing.
         before = {t: dump(db, t) for t in ('book__sales', 'book__q1_costs', 'book__sales_2')}
         st = self.sync(server)[-1]

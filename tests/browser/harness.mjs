@@ -125,6 +125,20 @@ export async function startFakeSheetServer() {
   return `http://127.0.0.1:${match[1]}`;
 }
 
+/**
+ * tests/fake_google.py serving `sheets` (id -> sheet, see its docstring) with `apiKey` valid;
+ * resolves its base URL.
+ */
+export async function startFakeGoogle(sheets, apiKey) {
+  const dir = makeTmpDir('fake-google-');
+  const file = path.join(dir, 'sheets.json');
+  fs.writeFileSync(file, JSON.stringify(sheets));
+  const { match } = await startProcess('fake-google', 'python3',
+    ['tests/fake_google.py', '--exit-on-stdin-eof', '--sheets', file, '--api-key', apiKey],
+    { ready: /^PORT (\d+)/, stdin: 'pipe' });
+  return `http://127.0.0.1:${match[1]}`;
+}
+
 export function checkBinary() {
   if (!fs.existsSync(BIN)) {
     throw new Error(`The sheetsync binary is missing: ${BIN} does not exist. ` +

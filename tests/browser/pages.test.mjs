@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  ARTIFACTS, REPO, checkBinary, launchBrowser, newPage, screenshot, startFakeSheetServer,
+  ARTIFACTS, REPO, checkBinary, launchBrowser, newPage, screenshot, startFakeGoogle,
+  startFakeSheetServer,
   startSheetsync, startSheetsyncWithConfig, stop, stopAll, until,
 } from './harness.mjs';
 
@@ -367,6 +368,58 @@ describe('sheetsync web pages', { timeout: 120000 }, () => {
       await stop(server.child);
     }
   });
+  test('a spreadsheet synced tab by tab: the dashboard picks a tab by keyboard, kept in the URL', { timeout: 60000 }, async () => {
+    const key = 'AIzaSyFake-browser-tabs';
+    const id = '1BrowserTabs_______________________________';
+    const google = await startFakeGoogle({
+      [id]: {
+        public: true, tabs: [
+          { gid: 0, title: 'Sales', values: [['region', 'amount'], ['north', '10'], ['south', '20']] },
+          { gid: 7, title: 'Q1 Costs', values: [['item', 'cost'], ['paper', '3']] },
+        ],
+      },
+    }, key);
+    const config = ['[sheetsync]', 'sources = {',
+      `  book = { id = "${id}", api-key = "${key}", tabs = "all" }`, '}', ''].join('\n');
+    const server = await startSheetsyncWithConfig('sheetsync-serve-tabs', config,
+      [`--sheets-api-base-url=${google}`, `--docs-base-url=${google}`]);
+    try {
+      const res = await fetch(`${server.url}/api/sync-sheets-bg`, { method: 'POST' });
+      const started = await res.text();
+      assert.equal(res.status, 202, started);
+      const { syncId } = JSON.parse(started);
+      await until('the sync to complete', async () => {
+        const st = await (await fetch(`${server.url}/api/sync-sheets-bg?syncId=${syncId}`)).json();
+        if (st.status === 'error') throw new Error(`the sync failed: ${JSON.stringify(st)}`);
+        return st.status === 'complete';
+      }, 20000);
+      await withPage('dashboard-tabs', async (page) => {
+        await page.goto(`${server.url}/`);
+        const picker = page.getByLabel('Tab');
+        await until('the tab picker', async () => picker.isVisible());
+        assert.deepEqual(await picker.locator('option').evaluateAll((os) => os.map((o) => o.value)),
+          ['Sales', 'Q1 Costs']);
+        assert.equal(await picker.inputValue(), 'Sales', 'the first tab is shown first');
+        await until('the rows of Sales', async () => /north/.test(await page.getByRole('table').innerText()));
+        // By keyboard: focus the picker and step to the next tab.
+        await picker.focus();
+        await page.keyboard.press('ArrowDown');
+        await until('the rows of Q1 Costs', async () => /paper/.test(await page.getByRole('table').innerText().catch(() => '')));
+        assert.equal(await picker.inputValue(), 'Q1 Costs');
+        assert.equal(new URL(page.url()).searchParams.get('tab'), 'Q1 Costs');
+        assert.doesNotMatch(await page.getByRole('table').innerText(), /north/);
+        // The URL is a bookmark: the same tab after a reload.
+        await page.reload();
+        await until('Q1 Costs after the reload', async () =>
+          (await page.getByLabel('Tab').isVisible()) && (await page.getByLabel('Tab').inputValue()) === 'Q1 Costs'
+          && /paper/.test(await page.getByRole('table').innerText().catch(() => '')));
+        await screenshot(page, 'dashboard-tabs.png');
+      });
+    } finally {
+      await stop(server.child);
+    }
+  });
+
   test('a queued sync reads as in progress on /settings and in the dashboard badge', { timeout: 60000 }, async () => {
     const config = [
       '[sheetsync]',
