@@ -752,15 +752,25 @@ caf::error check_runtime_source(self_ptr self, const source_spec& given,
       || (given.interval > caf::timespan{0}
           && given.interval < std::chrono::seconds{1}))
     return invalid("interval", "at least 1s (or none: only on demand)");
-  failure err;
-  if (!plan_fetch(spec, self->state.cfg.endpoints, plan, err))
-    return invalid(given.gid.empty() || !all_digits(given.gid) ? "url" : "gid",
-                   err.text);
-  if ((spec.all_tabs || !spec.tabs.empty())
-      && spec.api_key.empty() && spec.credentials.empty())
+  auto tabbed = spec.all_tabs || !spec.tabs.empty();
+  if (tabbed && spec.api_key.empty() && spec.credentials.empty())
     return invalid("tabs", "Google lists a spreadsheet's tabs only through the "
                            "Sheets API: give an API key (apiKey) or "
                            "credentials, or sync one tab");
+  failure err;
+  if (!plan_fetch(spec, self->state.cfg.endpoints, plan, err)) {
+    // The tabs are the problem when the same source plans without them.
+    auto one_tab = spec;
+    one_tab.tabs.clear();
+    one_tab.all_tabs = false;
+    fetch_plan ignored;
+    failure unused;
+    if (tabbed
+        && plan_fetch(one_tab, self->state.cfg.endpoints, ignored, unused))
+      return invalid("tabs", err.text);
+    return invalid(given.gid.empty() || !all_digits(given.gid) ? "url" : "gid",
+                   err.text);
+  }
   if ((spec.all_tabs || !spec.tabs.empty())
       && plan.kind != source_kind::spreadsheet)
     return invalid("tabs", "only a spreadsheet (its URL or id) has tabs");
