@@ -152,6 +152,40 @@ bool source_table::drop_tables(const std::string& name, failure& err) {
       return false;
     }
   }
+  // Its tab list (store/table_writer's sync_tabs, absent until a source had
+  // tabs) goes too: a source added again under this name must not resolve
+  // its tabs to the dropped tables.
+  bool has_tabs = false;
+  {
+    stmt_guard probe;
+    if (!db_->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                      "AND name = 'sync_tabs'",
+                      probe.stmt, what, err)) {
+      db_->rollback();
+      return false;
+    }
+    auto rc = sqlite3_step(probe.stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      db_->fail_sql(err, what);
+      db_->rollback();
+      return false;
+    }
+    has_tabs = rc == SQLITE_ROW;
+  }
+  if (has_tabs) {
+    stmt_guard forget;
+    if (!db_->prepare("DELETE FROM \"sync_tabs\" WHERE \"source\" = ?1",
+                      forget.stmt, what, err)) {
+      db_->rollback();
+      return false;
+    }
+    bind_string(forget.stmt, 1, low);
+    if (sqlite3_step(forget.stmt) != SQLITE_DONE) {
+      db_->fail_sql(err, what);
+      db_->rollback();
+      return false;
+    }
+  }
   if (!db_->exec("COMMIT", what, err)) {
     db_->rollback();
     return false;

@@ -134,6 +134,25 @@ CAF_TEST(dropping the tables of a source takes its tabs and spares the rest) {
   REQUIRE_OK(table->drop_tables("sales", err));
 }
 
+CAF_TEST(dropping the tables of a source forgets its tab list) {
+  REQUIRE_OK(table->create(err));
+  raw_db raw{path};
+  // Without a sync_tabs table (no source ever had tabs) there is none to clean.
+  REQUIRE_OK(table->drop_tables("sales", err));
+  for (auto sql :
+       {"CREATE TABLE sales__q1(x)",
+        "CREATE TABLE sync_tabs(source TEXT NOT NULL, position INTEGER NOT "
+        "NULL, title TEXT NOT NULL, table_name TEXT NOT NULL, PRIMARY "
+        "KEY(source, position))",
+        "INSERT INTO sync_tabs VALUES ('sales', 0, 'Q1', 'sales__q1')",
+        "INSERT INTO sync_tabs VALUES ('other', 0, 'Q1', 'other__q1')"})
+    CAF_REQUIRE_EQUAL(raw.query(sql), strings{});
+  // The name as the user spelled it: the list keys sources lower-cased.
+  REQUIRE_OK(table->drop_tables("Sales", err));
+  CAF_CHECK_EQUAL(raw.query("SELECT source || ':' || title FROM sync_tabs"),
+                  strings{"other:Q1"});
+}
+
 CAF_TEST(source names follow the table rules and have no double underscore) {
   CAF_CHECK(valid_source_name("sales"));
   CAF_CHECK(valid_source_name("sales_2024-q1"));

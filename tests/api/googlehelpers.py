@@ -108,6 +108,11 @@ class FakeGoogle(h.FakeProcess):
 
 # -- service accounts ----------------------------------------------------------------------------
 
+def sheet_id(name):
+    """A spreadsheet id shaped like Google's (44 characters)."""
+    return ('1' + name + '_' * 44)[:44]
+
+
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b'=').decode('ascii')
 

@@ -33,14 +33,9 @@ REFRESH_TOKEN = '1//0g' + os.urandom(20).hex()
 API_KEY = 'AIzaSyFake-' + os.urandom(12).hex()
 
 
-def sheet_id(name):
-    """A spreadsheet id shaped like Google's (44 characters)."""
-    return ('1' + name + '_' * 44)[:44]
-
-
-FOR_SA = sheet_id('SharedWithTheServiceAccount')
-FOR_USER = sheet_id('SharedWithTheUser')
-PUBLIC = sheet_id('PublicSheet')
+FOR_SA = g.sheet_id('SharedWithTheServiceAccount')
+FOR_USER = g.sheet_id('SharedWithTheUser')
+PUBLIC = g.sheet_id('PublicSheet')
 
 SA = None
 FAKE = None

@@ -36,11 +36,6 @@ class Raw(str):
     """A config value written as is (a time span like 15min), not as a quoted string."""
 
 
-def sheet_id(name):
-    """A spreadsheet id shaped like Google's (44 characters)."""
-    return ('1' + name + '_' * 44)[:44]
-
-
 # A tab with everything that makes the Sheets API's rows ragged: trailing empty cells, a blank row
 # in the middle, a data row longer than the header (its header cell is empty), trailing empty rows.
 RAGGED = [
@@ -58,10 +53,10 @@ TAB2_GID = 1834629201
 V1 = [['k', 'v'], ['one', '1'], ['two', '2']]
 V2 = [['k', 'v'], ['one', '10'], ['two', '20'], ['three', '30']]
 
-PUBLIC = sheet_id('PublicRagged')
-PRIVATE = sheet_id('PrivateShared')
-NOT_SHARED = sheet_id('PrivateNotShared')
-UNKNOWN = sheet_id('NoSuchSheet')
+PUBLIC = g.sheet_id('PublicRagged')
+PRIVATE = g.sheet_id('PrivateShared')
+NOT_SHARED = g.sheet_id('PrivateNotShared')
+UNKNOWN = g.sheet_id('NoSuchSheet')
 PUBLISH_KEY = '2PACX-1vFake' + 'x' * 70
 
 
@@ -375,7 +370,7 @@ class TestSourceForms(GoogleCase):
 class TestPrivateSheets(GoogleCase):
 
     def test_private_without_credentials_fails_and_keeps_old_data(self):
-        sid = sheet_id('TurnsPrivate')
+        sid = g.sheet_id('TurnsPrivate')
         FAKE.put_sheet(sid, {'public': True, 'tabs': [{'gid': 0, 'values': V1}]})
         server = self.start(['--source=' + FAKE.export_url(sid, 0)], google=False)
         self.assertComplete(self.sync(server))
@@ -394,7 +389,7 @@ class TestPrivateSheets(GoogleCase):
 class TestServiceAccount(GoogleCase):
 
     def two_syncs(self, access):
-        sid = sheet_id('SharedWithSA' + access)
+        sid = g.sheet_id('SharedWithSA' + access)
         FAKE.put_sheet(sid, {'public': False, 'shared_with': [SA.email],
                              'tabs': [{'gid': 0, 'title': 'Sheet1', 'values': V1}]})
         before = FAKE.stats()
@@ -583,7 +578,7 @@ class TestRefusals(GoogleCase):
 class TestRetries(GoogleCase):
 
     def sheet(self, name, grid=V1):
-        sid = sheet_id(name)
+        sid = g.sheet_id(name)
         FAKE.put_sheet(sid, {'public': True, 'tabs': [{'gid': 0, 'title': 'Sheet1',
                                                        'values': grid}]})
         return sid
@@ -691,7 +686,7 @@ class TestRetries(GoogleCase):
 class TestUnchanged(GoogleCase):
 
     def test_identical_content_completes_unchanged(self):
-        sid = sheet_id('Unchanged')
+        sid = g.sheet_id('Unchanged')
         FAKE.put_sheet(sid, {'public': True, 'tabs': [{'gid': 0, 'values': V1}]})
         server = self.start(['--source=' + sid, '--gid=0'])
         first = self.sync(server)
@@ -716,7 +711,7 @@ class TestProgress(GoogleCase):
         """No Content-Length (Google's export): the percentage comes from the last sync's size.
         When the sheet grew far beyond it, the percentage must stay below 60 but the status must
         keep showing the bytes arriving (not freeze until the download ends)."""
-        sid = sheet_id('GrewALot')
+        sid = g.sheet_id('GrewALot')
         FAKE.put_sheet(sid, {'public': True, 'tabs': [{'gid': 0, 'values': V1}]})
         server = self.start(['--source=' + sid, '--gid=0'])
         self.assertComplete(self.sync(server))
@@ -734,7 +729,7 @@ class TestProgress(GoogleCase):
 class TestSeveralSources(GoogleCase):
 
     def slow_sheet(self, name, grid=None, rows=300):
-        sid = sheet_id(name)
+        sid = g.sheet_id(name)
         tab = {'gid': 0, 'title': 'Sheet1'}
         tab.update({'values': grid} if grid else {'generate': {'rows': rows, 'cols': 4}})
         FAKE.put_sheet(sid, {'public': True, 'tabs': [tab], 'chunk_bytes': 1024,
@@ -826,7 +821,7 @@ class TestSeveralSources(GoogleCase):
         self.assertEqual(server.data('c')['total'], 0)
 
     def test_interval_syncs_without_clicking(self):
-        sid = sheet_id('Scheduled')
+        sid = g.sheet_id('Scheduled')
         FAKE.put_sheet(sid, {'public': True, 'tabs': [{'gid': 0, 'values': V1}]})
         conf = self.write_config([('sched', {'id': sid, 'gid': 0, 'interval': Raw('2s')})])
         server = self.start(['--config-file=' + conf])

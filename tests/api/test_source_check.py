@@ -27,14 +27,10 @@ import googlehelpers as g  # noqa: E402
 API_KEY = 'AIzaSyFake-' + os.urandom(12).hex()
 
 
-def sheet_id(name):
-    return ('1' + name + '_' * 44)[:44]
-
-
-GOOD = sheet_id('GoodTwelveRows')
-NOT_SHARED = sheet_id('PrivateForSomeoneElse')
-TWO_TABS = sheet_id('TwoTabs')
-HUGE = sheet_id('HugeTrickling')
+GOOD = g.sheet_id('GoodTwelveRows')
+NOT_SHARED = g.sheet_id('PrivateForSomeoneElse')
+TWO_TABS = g.sheet_id('TwoTabs')
+HUGE = g.sheet_id('HugeTrickling')
 ROWS = [['id', 'name']] + [[str(i), 'row %d' % i] for i in range(1, 13)]
 
 SA = None
@@ -122,8 +118,8 @@ class TestSourceCheck(CheckCase):
         # Without credentials Google answers its sign-in page.
         self.refused({'id': NOT_SHARED, 'access': 'export'}, 'HTML page instead of CSV',
                      'Anyone with the link')
-        self.refused({'id': sheet_id('NoSuchSheet')}, 'HTTP 404',
-                     'check the spreadsheet id ' + sheet_id('NoSuchSheet'))
+        self.refused({'id': g.sheet_id('NoSuchSheet')}, 'HTTP 404',
+                     'check the spreadsheet id ' + g.sheet_id('NoSuchSheet'))
         fake = h.FakeProcess(os.path.join(h.REPO, 'tests', 'fake_server.py'), [])
         self.addCleanup(fake.stop)
         self.refused({'url': 'http://127.0.0.1:%d/html' % fake.port}, 'HTML page instead of CSV')
