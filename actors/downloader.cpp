@@ -93,6 +93,7 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
   auto begin_tab = [=] {
     auto& s = self->state;
     s.first_row = 1;
+    s.blank_rows = 0;
     if (tabbed)
       self->send(next, atom::tab::value, s.titles[s.tab], s.tables[s.tab]);
     begin_range();
@@ -222,10 +223,17 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
             return;
           }
           s.tables = tab_tables(job.source, s.titles);
+          for (auto& title : s.titles)
+            for (auto& tab : tabs)
+              if (tab.title == title) {
+                s.row_counts.push_back(tab.row_count);
+                break;
+              }
         } else {
           std::string title;
+          uint64_t row_count = 0;
           if (!tab_title_for_gid(s.buffer, job.plan.gid, title, err,
-                                 job.plan.spreadsheet_id)) {
+                                 job.plan.spreadsheet_id, &row_count)) {
             fail(std::move(err));
             return;
           }
@@ -234,6 +242,7 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
             return;
           }
           s.titles.push_back(std::move(title));
+          s.row_counts.push_back(row_count);
         }
         s.tab = 0;
         begin_tab();
@@ -258,15 +267,26 @@ downloader(downloader_actor::stateful_pointer<downloader_state> self,
         std::string csv;
         failure err;
         size_t rows = 0;
-        if (!values_to_csv(s.buffer, csv, err, &rows)) {
+        auto ranged = !s.titles.empty() && job.api_batch_rows > 0;
+        if (!values_to_csv(s.buffer, csv, err, &rows,
+                           ranged ? s.blank_rows : 0)) {
           fail(std::move(err));
           return;
         }
+        if (ranged) {
+          // Blank rows written ahead of this range's data, or all of the
+          // range blank so far (an answer without a cell is "").
+          s.blank_rows = csv.empty() ? s.blank_rows + job.api_batch_rows
+                                     : job.api_batch_rows - std::min<uint64_t>(
+                                         rows, job.api_batch_rows);
+        }
         s.buffer = std::move(csv);
         s.handed = 0;
-        // A full range: the tab may go on. A short one ends it.
+        // The tab goes on to its rowCount (or, without one, while ranges
+        // come back full).
         if (!s.titles.empty()) {
-          if (job.api_batch_rows > 0 && rows >= job.api_batch_rows)
+          if (more_row_ranges(s.first_row, job.api_batch_rows, rows,
+                              s.row_counts[s.tab]))
             s.next_range = true;
           else if (s.tab + 1 < s.titles.size())
             s.next_tab = true;

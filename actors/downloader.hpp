@@ -59,6 +59,8 @@ struct downloader_state {
   /// whole.
   std::vector<std::string> titles;
   std::vector<std::string> tables;
+  /// Each tab's rowCount from the metadata (0: unknown).
+  std::vector<uint64_t> row_counts;
   /// The tab being read and the first row of the range being read.
   size_t tab = 0;
   uint64_t first_row = 1;
@@ -66,6 +68,9 @@ struct downloader_state {
   /// next range of the tab, or the next tab.
   bool next_range = false;
   bool next_tab = false;
+  /// Blank rows of the tab the API left out at the end of earlier ranges:
+  /// written ahead of the next rows with data (none if no data follows).
+  uint64_t blank_rows = 0;
   /// Body bytes of the transfers before the current one.
   uint64_t bytes_before = 0;
 };
@@ -74,8 +79,8 @@ struct downloader_state {
 /// as CSV chunks, under credit. Gets a bearer token first when the source has
 /// credentials; for the Sheets API looks up the tab's title and turns the
 /// JSON answer into CSV, so both paths parse alike. Through the Sheets API a
-/// whole tab is read in ranges of job.api_batch_rows rows until an answer
-/// comes back short; a spreadsheet synced tab by tab (plan.tabbed()) reads
+/// whole tab is read in ranges of job.api_batch_rows rows up to the tab's
+/// rowCount (without one, until an answer comes back short); a spreadsheet synced tab by tab (plan.tabbed()) reads
 /// every tab so, telling the parser where each starts (atom::tab). Blocks
 /// in libcurl: spawn it detached.
 /// @param self The downloader.

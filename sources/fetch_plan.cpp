@@ -486,7 +486,8 @@ bool plan_fetch(const source_spec& src, const google_endpoints& ep,
   }
   out.range = range;
   out.metadata_url = out.api_base + "/v4/spreadsheets/" + out.spreadsheet_id
-                     + "?fields=sheets.properties(sheetId,title)";
+                     + "?fields=sheets.properties(sheetId,title,"
+                       "gridProperties.rowCount)";
   if (!out.api_key.empty())
     out.metadata_url += "&key=" + percent_encode(out.api_key);
   out.description = "spreadsheet " + out.spreadsheet_id + " " + tab_text(gid)
@@ -517,6 +518,15 @@ std::string tab_rows_url(const fetch_plan& plan, const std::string& title,
   a1 += ':';
   a1 += std::to_string(last);
   return values_url(plan, a1, false);
+}
+
+bool more_row_ranges(uint64_t first, uint64_t batch, uint64_t rows,
+                     uint64_t row_count) {
+  if (batch == 0)
+    return false;
+  if (row_count > 0)
+    return first + batch <= row_count;
+  return rows >= batch;
 }
 
 std::string values_url(const fetch_plan& plan, const std::string& range_or_title,

@@ -174,6 +174,11 @@ public:
     return cell_bytes_;
   }
 
+  /// Writes a row without cells, as an empty row of the answer.
+  void empty_row() {
+    end_row();
+  }
+
 private:
   bool bad(std::string what) {
     if (error_.empty())
@@ -325,7 +330,7 @@ void scrub(std::string& text, const std::string& secret) {
 } // namespace
 
 bool values_to_csv(const std::string& json, std::string& csv, failure& err,
-                   size_t* rows) {
+                   size_t* rows, size_t blank_before) {
   csv.clear();
   values_handler measure{nullptr, 0};
   if (!run_pass(json, measure, err))
@@ -335,8 +340,11 @@ bool values_to_csv(const std::string& json, std::string& csv, failure& err,
   auto width = measure.max_width();
   if (width == 0)
     return true; // no values, or only empty rows: an empty sheet
-  csv.reserve(measure.cell_bytes() + measure.rows() * (width - 1 + 2));
+  csv.reserve(measure.cell_bytes()
+              + (blank_before + measure.rows()) * (width - 1 + 2));
   values_handler write{&csv, width};
+  for (size_t i = 0; i < blank_before; ++i)
+    write.empty_row();
   if (!run_pass(json, write, err)) {
     csv.clear();
     return false;
@@ -405,8 +413,17 @@ bool sheet_tabs(const std::string& json, std::vector<sheet_tab>& out,
         return false;
       }
     }
-    out.push_back({std::move(id), std::string{t->value.GetString(),
-                                              t->value.GetStringLength()}});
+    // Absent (0) when the fields asked for leave it out.
+    uint64_t row_count = 0;
+    auto grid = props->value.FindMember("gridProperties");
+    if (grid != props->value.MemberEnd() && grid->value.IsObject()) {
+      auto rc = grid->value.FindMember("rowCount");
+      if (rc != grid->value.MemberEnd() && rc->value.IsUint64())
+        row_count = rc->value.GetUint64();
+    }
+    out.push_back({std::move(id),
+                   std::string{t->value.GetString(), t->value.GetStringLength()},
+                   row_count});
   }
   return true;
 }
@@ -430,7 +447,7 @@ std::string list_tabs(const std::vector<sheet_tab>& tabs) {
 
 bool tab_title_for_gid(const std::string& json, const std::string& gid,
                        std::string& title, failure& err,
-                       const std::string& spreadsheet_id) {
+                       const std::string& spreadsheet_id, uint64_t* row_count) {
   auto in_sheet = spreadsheet_id.empty() ? std::string{"the spreadsheet"}
                                          : "spreadsheet " + spreadsheet_id;
   std::string want;
@@ -447,6 +464,8 @@ bool tab_title_for_gid(const std::string& json, const std::string& gid,
   for (auto& tab : tabs) {
     if (want.empty() || tab.gid == want) {
       title = tab.title;
+      if (row_count != nullptr)
+        *row_count = tab.row_count;
       return true;
     }
   }

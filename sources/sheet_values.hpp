@@ -24,18 +24,23 @@ namespace sheetsync {
 /// than ROWS fail with ec::invalid_csv ("the Sheets API answer was not
 /// understood: ...").
 /// `rows`, when given, receives the rows of the answer (empty ones
-/// included): fewer than a row range asked for means the tab ended.
+/// included). `blank_before` empty rows are written ahead of the answer's
+/// rows, as an empty row inside it would be (a row range that followed blank
+/// rows the API left out); not when the answer itself is empty ("").
 bool values_to_csv(const std::string& json, std::string& csv, failure& err,
-                   size_t* rows = nullptr);
+                   size_t* rows = nullptr, size_t blank_before = 0);
 
 /// A tab of a spreadsheet as spreadsheets.get lists it.
 struct sheet_tab {
   std::string gid;
   std::string title;
+  /// gridProperties.rowCount; 0 when the answer has none.
+  uint64_t row_count = 0;
 };
 
 /// Lists the tabs in a spreadsheets.get answer (`{"sheets": [{"properties":
-/// {"sheetId": 0, "title": "Sheet1"}}, ...]}`), in the spreadsheet's order.
+/// {"sheetId": 0, "title": "Sheet1", "gridProperties": {"rowCount": 1000}}},
+/// ...]}`), in the spreadsheet's order.
 /// A malformed answer, or one without tabs, fails with ec::invalid_csv.
 bool sheet_tabs(const std::string& json, std::vector<sheet_tab>& out,
                 failure& err, const std::string& spreadsheet_id = "");
@@ -54,9 +59,11 @@ bool select_tabs(const std::vector<sheet_tab>& tabs, bool all,
 /// ec::invalid_argument "no tab with gid G in spreadsheet ID; check the gid"
 /// and lists the tabs there are; a malformed answer with ec::invalid_csv.
 /// `spreadsheet_id` only serves the messages.
+/// `row_count`, when given, receives the tab's rowCount (0 when absent).
 bool tab_title_for_gid(const std::string& json, const std::string& gid,
                        std::string& title, failure& err,
-                       const std::string& spreadsheet_id = "");
+                       const std::string& spreadsheet_id = "",
+                       uint64_t* row_count = nullptr);
 
 /// Google's JSON error body `{"error": {"code": 403, "message": "...",
 /// "status": "PERMISSION_DENIED"}}` -> "PERMISSION_DENIED: ..." (or just one

@@ -17,6 +17,8 @@ where TAB is {"gid": int, "title": str} plus one of
   "values": [[cell, ...], ...]   the grid (strings; may be ragged, may hold trailing empty cells)
   "csv": "a,b\\r\\n1,2\\r\\n"       parsed into the grid
   "generate": {"rows": N, "cols": C}   a header row and N generated data rows
+and optionally "rowCount": N (gridProperties.rowCount; default the grid's length), so a tab can
+have trailing blank rows in its grid.
 chunk_bytes/chunk_delay make the CSV and values bodies trickle (for slow-download tests).
 "hold_after_bytes": N makes the CSV export stop after N bytes of its body until the test POSTs
 /_control/release (deterministic "mid-download" for crash tests; /_control/stats counts the
@@ -292,7 +294,8 @@ def normalize_sheet(sheet):
     tabs = []
     for i, tab in enumerate(sheet.get('tabs') or [{'gid': 0, 'title': 'Sheet1', 'values': []}]):
         tabs.append({'gid': int(tab.get('gid', 0 if i == 0 else 1000 + i)),
-                     'title': tab.get('title', 'Sheet%d' % (i + 1)), 'grid': tab_grid(tab)})
+                     'title': tab.get('title', 'Sheet%d' % (i + 1)), 'grid': tab_grid(tab),
+                     'row_count': tab.get('rowCount')})
     return {'tabs': tabs, 'public': bool(sheet.get('public', False)),
             'shared_with': [e.lower() for e in sheet.get('shared_with', [])],
             'publish_key': sheet.get('publish_key'),
@@ -902,13 +905,22 @@ def spreadsheet_get(req, body, sheet_id):
     sheets = []
     for i, tab in enumerate(sheet['tabs']):
         props = {'sheetId': tab['gid'], 'title': tab['title'], 'index': i, 'sheetType': 'GRID',
-                 'gridProperties': {'rowCount': max(1000, len(tab['grid'])),
+                 'gridProperties': {'rowCount': (len(tab['grid']) if tab.get('row_count') is None
+                                                 else int(tab['row_count'])),
                                     'columnCount': max(26, max((len(r) for r in tab['grid']),
                                                                default=0))}}
         m = re.search(r'sheets\.properties\(([^)]*)\)', fields)
         if m:
             wanted = [f.strip() for f in m.group(1).split(',')]
+            # "gridProperties.rowCount" keeps that one member of gridProperties.
+            sub = {}
+            for f in wanted:
+                if '.' in f:
+                    k, member = f.split('.', 1)
+                    if member in props.get(k, {}):
+                        sub.setdefault(k, {})[member] = props[k][member]
             props = {k: v for k, v in props.items() if k in wanted}
+            props.update(sub)
         sheets.append({'properties': props})
     if fields and 'sheets' in fields and 'spreadsheetId' not in fields:
         req.send_json(200, {'sheets': sheets})

@@ -218,7 +218,8 @@ CAF_TEST(google urls are rebuilt on the configured endpoints) {
   CAF_CHECK_EQUAL(res.plan.api_base, "http://127.0.0.1:8124");
   CAF_CHECK_EQUAL(res.plan.metadata_url,
                   "http://127.0.0.1:8124/v4/spreadsheets/" + id
-                    + "?fields=sheets.properties(sheetId,title)&key="
+                    + "?fields=sheets.properties(sheetId,title,"
+                      "gridProperties.rowCount)&key="
                     + secret_key);
   CAF_CHECK_EQUAL(values_url(res.plan, "Tab"),
                   "http://127.0.0.1:8124/v4/spreadsheets/" + id
@@ -295,7 +296,8 @@ CAF_TEST(access mode selection) {
   CAF_CHECK_EQUAL(res.plan.api_key, secret_key);
   CAF_CHECK_EQUAL(res.plan.metadata_url,
                   api + "/v4/spreadsheets/" + id
-                    + "?fields=sheets.properties(sheetId,title)&key="
+                    + "?fields=sheets.properties(sheetId,title,"
+                      "gridProperties.rowCount)&key="
                     + secret_key);
   CAF_CHECK_EQUAL(res.plan.description,
                   "spreadsheet " + id + " tab gid 9 (Sheets API, API key)");
@@ -331,7 +333,8 @@ CAF_TEST(access mode selection) {
   CAF_CHECK_EQUAL(res.plan.api_key, "");
   CAF_CHECK_EQUAL(res.plan.metadata_url,
                   api + "/v4/spreadsheets/" + id
-                    + "?fields=sheets.properties(sheetId,title)");
+                    + "?fields=sheets.properties(sheetId,title,"
+                      "gridProperties.rowCount)");
   CAF_CHECK(!contains(values_url(res.plan, "T"), "key="));
   // API without key or credentials.
   auto bare = spec(id);
@@ -423,4 +426,22 @@ CAF_TEST(percent encoding) {
   CAF_CHECK_EQUAL(percent_encode(" !'%/:"), "%20%21%27%25%2F%3A");
   CAF_CHECK_EQUAL(percent_encode("\xC3\xA9"), "%C3%A9");
   CAF_CHECK_EQUAL(percent_encode(""), "");
+}
+
+CAF_TEST(row ranges go on to the tab's row count) {
+  // Rows 3-4 of a 6-row grid are blank: the API answers 3:4 with no rows,
+  // yet rows 5-6 hold data.
+  CAF_CHECK(more_row_ranges(1, 2, 2, 6));
+  CAF_CHECK(more_row_ranges(3, 2, 0, 6));
+  CAF_CHECK(!more_row_ranges(5, 2, 2, 6));
+  // A short answer within the row count is not the end either.
+  CAF_CHECK(more_row_ranges(1, 2, 1, 7));
+  CAF_CHECK(more_row_ranges(5, 2, 2, 7));
+  CAF_CHECK(!more_row_ranges(7, 2, 1, 7));
+  // Without a row count, a short answer ends the tab.
+  CAF_CHECK(more_row_ranges(1, 2, 2, 0));
+  CAF_CHECK(!more_row_ranges(3, 2, 1, 0));
+  CAF_CHECK(!more_row_ranges(3, 2, 0, 0));
+  // No ranges: the tab was read whole.
+  CAF_CHECK(!more_row_ranges(1, 0, 5, 10));
 }

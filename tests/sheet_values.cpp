@@ -268,6 +268,41 @@ CAF_TEST(a big sheet converts in one allocation) {
   CAF_CHECK_LESS_OR_EQUAL(csv.capacity(), csv.size() + 32);
 }
 
+CAF_TEST(blank rows ahead of a range are written as empty rows) {
+  // As an empty row inside one answer: padded to the answer's width.
+  std::string csv;
+  failure err;
+  size_t rows = 0;
+  CAF_REQUIRE(values_to_csv(R"({"values":[["a","b"],[],["c"]]})", csv, err,
+                            &rows, 2));
+  CAF_CHECK_EQUAL(csv, ",\r\n,\r\na,b\r\n,\r\nc,\r\n");
+  CAF_CHECK_EQUAL(rows, 3u);
+  CAF_CHECK_EQUAL(csv, convert(R"({"values":[[],[],["a","b"],[],["c"]]})"));
+  // An answer without cells stays empty: blank rows at a tab's end are not
+  // written.
+  CAF_REQUIRE(values_to_csv(R"({"range":"'T'!3:4"})", csv, err, &rows, 2));
+  CAF_CHECK_EQUAL(csv, "");
+  CAF_CHECK_EQUAL(rows, 0u);
+}
+
+CAF_TEST(tabs list their row counts) {
+  std::vector<sheet_tab> tabs;
+  failure err;
+  CAF_REQUIRE(sheet_tabs(R"({"sheets":[
+    {"properties":{"sheetId":0,"title":"A","gridProperties":{"rowCount":1000}}},
+    {"properties":{"sheetId":7,"title":"B"}}]})",
+                         tabs, err));
+  CAF_REQUIRE_EQUAL(tabs.size(), 2u);
+  CAF_CHECK_EQUAL(tabs[0].row_count, 1000u);
+  CAF_CHECK_EQUAL(tabs[1].row_count, 0u);
+  std::string title;
+  uint64_t row_count = 1;
+  CAF_REQUIRE(tab_title_for_gid(R"({"sheets":[{"properties":{"sheetId":7,"title":"B","gridProperties":{"rowCount":6}}}]})",
+                                "7", title, err, "", &row_count));
+  CAF_CHECK_EQUAL(title, "B");
+  CAF_CHECK_EQUAL(row_count, 6u);
+}
+
 // -- tab_title_for_gid --------------------------------------------------------
 
 namespace {

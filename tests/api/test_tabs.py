@@ -123,11 +123,11 @@ class TabsCase(unittest.TestCase):
                                    "source = 'book' ORDER BY position"),
                          [(0, 'Sales', 'book__sales'), (1, 'Q1 Costs', 'book__q1_costs'),
                           (2, 'Sales!', 'book__sales_2')])
-        # Row ranges of 2 rows until a short answer; only the first has the header.
+        # Row ranges of 2 rows up to each tab's rowCount; only the first has the header.
         ranges = [r for sid, r in FAKE.stats()['ranges'] if sid == BOOK]
-        self.assertEqual(ranges, ["'Sales'!1:2", "'Sales'!3:4", "'Sales'!5:6", "'Sales'!7:8",
+        self.assertEqual(ranges, ["'Sales'!1:2", "'Sales'!3:4", "'Sales'!5:6",
                                   "'Q1 Costs'!1:2", "'Q1 Costs'!3:4",
-                                  "'Sales!'!1:2", "'Sales!'!3:4"])
+                                  "'Sales!'!1:2"])
         # /api/data: the first tab without tab=, any tab by its title, the titles listed.
         page = server.data('book')
         self.assertEqual(page['tab'], 'Sales')
@@ -183,6 +183,27 @@ class TabsCase(unittest.TestCase):
         self.assertEqual(self.sync(server)[-1]['status'], 'complete')
         self.assertEqual(dump(db, 'book__sales'), [(1, 'new', '1')])
         self.assertEqual(dump(db, 'book__sales_2'), [(1, 'new')])
+
+    def test_blank_rows_between_ranges_lose_no_rows(self):
+        # Rows 3-4 blank: the API answers 'Gaps'!3:4 with no values at all, yet rows 5-6 hold
+        # data; the grid goes on blank to row 9 (rowCount), and those rows are not written.
+        gaps = [['k', 'v'], ['a', '1'], [], ['', ''], ['b', '2'], ['c', '3']]
+        sheet = book()
+        sheet['tabs'].append({'gid': 11, 'title': 'Gaps', 'values': gaps, 'rowCount': 9})
+        FAKE.put_sheet(BOOK, sheet)
+        server = self.start(tabs='["Gaps"]')
+        st = self.sync(server)[-1]
+        self.assertEqual(st['status'], 'complete', st)
+        ranges = [r for sid, r in FAKE.stats()['ranges'] if sid == BOOK]
+        self.assertEqual(ranges, ["'Gaps'!%d:%d" % (i, i + 1) for i in (1, 3, 5, 7, 9)])
+        rows = dump(server.db, 'book__gaps')
+        self.assertEqual([r[1:] for r in rows if r[1] or r[2]], [('a', '1'), ('b', '2'),
+                                                                 ('c', '3')])
+        server.stop()
+        # Blank rows come out as when the whole tab is one answer.
+        whole = self.start(tabs='["Gaps"]', batch_rows=50000)
+        self.assertEqual(self.sync(whole)[-1]['status'], 'complete')
+        self.assertEqual(dump(whole.db, 'book__gaps'), rows)
 
     def test_listed_tabs_only_and_an_unknown_title_fails(self):
         server = self.start(tabs='["Q1 Costs"]')
