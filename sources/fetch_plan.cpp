@@ -520,15 +520,6 @@ std::string tab_rows_url(const fetch_plan& plan, const std::string& title,
   return values_url(plan, a1, false);
 }
 
-bool more_row_ranges(uint64_t first, uint64_t batch, uint64_t rows,
-                     uint64_t row_count) {
-  if (batch == 0)
-    return false;
-  if (row_count > 0)
-    return first + batch <= row_count;
-  return rows >= batch;
-}
-
 std::string values_url(const fetch_plan& plan, const std::string& range_or_title,
                        bool is_title) {
   std::string a1;

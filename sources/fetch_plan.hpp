@@ -37,8 +37,7 @@ struct fetch_plan {
   /// ever set for Google URLs (rebuilt on the configured endpoints).
   bool needs_token = false;
   /// Sheets API without a tab title yet: GET this first
-  /// (spreadsheets.get?fields=sheets.properties(sheetId,title,
-  /// gridProperties.rowCount)[&key=]: rowCount bounds the row ranges), find
+  /// (spreadsheets.get?fields=sheets.properties(sheetId,title)[&key=]), find
   /// the tab's title with tab_title_for_gid(), then download
   /// values_url(plan, title). Empty when `url` is final.
   std::string metadata_url;
@@ -97,14 +96,6 @@ std::string values_url(const fetch_plan& plan, const std::string& range_or_title
 /// header is row 1) of the tab titled `title`: `'Title'!first:last`.
 std::string tab_rows_url(const fetch_plan& plan, const std::string& title,
                          uint64_t first, uint64_t last);
-
-/// Whether a tab read in ranges of `batch` rows goes on after the range
-/// starting at row `first` answered `rows` rows: while the next range starts
-/// within the tab's `row_count` (the API leaves out a range's trailing blank
-/// rows, so a short answer does not mean the end); with no row count (0),
-/// while answers are full. Never with `batch` 0 (the tab read whole).
-bool more_row_ranges(uint64_t first, uint64_t batch, uint64_t rows,
-                     uint64_t row_count);
 
 /// A redacted one-line description of a source (the plan's description, or
 /// the redacted location when it does not plan).

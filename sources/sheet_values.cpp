@@ -352,6 +352,15 @@ bool values_to_csv(const std::string& json, std::string& csv, failure& err,
   return true;
 }
 
+bool more_row_ranges(uint64_t first, uint64_t batch, uint64_t rows,
+                     uint64_t row_count) {
+  if (batch == 0)
+    return false;
+  if (row_count > 0)
+    return first + batch <= row_count;
+  return rows >= batch;
+}
+
 bool sheet_tabs(const std::string& json, std::vector<sheet_tab>& out,
                 failure& err, const std::string& spreadsheet_id) {
   out.clear();

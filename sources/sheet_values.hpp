@@ -30,6 +30,14 @@ namespace sheetsync {
 bool values_to_csv(const std::string& json, std::string& csv, failure& err,
                    size_t* rows = nullptr, size_t blank_before = 0);
 
+/// Whether a tab read in ranges of `batch` rows goes on after the range
+/// starting at row `first` answered `rows` rows: while the next range starts
+/// within the tab's `row_count` (the API leaves out a range's trailing blank
+/// rows, so a short answer does not mean the end); with no row count (0),
+/// while answers are full. Never with `batch` 0 (the tab read whole).
+bool more_row_ranges(uint64_t first, uint64_t batch, uint64_t rows,
+                     uint64_t row_count);
+
 /// A tab of a spreadsheet as spreadsheets.get lists it.
 struct sheet_tab {
   std::string gid;

@@ -285,6 +285,24 @@ CAF_TEST(blank rows ahead of a range are written as empty rows) {
   CAF_CHECK_EQUAL(rows, 0u);
 }
 
+CAF_TEST(row ranges go on to the row count of the tab) {
+  // Rows 3-4 of a 6-row grid are blank: the API answers 3:4 with no rows,
+  // yet rows 5-6 hold data.
+  CAF_CHECK(more_row_ranges(1, 2, 2, 6));
+  CAF_CHECK(more_row_ranges(3, 2, 0, 6));
+  CAF_CHECK(!more_row_ranges(5, 2, 2, 6));
+  // A short answer within the row count is not the end either.
+  CAF_CHECK(more_row_ranges(1, 2, 1, 7));
+  CAF_CHECK(more_row_ranges(5, 2, 2, 7));
+  CAF_CHECK(!more_row_ranges(7, 2, 1, 7));
+  // Without a row count, a short answer ends the tab.
+  CAF_CHECK(more_row_ranges(1, 2, 2, 0));
+  CAF_CHECK(!more_row_ranges(3, 2, 1, 0));
+  CAF_CHECK(!more_row_ranges(3, 2, 0, 0));
+  // No ranges: the tab was read whole.
+  CAF_CHECK(!more_row_ranges(1, 0, 5, 10));
+}
+
 CAF_TEST(tabs list their row counts) {
   std::vector<sheet_tab> tabs;
   failure err;
