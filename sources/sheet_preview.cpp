@@ -14,6 +14,7 @@
 #include "parse/csv_parser.hpp"
 #include "sources/sheet_values.hpp"
 #include "store/sheet_store.hpp"
+#include "store/tab_tables.hpp"
 
 namespace sheetsync {
 
@@ -89,9 +90,14 @@ source_check failed(const fetch_plan& plan, const std::string& client_email,
   return result;
 }
 
-/// The tabs and title in a spreadsheets.get answer (already checked to be
-/// understood by tab_title_for_gid).
+/// The tabs (sheet_tabs) and title in a spreadsheets.get answer (already
+/// checked to be understood by tab_title_for_gid).
 void read_metadata(const std::string& json, source_check& out, std::string& title) {
+  std::vector<sheet_tab> tabs;
+  failure ignored;
+  if (sheet_tabs(json, tabs, ignored))
+    for (auto& tab : tabs)
+      out.tabs.push_back(tab_info{tab.gid, tab.title});
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject())
@@ -100,23 +106,6 @@ void read_metadata(const std::string& json, source_check& out, std::string& titl
     if (auto t = p->value.FindMember("title");
         t != p->value.MemberEnd() && t->value.IsString())
       title.assign(t->value.GetString(), t->value.GetStringLength());
-  auto sheets = doc.FindMember("sheets");
-  if (sheets == doc.MemberEnd() || !sheets->value.IsArray())
-    return;
-  for (auto& sheet : sheets->value.GetArray()) {
-    if (!sheet.IsObject())
-      continue;
-    auto props = sheet.FindMember("properties");
-    if (props == sheet.MemberEnd() || !props->value.IsObject())
-      continue;
-    auto id = props->value.FindMember("sheetId");
-    auto name = props->value.FindMember("title");
-    if (id == props->value.MemberEnd() || !id->value.IsInt64()
-        || name == props->value.MemberEnd() || !name->value.IsString())
-      continue;
-    out.tabs.push_back(tab_info{std::to_string(id->value.GetInt64()),
-                                {name->value.GetString(), name->value.GetStringLength()}});
-  }
 }
 
 /// The columns and first rows of CSV text the parser has been fed; `done` =
@@ -170,19 +159,9 @@ std::string file_name_of(const std::string& url) {
   return name;
 }
 
-/// Lower-cased, runs of other characters than [a-z0-9] as one '_', no '_' at
-/// either end, at most `max` characters.
+/// slug_of(text), at most `max` characters and without '_' left at the cut.
 std::string slug(const std::string& text, size_t max) {
-  std::string out;
-  for (unsigned char c : text) {
-    auto l = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9'))
-      out += l;
-    else if (!out.empty() && out.back() != '_')
-      out += '_';
-    if (out.size() >= max)
-      break;
-  }
+  auto out = slug_of(text).substr(0, max);
   while (!out.empty() && out.back() == '_')
     out.pop_back();
   return out;

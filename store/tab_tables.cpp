@@ -23,10 +23,10 @@ std::string fit(const std::string& base, const std::string& suffix) {
 
 } // namespace
 
-std::string tab_slug(const std::string& title) {
+std::string slug_of(const std::string& text) {
   std::string slug;
   bool gap = false;
-  for (auto ch : title) {
+  for (auto ch : text) {
     auto c = static_cast<unsigned char>(ch);
     if (c >= 'A' && c <= 'Z')
       c = static_cast<unsigned char>(c - 'A' + 'a');
@@ -39,6 +39,11 @@ std::string tab_slug(const std::string& title) {
       gap = true;
     }
   }
+  return slug;
+}
+
+std::string tab_slug(const std::string& title) {
+  auto slug = slug_of(title);
   return slug.empty() ? "tab" : slug;
 }
 

@@ -9,9 +9,14 @@ namespace sheetsync {
 /// source names, so a tab's table never takes another source's name.
 constexpr const char* tab_separator = "__";
 
-/// A tab title as a table name part: lower-cased, each run of characters
-/// other than [a-z0-9] turned into one '_', without '_' at either end; "tab"
-/// when nothing is left (e.g. a title in another script).
+/// Text as a name part: lower-cased, each run of characters other than
+/// [a-z0-9] turned into one '_', without '_' at either end; "" when nothing is
+/// left (e.g. a title in another script). Tab tables and proposed source names
+/// follow this one rule.
+std::string slug_of(const std::string& text);
+
+/// A tab title as a table name part: slug_of(title), or "tab" when that is
+/// empty.
 std::string tab_slug(const std::string& title);
 
 /// The table of each tab of `source`, in the order of `titles`:
