@@ -155,7 +155,7 @@ CAF_TEST(a failed tab keeps every table as it was) {
   REQUIRE_OK(store->set_aside(err));
   REQUIRE_OK(store->begin("book__b", err));
   CAF_CHECK(!store->commit(err));
-  CAF_CHECK_EQUAL(to_string(err.code), "cache_failed");
+  CAF_CHECK_EQUAL(to_string(err.code), std::string{"cache_failed"});
   CAF_CHECK(raw.staging_tables().empty());
   CAF_CHECK(raw.dump("book__a") == a);
   // A swap that fails in its transaction, after the tables were renamed,
