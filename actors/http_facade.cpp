@@ -12,6 +12,7 @@
 
 #include "net/eager_scribe.hpp"
 #include "net/http_response.hpp"
+#include "net/openapi_document.hpp"
 #include "net/source_json.hpp"
 #include "net/status_json.hpp"
 #include "net/web_assets.hpp"
@@ -631,6 +632,23 @@ void get_metrics(self_ptr self, const reply_slot& slot, const http_request&) {
   respond(self, slot, "metrics", r);
 }
 
+/// GET /openapi.json: docs/openapi.yaml as JSON, with its ETag (304 when the
+/// client has it already).
+void get_openapi(self_ptr self, const reply_slot& slot, const http_request& req) {
+  auto& doc = openapi_document();
+  http_response r;
+  r.headers.emplace_back("ETag", std::string{doc.etag});
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  auto seen = req.header("if-none-match");
+  if (seen && seen->find(doc.etag) != std::string::npos) {
+    r.status = 304;
+  } else {
+    r.headers.emplace_back("Content-Type", std::string{doc.content_type});
+    r.body = std::string{doc.body};
+  }
+  respond(self, slot, "openapi", r);
+}
+
 /// A route: a path (ending in "/*": any one segment after it), the methods
 /// it takes ("GET, HEAD": also its Allow header), the label its requests are
 /// counted under, its handler. A path may have several routes, one per set of
@@ -659,6 +677,7 @@ const route routes[] = {
   {"/healthz", "GET, HEAD", "healthz", get_health},
   {"/readyz", "GET, HEAD", "readyz", get_ready},
   {"/metrics", "GET, HEAD", "metrics", get_metrics},
+  {"/openapi.json", "GET, HEAD", "openapi", get_openapi},
 };
 
 /// Whether a route's `pattern` matches `path`.

@@ -20,6 +20,8 @@ import threading
 import time
 import unittest
 
+import openapi_check
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 FAKE_SERVER = os.path.join(REPO, 'tests', 'fake_server.py')
@@ -281,14 +283,18 @@ class Server:
     # -- requests ----------------------------------------------------------------------------
 
     def request(self, method, path, headers=None, body=None, timeout=10):
-        """One request on a new connection: returns a Response."""
+        """One request on a new connection: returns a Response, after checking it against
+        docs/openapi.yaml (openapi_check: an answer the document does not describe fails the
+        test)."""
         conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
-            return Response(r.status, r.getheaders(), r.read())
+            response = Response(r.status, r.getheaders(), r.read())
         finally:
             conn.close()
+        openapi_check.check(method, path, response)
+        return response
 
     def get(self, path, **kw):
         return self.request('GET', path, **kw)
@@ -467,6 +473,7 @@ class SocketReader:
             if fields:
                 if 'id' in fields:
                     fields['id'] = int(fields['id'])
+                openapi_check.check_event(fields)
                 return fields
 
 
@@ -478,6 +485,7 @@ def open_event_stream(server, headers=None, timeout=10):
                   'Accept: text/event-stream\r\n%s\r\n' % extra).encode())
     reader = SocketReader(sock)
     status, head = reader.read_head(timeout)
+    openapi_check.check_head('GET', '/api/sync-sheets-bg/events', status, head.items())
     return sock, reader, status, head
 
 
