@@ -131,7 +131,9 @@ function check(answer) {
   let operation = `${answer.method} ${path}`;
   let responses;
   let base;
-  const template = paths.find((p) => doc.paths[p][opMethod]);
+  // HEAD is the GET operation's head, unless it says it takes none (the event stream).
+  const template = paths.find((p) => doc.paths[p][opMethod]
+                              && !(head && doc.paths[p][opMethod]['x-no-head']));
   if (template) {
     operation = `${opMethod.toUpperCase()} ${template}` + (head ? ' (as HEAD)' : '');
     responses = doc.paths[template][opMethod].responses || {};
