@@ -49,19 +49,35 @@ bool constant_time_equal(const std::string& x, const std::string& y) {
   return x.size() == y.size() && CRYPTO_memcmp(x.data(), y.data(), x.size()) == 0;
 }
 
+/// Adds the RateLimit fields of the request's client (if it was counted)
+/// to the head of a serialized answer, after the status line.
+void add_rate_fields(self_ptr self, const reply_slot& slot, std::string& bytes) {
+  auto& limiter = self->state.limiter;
+  auto eol = bytes.find("\r\n");
+  if (slot.rate_remaining < 0 || !limiter || eol == std::string::npos)
+    return;
+  rate_decision d;
+  d.remaining = static_cast<uint32_t>(slot.rate_remaining);
+  d.next_in = slot.rate_next_in;
+  bytes.insert(eol + 2, limiter->header_lines(d));
+}
+
 /// Answers a request (if its client is still there).
 void respond(self_ptr self, const reply_slot& slot, const char* route,
              const http_response& r) {
   self->state.metrics.count_request(route, r.status);
-  self->state.conns->fill(slot, serialize(r, slot.keep_alive, slot.head),
-                          !slot.keep_alive);
+  auto bytes = serialize(r, slot.keep_alive, slot.head);
+  add_rate_fields(self, slot, bytes);
+  self->state.conns->fill(slot, std::move(bytes), !slot.keep_alive);
 }
 
 /// Answers with a ready keep-alive answer (the hot path).
 void respond_bytes(self_ptr self, const reply_slot& slot, const char* route,
                    int status, const std::string& bytes) {
   self->state.metrics.count_request(route, status);
-  self->state.conns->fill(slot, bytes, false);
+  auto out = bytes;
+  add_rate_fields(self, slot, out);
+  self->state.conns->fill(slot, std::move(out), false);
 }
 
 // -- coordinator errors -------------------------------------------------------
@@ -563,6 +579,7 @@ void open_events(self_ptr self, const reply_slot& slot, const http_request& req)
   head.headers.emplace_back("Cache-Control", "no-store");
   head.headers.emplace_back("X-Accel-Buffering", "no");
   auto bytes = serialize_stream_head(head);
+  add_rate_fields(self, slot, bytes);
   auto last = req.header("last-event-id");
   bytes += s.events.opening(last ? *last : std::string{}, s.sources,
                             s.default_source());
@@ -728,12 +745,35 @@ bool authorized(self_ptr self, const reply_slot& slot, const http_request& req) 
   return false;
 }
 
+/// The rate limit (after the token filter): each /api/ request, an event
+/// stream's opening included, counts against its client's bucket (the
+/// checked token, else the peer address); the pages, /healthz, /readyz and
+/// /metrics never do. Over it: 429 rate_limited and false. What is left goes
+/// into `slot`, for the RateLimit fields of the answer.
+bool within_rate_limit(self_ptr self, reply_slot& slot, const http_request& req) {
+  auto& s = self->state;
+  if (!s.limiter || req.path.compare(0, 5, "/api/") != 0)
+    return true;
+  auto& token = s.cfg.api_token;
+  auto key = rate_client_key(token, token.empty() ? self->remote_addr(slot.hdl)
+                                                  : std::string{});
+  auto d = s.limiter->take(key, self->clock().now());
+  slot.rate_remaining = d.remaining;
+  slot.rate_next_in = d.next_in;
+  if (d.allowed)
+    return true;
+  respond(self, slot, "rate_limited",
+          error_response(429, "rate_limited", s.limiter->refusal(d),
+                         retry_in(d.next_in)));
+  return false;
+}
+
 // -- dispatch -----------------------------------------------------------------
 
 /// Runs the filters, then the route of the request's path and method (405
 /// for another method of a known path), then the pages, else 404.
-void dispatch(self_ptr self, const reply_slot& slot, const http_request& req) {
-  if (!authorized(self, slot, req))
+void dispatch(self_ptr self, reply_slot slot, const http_request& req) {
+  if (!authorized(self, slot, req) || !within_rate_limit(self, slot, req))
     return;
   const route* same_path = nullptr;
   for (auto& r : routes) {
@@ -816,6 +856,8 @@ void publish(self_ptr self, const sync_status& st) {
 caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
   self->state.cfg = std::move(cfg);
   auto& s = self->state;
+  if (s.cfg.rate_limit.enabled())
+    s.limiter.emplace(s.cfg.rate_limit);
   connection_limits limits;
   limits.max_connections = s.cfg.max_connections;
   limits.idle_timeout = s.cfg.idle_timeout;
@@ -898,6 +940,8 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
       // Re-arm first (the timer loop of the model codebases), then work.
       arm_timer(self, std::chrono::seconds{1}, atom::sweep_v);
       self->state.statuses.expire(self->clock().now());
+      if (self->state.limiter)
+        self->state.limiter->expire(self->clock().now());
       self->state.conns->sweep();
     },
   };

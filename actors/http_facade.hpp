@@ -15,6 +15,7 @@
 #include "net/event_hub.hpp"
 #include "net/facade_metrics.hpp"
 #include "net/http_connection.hpp"
+#include "net/rate_limiter.hpp"
 #include "net/status_cache.hpp"
 
 namespace sheetsync {
@@ -33,6 +34,8 @@ struct facade_config {
   bool answer_pushed = true;
   /// When set, /api/ needs `Authorization: Bearer <token>`.
   std::string api_token;
+  /// Requests per client on /api/ (--rate-limit); off unless set.
+  rate_policy rate_limit;
   size_t max_connections = 1024;
   caf::timespan idle_timeout = std::chrono::seconds{60};
   /// A request must arrive whole within this (slow senders cannot hold a
@@ -62,6 +65,8 @@ struct http_facade_state {
   /// coordinator told us (at start-up, or on the first request naming one).
   std::vector<std::string> sources;
   facade_metrics metrics;
+  /// The clients' buckets, when cfg.rate_limit is on.
+  std::optional<rate_limiter> limiter;
   /// Checks of a sheet (POST /api/sources/check) waiting for their answer:
   /// each one fetches from the network, so only a few run at once.
   size_t checks_running = 0;

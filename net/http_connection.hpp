@@ -34,6 +34,11 @@ struct reply_slot {
   bool head = false;
   /// The connection stays open after this answer.
   bool keep_alive = true;
+  /// What the rate limit left the request's client, for the RateLimit
+  /// fields of the answer (net/rate_limiter): requests it may still send, and
+  /// seconds until one more. -1: no fields (limit off, path exempt).
+  int64_t rate_remaining = -1;
+  uint32_t rate_next_in = 0;
 };
 
 /// A response waiting for its turn: HTTP/1.1 answers in request order.

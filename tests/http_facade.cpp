@@ -2552,4 +2552,75 @@ CAF_TEST(at most four checks of a sheet wait at once) {
   CAF_CHECK_EQUAL(sc->held.size(), 5u);
 }
 
+CAF_TEST(the rate limit counts api requests per client with RateLimit fields) {
+  fcfg.rate_limit.requests = 3;
+  fcfg.rate_limit.period = 1s;
+  start();
+  // A status the coordinator pushed: answered on the ready-bytes path.
+  auto st = make_status("sync-2", sync_state::downloading, 10);
+  self->send(sc->listener, st);
+  pump();
+  auto asked = coordinator_calls();
+  auto r = exchange(get("/api/sync-sheets-bg?syncId=sync-2"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(r.body, to_json(st));
+  CAF_CHECK_EQUAL(r.header("RateLimit-Policy").value_or(""),
+                  R"("default";q=3;w=1)");
+  CAF_CHECK_EQUAL(r.header("RateLimit").value_or(""), R"("default";r=2;t=1)");
+  r = exchange(get("/api/sync-sheets-bg?syncId=sync-1"));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK_EQUAL(r.header("RateLimit").value_or(""), R"("default";r=1;t=1)");
+  // Errors of /api/ count too and carry the fields.
+  r = exchange(get("/api/nope"));
+  CAF_CHECK_EQUAL(r.status, 404);
+  CAF_CHECK_EQUAL(r.header("RateLimit").value_or(""), R"("default";r=0;t=1)");
+  // Over the limit: 429 before any route, the coordinator never asked.
+  auto calls = coordinator_calls();
+  r = exchange(req("POST", "/api/sync-sheets-bg"));
+  CAF_CHECK_EQUAL(r.status, 429);
+  check_error(r, "rate_limited");
+  CAF_CHECK_EQUAL(r.header("Retry-After").value_or(""), "1");
+  CAF_CHECK_EQUAL(r.header("RateLimit").value_or(""), R"("default";r=0;t=1)");
+  CAF_CHECK_EQUAL(r.header("RateLimit-Policy").value_or(""),
+                  R"("default";q=3;w=1)");
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  CAF_CHECK(calls > asked);
+  // Exempt: health, metrics, pages; they carry no fields.
+  for (auto path : {"/healthz", "/metrics", "/", "/settings"}) {
+    r = exchange(get(path));
+    CAF_CHECK_EQUAL(r.status, 200);
+    CAF_CHECK(!r.header("RateLimit"));
+  }
+  CAF_CHECK(contains(exchange(get("/metrics")).body,
+                     R"(sheetsync_http_requests_total{route="rate_limited",code="429"} 1)"));
+  // A token every 333 ms: one passes at 340 ms, the next does not.
+  advance(340ms);
+  CAF_CHECK_EQUAL(exchange(get("/api/data")).status, 200);
+  CAF_CHECK_EQUAL(exchange(get("/api/data")).status, 429);
+  // The event stream's opening counts, its events do not.
+  advance(340ms);
+  auto stream = connect();
+  send(stream, get("/api/sync-sheets-bg/events"));
+  auto head = output(stream);
+  CAF_CHECK(starts_with(head, "HTTP/1.1 200 OK\r\n"));
+  CAF_CHECK(contains(head, "RateLimit: \"default\";r=0;t=1\r\n"));
+  self->send(sc->listener, make_status("sync-2", sync_state::processing, 70));
+  pump();
+  CAF_CHECK(contains(output(stream), "event: status"));
+  CAF_CHECK_EQUAL(exchange(get("/api/data")).status, 429);
+  // Buckets full again are forgotten on the 1 s sweep.
+  CAF_CHECK_EQUAL(state().limiter->size(), 1u);
+  advance(1s);
+  advance(1s);
+  CAF_CHECK_EQUAL(state().limiter->size(), 0u);
+}
+
+CAF_TEST(without a rate limit there are no RateLimit fields and no buckets) {
+  start();
+  for (int i = 0; i < 50; ++i)
+    CAF_CHECK_EQUAL(exchange(get("/api/data")).status, 200);
+  CAF_CHECK(!exchange(get("/api/data")).header("RateLimit"));
+  CAF_CHECK(!state().limiter);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
