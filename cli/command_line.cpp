@@ -191,9 +191,27 @@ bool is_loopback_host(const std::string& host) {
 const std::set<std::string>& facade_flags() {
   static const std::set<std::string> flags{
     "coordinator",     "host", "port", "api-token", "insecure-public",
-    "max-connections", "help", "long-help"};
+    "max-connections", "rate-limit", "help", "long-help"};
   return flags;
 }
+
+namespace {
+
+/// Reads serve's --rate-limit (or the config file's rate-limit) into
+/// opts.rate_limit_policy; "" or what is wrong, naming where it was given.
+std::string read_rate_limit(command_config& cfg) {
+  if (!cfg.serve())
+    return {};
+  auto msg = parse_rate_policy(cfg.opts.rate_limit, cfg.opts.rate_limit_policy);
+  if (msg.empty())
+    return {};
+  return cfg.given.count("rate-limit")
+           ? "invalid value for --rate-limit: " + msg
+           : "config file " + cfg.opts.config_file
+               + ": [sheetsync] rate-limit: " + msg;
+}
+
+} // namespace
 
 std::optional<int> parse_command_line(command_config& cfg,
                                       const std::vector<std::string>& raw_args,
@@ -282,6 +300,8 @@ std::optional<int> parse_command_line(command_config& cfg,
                     "node at " + cfg.opts.coordinator + " has the sources, the "
                     "cache, the schedule and the node port (give --" + flag
                     + " to its serve)");
+    if (auto msg = read_rate_limit(cfg); !msg.empty())
+      return fail(msg);
     return std::nullopt;
   }
   if (cfg.given.count("node-host") && !cfg.given.count("node-port"))
@@ -298,6 +318,8 @@ std::optional<int> parse_command_line(command_config& cfg,
         !msg.empty())
       return fail(msg);
   }
+  if (auto msg = read_rate_limit(cfg); !msg.empty())
+    return fail(msg);
   // Where the sources come from, for messages.
   auto prefix = file_sources.empty()
                   ? std::string{}

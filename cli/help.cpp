@@ -107,6 +107,8 @@ const char* serving_flags = R"(Serving:
                            (default: none; or set SHEETSYNC_API_TOKEN)
   --insecure-public        allow a public --host without a token
   --max-connections=N      connections beyond this get 503 (default: 1024)
+  --rate-limit=N/s|N/min   requests per client (API token, else address)
+                           on /api/; beyond a burst of N: 429 (default: off)
   --interval=T             sync the --source URL's source every T
                            (default: only on demand)
 )";

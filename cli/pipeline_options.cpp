@@ -48,7 +48,8 @@ const std::set<std::string>& shared_settings() {
 
 const std::set<std::string>& serve_settings() {
   static const std::set<std::string> keys{"host", "port", "api-token",
-                                          "insecure-public", "max-connections"};
+                                          "insecure-public", "max-connections",
+                                          "rate-limit"};
   return keys;
 }
 
@@ -267,6 +268,10 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
          "allow a non-loopback --host without an API token")
     .add(max_connections, "max-connections",
          "open connections beyond this get 503 (default: 1024)")
+    .add(rate_limit, "rate-limit",
+         "N/s or N/min: requests per client (its API token, else its "
+         "address) on /api/, in bursts of up to N; beyond: 429 (default: "
+         "off)")
     .add(node_port, "node-port",
          "publish the coordinator to other sheetsync nodes (remote, serve "
          "--coordinator) on this port; 0 picks a free one. Unauthenticated: "

@@ -12,6 +12,7 @@
 
 #include "actors/coordinator.hpp"
 #include "cli/config_file.hpp"
+#include "net/rate_limiter.hpp"
 #include "sources/source_spec.hpp"
 #include "store/default_table.hpp"
 
@@ -58,6 +59,10 @@ struct pipeline_options {
   std::string api_token;
   bool insecure_public = false;
   size_t max_connections = 1024;
+  /// --rate-limit as given ("10/s", "600/min"; "" = off).
+  std::string rate_limit;
+  /// `rate_limit` read by parse_command_line.
+  rate_policy rate_limit_policy;
   /// Publish the coordinator to other nodes on this port (0 = any free one);
   /// only when the flag is given.
   uint16_t node_port = 0;

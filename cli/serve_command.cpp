@@ -43,6 +43,7 @@ facade_config make_facade_config(const pipeline_options& opts) {
   fcfg.port = opts.port;
   fcfg.api_token = opts.api_token;
   fcfg.max_connections = opts.max_connections;
+  fcfg.rate_limit = opts.rate_limit_policy;
   return fcfg;
 }
 
