@@ -19,6 +19,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apihelpers as h  # noqa: E402
+import openapi_check  # noqa: E402
 
 STATUS = '/api/sync-sheets-bg'
 TOKEN = 'rl-t0ken-8c1f'
@@ -30,15 +31,18 @@ def setUpModule():
 
 
 def request(server, path, headers=None, source='127.0.0.1', method='GET'):
-    """One request on a new connection from the loopback address `source`."""
+    """One request on a new connection from the loopback address `source`, checked against
+    docs/openapi.yaml as Server.request does."""
     conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=10,
                                       source_address=(source, 0))
     try:
         conn.request(method, path, headers=headers or {})
         r = conn.getresponse()
-        return h.Response(r.status, r.getheaders(), r.read())
+        response = h.Response(r.status, r.getheaders(), r.read())
     finally:
         conn.close()
+    openapi_check.check(method, path, response)
+    return response
 
 
 class RateLimitCase(unittest.TestCase):
