@@ -79,6 +79,11 @@ public:
 
   explicit rate_limiter(rate_policy policy);
 
+  // `by_full_` points at the keys of `buckets_`: a copy would point into the
+  // original.
+  rate_limiter(const rate_limiter&) = delete;
+  rate_limiter& operator=(const rate_limiter&) = delete;
+
   /// Counts one request of `key` at `now` if its bucket has a token left.
   rate_decision take(const std::string& key, time_point now);
 
