@@ -6,7 +6,9 @@ apihelpers' Server.request) reports answers the document does not describe."""
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -108,6 +110,25 @@ class Served(unittest.TestCase):
         self.assertEqual(self.server.get('/api/sources').status, 401)
         self.assertEqual(self.server.get('/no/such/path').status, 404)
         self.assertEqual(self.server.request('PUT', '/openapi.json').status, 405)
+
+
+class Document(unittest.TestCase):
+    def test_it_is_a_valid_openapi_3_1_document(self):
+        """Against the OpenAPI 3.1 specification's own schema (@seriousme/openapi-schema-validator,
+        npm), so that tools that load it (generators, explorers) take it."""
+        with tempfile.NamedTemporaryFile('w', suffix='.json') as f:
+            json.dump(openapi_check.load_document(), f)
+            f.flush()
+            script = ("import {Validator} from '@seriousme/openapi-schema-validator';"
+                      "const v = new Validator();"
+                      "const r = await v.validate(process.argv[1]);"
+                      "console.log(JSON.stringify({version: v.version, ...r}));")
+            out = subprocess.run(['node', '--input-type=module', '-e', script, f.name],
+                                 cwd=h.REPO, capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        result = json.loads(out.stdout)
+        self.assertEqual(result['version'], '3.1')
+        self.assertTrue(result['valid'], json.dumps(result.get('errors'), indent=1)[:3000])
 
 
 class RouteTable(unittest.TestCase):
