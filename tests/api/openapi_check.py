@@ -115,11 +115,16 @@ def check_event(event):
     if event.get('event') != 'status':
         raise AssertionError('event stream: an event of type %r; docs/openapi.yaml describes '
                              'only "status" events: %r' % (event.get('event'), event))
-    v = schema_verdict('SyncStatus', event.get('data', ''))
+    check_schema('SyncStatus', event.get('data', ''), 'event stream: data')
+
+
+def check_schema(name, text, what):
+    """Raises AssertionError when `text` (JSON) is not a components/schemas/NAME of the document,
+    e.g. check_schema('WebhookEvent', body, 'webhook payload') in a webhook receiver."""
+    v = schema_verdict(name, text)
     if not v['ok']:
-        raise AssertionError('event stream: data not as docs/openapi.yaml describes it (%s)\n  '
-                             '%s\n  data: %r' % (v['operation'], '\n  '.join(v['errors']),
-                                                  event.get('data', '')[:300]))
+        raise AssertionError('%s not as docs/openapi.yaml describes it (%s)\n  %s\n  text: %r'
+                             % (what, v['operation'], '\n  '.join(v['errors']), text[:300]))
 
 
 def check_head(method, path, status, headers):

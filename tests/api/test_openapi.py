@@ -98,6 +98,18 @@ class Served(unittest.TestCase):
         status['status'] = 'idle'
         self.assertTrue(verdict(status, path='/api/sync-sheets-bg')['ok'])
 
+        # An event's data, a webhook payload.
+        with self.assertRaises(AssertionError) as ctx:
+            openapi_check.check_event({'event': 'status', 'data': json.dumps(
+                dict(status, progress=101))})
+        self.assertIn('/progress', str(ctx.exception))
+        openapi_check.check_schema('WebhookEvent', json.dumps(
+            {'type': 'sync.completed', 'timestamp': '2026-12-04T20:00:00.000Z',
+             'data': status}), 'webhook payload')
+        with self.assertRaises(AssertionError):
+            openapi_check.check_schema('WebhookEvent', json.dumps(
+                {'type': 'sync.done', 'timestamp': 'now', 'data': status}), 'webhook payload')
+
         # What a test sees: an AssertionError naming the operation, the status and the error.
         bad = h.Response(200, r.header_list, json.dumps(extra).encode())
         with self.assertRaises(AssertionError) as ctx:
