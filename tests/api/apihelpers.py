@@ -22,6 +22,9 @@ import unittest
 
 import openapi_check
 
+# node and Ajv start while the test sets up, not on its first request.
+openapi_check.prestart()
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 FAKE_SERVER = os.path.join(REPO, 'tests', 'fake_server.py')

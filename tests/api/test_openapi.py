@@ -143,6 +143,13 @@ class Document(unittest.TestCase):
         self.assertTrue(result['valid'], json.dumps(result.get('errors'), indent=1)[:3000])
 
 
+    def test_every_schema_compiles_in_strict_mode(self):
+        """Answers compile only the schemas they need: this compiles them all (Ajv's strict mode:
+        no unknown keyword, no dangling $ref)."""
+        v = openapi_check.compile_all()
+        self.assertTrue(v['ok'], v['errors'])
+
+
 class RouteTable(unittest.TestCase):
     def test_every_route_is_described(self):
         """Every path and method of http_facade.cpp's route table is an operation."""
