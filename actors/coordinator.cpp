@@ -702,33 +702,79 @@ source_spec with_defaults(self_ptr self, const source_spec& given) {
   return x;
 }
 
-/// Makes sure the credentials at `path` have a token provider.
-bool ensure_token(self_ptr self, const std::string& path, failure& err) {
+/// The loads of `path` ended: runs what waited for it.
+void loaded(self_ptr self, const std::string& path, const failure& err) {
   auto& s = self->state;
-  if (path.empty() || s.cfg.tokens.count(path) != 0)
-    return true;
-  if (!s.cfg.make_token_provider)
-    return true; // Tests without tokens: the stages get none.
-  token_source ts;
-  if (!s.cfg.make_token_provider(self, path, ts, err))
-    return false;
-  s.cfg.tokens.emplace(path, ts.provider);
-  if (!ts.client_email.empty())
-    s.cfg.client_emails.emplace(path, ts.client_email);
-  s.spawned_tokens.push_back(ts.provider);
-  return true;
+  auto i = s.loading.find(path);
+  if (i == s.loading.end())
+    return;
+  auto waiting = std::move(i->second);
+  s.loading.erase(i);
+  for (auto& f : waiting)
+    f(err);
 }
 
-/// Plans a slot's spec: its plan, or why it has none.
+/// Runs `then` once the credentials at `path` have a token provider (with
+/// an empty failure) or cannot have one (saying why): at once when they have
+/// one or need none, else after a detached loader read the file (a blocking
+/// read never runs on this thread).
+void with_token(self_ptr self, const std::string& path,
+                std::function<void(const failure&)> then) {
+  auto& s = self->state;
+  if (path.empty() || s.cfg.tokens.count(path) != 0
+      || !s.cfg.spawn_credentials_loader) {
+    then(failure{});
+    return;
+  }
+  auto& waiting = s.loading[path];
+  waiting.push_back(std::move(then));
+  if (waiting.size() > 1)
+    return; // Read once for everyone.
+  auto loader = s.cfg.spawn_credentials_loader(self, path);
+  self->request(loader, s.cfg.fetch_timeout, caf::get_atom::value,
+                atom::token::value)
+    .then(
+      [=](token_provider_actor& provider, std::string& email) {
+        auto& s = self->state;
+        s.cfg.tokens.emplace(path, provider);
+        if (!email.empty())
+          s.cfg.client_emails.emplace(path, std::move(email));
+        s.spawned_tokens.push_back(std::move(provider));
+        loaded(self, path, failure{});
+      },
+      [=](caf::error& err) {
+        failure f;
+        f.code = ec::bad_credentials;
+        f.text = code_of(err) == ec::bad_credentials
+                   ? error_text(err)
+                   : "credentials file " + path + ": could not be read ("
+                       + error_text(err) + ")";
+        loaded(self, path, f);
+      });
+}
+
+/// Plans a slot's spec: its plan, or why it has none. A credentials file
+/// not read yet is read first; meanwhile a start is refused in words.
 void plan_slot(self_ptr self, source_slot& slot) {
   fetch_plan plan;
   slot.plan.reset();
   slot.plan_error = failure{};
   if (!plan_fetch(slot.spec, self->state.cfg.endpoints, plan, slot.plan_error))
     return;
-  if (!ensure_token(self, slot.spec.credentials, slot.plan_error))
-    return;
-  slot.plan = std::move(plan);
+  auto name = slot.spec.name;
+  auto path = slot.spec.credentials;
+  slot.plan_error.code = ec::bad_credentials;
+  slot.plan_error.text = "the credentials file " + path
+                         + " is being read; try again in a moment";
+  with_token(self, path, [=](const failure& err) {
+    auto i = self->state.slots.find(name);
+    if (i == self->state.slots.end() || i->second.spec.credentials != path
+        || i->second.plan)
+      return; // Gone or changed since.
+    i->second.plan_error = err;
+    if (!err)
+      i->second.plan = plan;
+  });
 }
 
 caf::error invalid(const std::string& field, const std::string& text) {
@@ -774,8 +820,6 @@ caf::error check_runtime_source(self_ptr self, const source_spec& given,
   if ((spec.all_tabs || !spec.tabs.empty())
       && plan.kind != source_kind::spreadsheet)
     return invalid("tabs", "only a spreadsheet (its URL or id) has tabs");
-  if (!ensure_token(self, spec.credentials, err))
-    return invalid("credentials", err.text);
   return {};
 }
 
@@ -875,27 +919,41 @@ caf::result<source_check> check_source(self_ptr self, const source_spec& given) 
   failure err;
   if (!plan_fetch(spec, s.cfg.endpoints, plan, err))
     return refused(err.text);
-  if (!ensure_token(self, spec.credentials, err))
-    return refused(err.text);
-  token_provider_actor token;
-  std::string email;
-  if (plan.needs_token) {
-    auto i = s.cfg.tokens.find(spec.credentials);
-    if (i == s.cfg.tokens.end())
-      return refused("the credentials file " + spec.credentials
-                     + " is not one this service has loaded");
-    token = i->second;
-    if (auto j = s.cfg.client_emails.find(spec.credentials); j != s.cfg.client_emails.end())
-      email = j->second;
-  }
-  auto checker = self->spawn<caf::detached>(source_checker, std::move(plan), token,
-                                            std::move(email), s.cfg.fetch_timeout);
-  return self->delegate(checker, atom::check::value);
+  auto rp = self->make_response_promise<source_check>();
+  with_token(self, spec.credentials, [=](const failure& err) mutable {
+    if (err) {
+      rp.deliver(refused(err.text));
+      return;
+    }
+    auto& s = self->state;
+    token_provider_actor token;
+    std::string email;
+    if (plan.needs_token) {
+      auto i = s.cfg.tokens.find(spec.credentials);
+      if (i == s.cfg.tokens.end()) {
+        rp.deliver(refused("the credentials file " + spec.credentials
+                           + " is not one this service has loaded"));
+        return;
+      }
+      token = i->second;
+      if (auto j = s.cfg.client_emails.find(spec.credentials);
+          j != s.cfg.client_emails.end())
+        email = j->second;
+    }
+    auto checker = self->spawn<caf::detached>(source_checker, plan, token,
+                                              std::move(email),
+                                              s.cfg.fetch_timeout);
+    self->request(checker, caf::infinite, atom::check::value)
+      .then([=](source_check& x) mutable { rp.deliver(std::move(x)); },
+            [=](caf::error& e) mutable { rp.deliver(refused(error_text(e))); });
+  });
+  return rp;
 }
 
-/// Adds a source at run time: checked, stored, then served and scheduled.
-caf::result<source_info> add_source(self_ptr self, source_spec given) {
-  auto& s = self->state;
+/// Whether `given` can be added now: its name free, its fields valid. On
+/// success `spec` is how it runs and `plan` how it is fetched.
+caf::error check_new_source(self_ptr self, const source_spec& given,
+                            source_spec& spec, fetch_plan& plan) {
   if (auto taken = find_taken(self, given.name))
     return make_error(ec::source_exists,
                       "a source named '" + taken->spec.name
@@ -903,17 +961,27 @@ caf::result<source_info> add_source(self_ptr self, source_spec given) {
                         + (taken->state == source_slot::phase::live
                              ? ""
                              : "; it is being added or removed"));
-  auto spec = with_defaults(self, given);
+  spec = with_defaults(self, given);
+  return check_runtime_source(self, given, spec, plan);
+}
+
+/// Adds a source whose credentials (if any) are read: checked again (the
+/// sources may have changed meanwhile), stored, then served and scheduled.
+void add_now(self_ptr self, const source_spec& given,
+             caf::typed_response_promise<source_info> rp) {
+  auto& s = self->state;
+  source_spec spec;
   fetch_plan plan;
-  if (auto err = check_runtime_source(self, given, spec, plan))
-    return err;
+  if (auto err = check_new_source(self, given, spec, plan)) {
+    rp.deliver(std::move(err));
+    return;
+  }
   auto name = given.name;
   auto& slot = s.slots[name];
   slot.state = source_slot::phase::adding;
   slot.given = given;
   slot.spec = std::move(spec);
   slot.plan = std::move(plan);
-  auto rp = self->make_response_promise<source_info>();
   auto go_live = [=]() mutable {
     auto& s = self->state;
     auto i = s.slots.find(name);
@@ -926,7 +994,7 @@ caf::result<source_info> add_source(self_ptr self, source_spec given) {
   };
   if (!s.cfg.store) {
     go_live();
-    return rp;
+    return;
   }
   self->request(s.cfg.store, caf::infinite, caf::put_atom::value, given)
     .then([=](caf::ok_atom) mutable { go_live(); },
@@ -934,6 +1002,30 @@ caf::result<source_info> add_source(self_ptr self, source_spec given) {
             self->state.slots.erase(name);
             rp.deliver(std::move(err));
           });
+}
+
+/// Runs `then(rp)` once `spec`'s credentials file is read, or answers why it
+/// cannot be (naming the API field).
+template <class F>
+void after_credentials(self_ptr self, const source_spec& spec,
+                       caf::typed_response_promise<source_info> rp, F then) {
+  with_token(self, spec.credentials, [=](const failure& err) mutable {
+    if (err)
+      rp.deliver(invalid("credentials", err.text));
+    else
+      then(rp);
+  });
+}
+
+/// Adds a source at run time: the cheap checks at once, then the credentials
+/// file is read (off this thread), then add_now checks again and adds.
+caf::result<source_info> add_source(self_ptr self, source_spec given) {
+  source_spec spec;
+  fetch_plan plan;
+  if (auto err = check_new_source(self, given, spec, plan))
+    return err;
+  auto rp = self->make_response_promise<source_info>();
+  after_credentials(self, spec, rp, [=](auto rp) { add_now(self, given, rp); });
   return rp;
 }
 
@@ -966,22 +1058,37 @@ caf::error apply_fields(source_spec& x, const source_spec& patch,
   return {};
 }
 
-/// Changes fields of a run-time source: checked, stored, then applied.
-caf::result<source_info> update_source(self_ptr self, const source_spec& patch,
-                                       const std::vector<std::string>& fields) {
-  auto& s = self->state;
+/// Whether `patch`'s `fields` can be applied to its run-time source now. On
+/// success `given` is the source as it will be stored, `spec` how it runs and
+/// `plan` how it is fetched.
+caf::error check_update(self_ptr self, const source_spec& patch,
+                        const std::vector<std::string>& fields,
+                        source_spec& given, source_spec& spec,
+                        fetch_plan& plan) {
   auto found = runtime_slot(self, patch.name, "changed");
   if (!found)
     return std::move(found.error());
-  auto given = (*found)->given;
+  given = (*found)->given;
   if (auto err = apply_fields(given, patch, fields))
     return err;
-  auto spec = with_defaults(self, given);
+  spec = with_defaults(self, given);
+  return check_runtime_source(self, given, spec, plan);
+}
+
+/// Changes fields of a run-time source whose credentials (if any) are read:
+/// checked, stored, then applied.
+void update_now(self_ptr self, const source_spec& patch,
+                const std::vector<std::string>& fields,
+                caf::typed_response_promise<source_info> rp) {
+  auto& s = self->state;
+  source_spec given;
+  source_spec spec;
   fetch_plan plan;
-  if (auto err = check_runtime_source(self, given, spec, plan))
-    return err;
+  if (auto err = check_update(self, patch, fields, given, spec, plan)) {
+    rp.deliver(std::move(err));
+    return;
+  }
   auto name = patch.name;
-  auto rp = self->make_response_promise<source_info>();
   auto apply = [=]() mutable {
     auto& s = self->state;
     auto i = s.slots.find(name);
@@ -1002,11 +1109,26 @@ caf::result<source_info> update_source(self_ptr self, const source_spec& patch,
   };
   if (!s.cfg.store) {
     apply();
-    return rp;
+    return;
   }
   self->request(s.cfg.store, caf::infinite, caf::put_atom::value, given)
     .then([=](caf::ok_atom) mutable { apply(); },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+/// Changes fields of a run-time source: the cheap checks at once, then the
+/// credentials file is read, then update_now checks again and applies.
+caf::result<source_info> update_source(self_ptr self, const source_spec& patch,
+                                       const std::vector<std::string>& fields) {
+  source_spec given;
+  source_spec spec;
+  fetch_plan plan;
+  if (auto err = check_update(self, patch, fields, given, spec, plan))
+    return err;
+  auto rp = self->make_response_promise<source_info>();
+  after_credentials(self, spec, rp, [=](auto rp) {
+    update_now(self, patch, fields, rp);
+  });
   return rp;
 }
 

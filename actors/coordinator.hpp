@@ -35,13 +35,6 @@ struct source_defaults {
   std::string default_credentials;
 };
 
-/// A token provider for credentials first named at run time.
-struct token_source {
-  token_provider_actor provider;
-  /// The service account's e-mail ("" for other credentials).
-  std::string client_email;
-};
-
 /// How the coordinator runs syncs.
 struct coordinator_config {
   /// The sources from flags or the config file (fixed); the first is the
@@ -58,11 +51,12 @@ struct coordinator_config {
   source_defaults defaults;
   /// Keeps run-time sources; may be null (then nothing is stored).
   source_store_actor store;
-  /// Spawns a token provider for a credentials path that has none yet (a
-  /// run-time source's), after checking the file; null = none can be made.
-  std::function<bool(caf::local_actor* self, const std::string& path,
-                     token_source& out, failure& err)>
-    make_token_provider;
+  /// Spawns a loader for a credentials path that has no token provider yet (a
+  /// run-time or stored source's): it reads the file off this actor's thread.
+  /// Null = none is loaded (tests without tokens: the stages get none).
+  std::function<credentials_loader_actor(caf::local_actor* self,
+                                         const std::string& path)>
+    spawn_credentials_loader;
   /// Spawn the scheduler (which starts every source with an interval) and
   /// keep it told as sources come, change and go.
   bool run_scheduler = false;
@@ -240,6 +234,10 @@ struct coordinator_state {
   scheduler_actor scheduler;
   /// Token providers spawned for run-time credentials (stopped with us).
   std::vector<token_provider_actor> spawned_tokens;
+  /// Credentials files being read, and what waits for each (one load per
+  /// file however many sources name it).
+  std::map<std::string, std::vector<std::function<void(const failure&)>>>
+    loading;
 };
 
 /// Spawnable behavior of the coordinator.

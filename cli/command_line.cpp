@@ -14,6 +14,7 @@
 #include <caf/pec.hpp>
 #include <caf/settings.hpp>
 
+#include "actors/credentials_loader.hpp"
 #include "actors/token_provider.hpp"
 #include "cli/args.hpp"
 #include "cli/config_file.hpp"
@@ -91,20 +92,31 @@ void spawn_token_providers(caf::actor_system& sys,
 }
 
 void set_token_factory(coordinator_config& ccfg, std::string token_url) {
-  ccfg.make_token_provider = [token_url](caf::local_actor* self,
-                                         const std::string& path,
-                                         token_source& out, failure& err) {
+  ccfg.spawn_credentials_loader = [token_url](caf::local_actor* self,
+                                              const std::string& path) {
+    return self->system().spawn<caf::detached>(credentials_loader, path,
+                                               token_url);
+  };
+}
+
+void load_stored_credentials(const std::vector<source_spec>& stored,
+                             std::map<std::string, google_credentials>& accounts,
+                             const std::string& token_url) {
+  for (auto& src : stored) {
+    if (src.credentials.empty() || accounts.count(src.credentials))
+      continue;
     google_credentials creds;
-    if (!load_credentials(path, creds, err))
-      return false;
+    failure err;
+    if (!load_credentials(src.credentials, creds, err)) {
+      std::cerr << "sheetsync serve: warning: the stored source '" << src.name
+                << "' cannot sync until its credentials file can be read: "
+                << err.text << "\n";
+      continue;
+    }
     if (!token_url.empty())
       creds.set_token_uri(token_url);
-    if (creds.is_service_account())
-      out.client_email = creds.client_email();
-    out.provider = self->system().spawn<caf::detached>(
-      token_provider, std::move(creds), std::function<int64_t()>{});
-    return true;
-  };
+    accounts.emplace(src.credentials, std::move(creds));
+  }
 }
 
 std::string check_sources(const std::vector<source_spec>& sources,

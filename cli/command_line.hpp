@@ -76,10 +76,19 @@ void spawn_token_providers(caf::actor_system& sys,
                            const std::map<std::string, google_credentials>& accounts,
                            coordinator_config& ccfg);
 
-/// Sets `ccfg.make_token_provider`: loads a credentials file first named at
-/// run time (with `token_url`, --google-token-url, as its token endpoint when
-/// set) and spawns its token provider detached.
+/// Sets `ccfg.spawn_credentials_loader`: a detached loader reads a
+/// credentials file first named at run time (with `token_url`,
+/// --google-token-url, as its token endpoint when set) and spawns its token
+/// provider.
 void set_token_factory(coordinator_config& ccfg, std::string token_url);
+
+/// Reads the credentials files that sources added at run time name and
+/// `accounts` has not (at start, before any actor runs, so that they sync at
+/// once); a file that cannot be read is a warning (the coordinator tries
+/// again and says why when such a source starts).
+void load_stored_credentials(const std::vector<source_spec>& stored,
+                             std::map<std::string, google_credentials>& accounts,
+                             const std::string& token_url);
 
 /// Checks every source: plan_fetch and each distinct credentials file (read
 /// into `accounts`; a non-empty `token_url` (--google-token-url) replaces

@@ -157,6 +157,7 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   if (ccfg.defaults.api_key.empty())
     if (auto env = std::getenv("SHEETSYNC_GOOGLE_API_KEY"))
       ccfg.defaults.api_key = env;
+  load_stored_credentials(stored, cfg.accounts, opts.google_token_url);
   ccfg.stored_sources = std::move(stored);
   ccfg.run_scheduler = true;
   spawn_token_providers(sys, cfg.accounts, ccfg);

@@ -202,6 +202,16 @@ using token_provider_actor = caf::typed_actor<
   // with a message that names no secret.
   caf::replies_to<caf::get_atom, atom::token>::with<std::string>>;
 
+/// A credentials loader: reads one credentials file first named at run time
+/// and spawns its token provider (spawned per file, detached: it reads the
+/// file), then quits.
+using credentials_loader_actor = caf::typed_actor<
+  // Answers the file's token provider and the service account's e-mail (""
+  // for other credentials); ec::bad_credentials with a message that names
+  // the file and no secret.
+  caf::replies_to<caf::get_atom, atom::token>::with<token_provider_actor,
+                                                    std::string>>;
+
 /// A source checker: tries one planned source once, without saving anything
 /// (spawned per check, detached: it blocks in libcurl), then quits.
 using source_checker_actor = caf::typed_actor<

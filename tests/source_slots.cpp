@@ -79,6 +79,58 @@ fake_store_actor::behavior_type fake_store(fake_store_actor::pointer self,
   };
 }
 
+/// What the fake credentials loaders were asked, and how they answer.
+/// The loader's interface, plus: answer the held requests.
+using fake_loader_actor
+  = credentials_loader_actor::extend<caf::reacts_to<release_atom>>;
+
+struct loader_log {
+  /// The file of each loader spawned, in order.
+  strings paths;
+  /// Answer ec::bad_credentials with this text instead of a provider.
+  std::string fail;
+  /// Hold the answers until the test delivers them.
+  bool hold = false;
+  std::vector<caf::typed_response_promise<token_provider_actor, std::string>>
+    held;
+  /// What the loaders answer.
+  token_provider_actor provider;
+  /// The loaders spawned (to release their held answers).
+  std::vector<fake_loader_actor> spawned;
+  /// The e-mail answered.
+  std::string email = "sa@project.iam.gserviceaccount.com";
+};
+
+fake_loader_actor::behavior_type
+fake_loader(fake_loader_actor::pointer self, std::shared_ptr<loader_log> log) {
+  return {
+    [=](caf::get_atom, atom::token)
+      -> caf::result<token_provider_actor, std::string> {
+      if (!log->fail.empty())
+        return make_error(ec::bad_credentials, log->fail);
+      if (log->hold) {
+        auto rp = self->make_response_promise<token_provider_actor,
+                                              std::string>();
+        log->held.push_back(rp);
+        return rp;
+      }
+      return caf::result<token_provider_actor, std::string>{log->provider,
+                                                           log->email};
+    },
+    [=](release_atom) {
+      for (auto& rp : log->held)
+        rp.deliver(log->provider, log->email);
+      log->held.clear();
+    },
+  };
+}
+
+token_provider_actor::behavior_type fake_provider() {
+  return {
+    [](caf::get_atom, atom::token) { return std::string{"access-token"}; },
+  };
+}
+
 source_spec csv_source(const std::string& name) {
   source_spec x;
   x.name = name;
@@ -98,6 +150,7 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     = std::make_shared<std::vector<fake_pipeline_ptr>>();
   std::shared_ptr<store_log> stored = std::make_shared<store_log>();
   std::shared_ptr<recorded_map> recorded = std::make_shared<recorded_map>();
+  std::shared_ptr<loader_log> loaders = std::make_shared<loader_log>();
   coordinator_actor coord;
   fake_store_actor store;
   history_actor history;
@@ -124,6 +177,13 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     history = sys.spawn(fake_history, recorded);
     conf.history = history;
     conf.run_scheduler = true;
+    loaders->provider = sys.spawn(fake_provider);
+    conf.spawn_credentials_loader = [log = loaders](caf::local_actor* self,
+                                                    const std::string& path) {
+      log->paths.push_back(path);
+      log->spawned.push_back(self->spawn(fake_loader, log));
+      return caf::actor_cast<credentials_loader_actor>(log->spawned.back());
+    };
     coord = sys.spawn(coordinator, std::move(conf));
     sched.run();
   }
@@ -133,6 +193,9 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
     caf::anon_send_exit(coord, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(history, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(loaders->provider, caf::exit_reason::user_shutdown);
+    for (auto& x : loaders->spawned)
+      caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
     sched.run();
   }
 
@@ -473,6 +536,78 @@ CAF_TEST(stored sources come back and a fixed one of the same name wins) {
   CAF_CHECK_EQUAL(synced(), strings{"stored"});
   // And removable (it is a run-time source).
   CAF_CHECK(remove("stored"));
+}
+
+// The coordinator never reads a file itself: a loader does, once per file
+// however many sources name it, while the coordinator goes on answering.
+CAF_TEST(credentials named at run time are read once and off the coordinator) {
+  spawn();
+  loaders->hold = true;
+  auto keyed = [](const std::string& name) {
+    auto x = sheet_source(name);
+    x.credentials = "/keys/sa.json";
+    return x;
+  };
+  auto a = self->request(coord, caf::infinite, caf::put_atom::value,
+                         atom::sources::value, keyed("a"));
+  auto b = self->request(coord, caf::infinite, caf::put_atom::value,
+                         atom::sources::value, keyed("b"));
+  sched.run();
+  CAF_CHECK_EQUAL(loaders->paths, strings{"/keys/sa.json"});
+  CAF_CHECK_EQUAL(names(), (strings{"sheet", "other"}));
+  CAF_CHECK_EQUAL(stored->calls, strings{});
+  CAF_REQUIRE_EQUAL(loaders->held.size(), 1u);
+  self->send(loaders->spawned.front(), release_atom::value);
+  sched.run();
+  auto added_a = answer_of<source_info>(self, a, "a: no answer");
+  auto added_b = answer_of<source_info>(self, b, "b: no answer");
+  CAF_REQUIRE(added_a);
+  CAF_REQUIRE(added_b);
+  CAF_CHECK_EQUAL(stored->calls, (strings{"put a", "put b"}));
+  // Known now: a third source with that file needs no loader.
+  CAF_CHECK(add(keyed("c")));
+  CAF_CHECK_EQUAL(loaders->paths.size(), 1u);
+  CAF_REQUIRE(start("a"));
+  CAF_REQUIRE_EQUAL(pipelines->size(), 1u);
+  CAF_CHECK(pipelines->back()->job.plan.needs_token);
+  CAF_CHECK_EQUAL(pipelines->back()->job.token, loaders->provider);
+  CAF_CHECK_EQUAL(pipelines->back()->job.client_email,
+                  "sa@project.iam.gserviceaccount.com");
+}
+
+CAF_TEST(a credentials file that cannot be read is named in the answer) {
+  spawn();
+  loaders->fail = "credentials file /keys/bad.json: no private_key field";
+  auto x = sheet_source("bad");
+  x.credentials = "/keys/bad.json";
+  auto added = add(x);
+  CAF_CHECK_EQUAL(code(error_of(added)), ec::invalid_argument);
+  CAF_CHECK_EQUAL(error_text(error_of(added)),
+                  "credentials: credentials file /keys/bad.json: no "
+                  "private_key field");
+  CAF_CHECK_EQUAL(names(), (strings{"sheet", "other"}));
+  CAF_CHECK_EQUAL(stored->calls, strings{});
+  // A failed read is not remembered: the file may be fixed meanwhile.
+  loaders->fail.clear();
+  CAF_CHECK(add(x));
+  CAF_CHECK_EQUAL(loaders->paths,
+                  (strings{"/keys/bad.json", "/keys/bad.json"}));
+}
+
+CAF_TEST(a stored source syncs once its credentials file is read) {
+  auto x = sheet_source("kept");
+  x.credentials = "/keys/sa.json";
+  loaders->hold = true;
+  spawn({x});
+  CAF_CHECK_EQUAL(loaders->paths, strings{"/keys/sa.json"});
+  auto early = start("kept");
+  CAF_CHECK_EQUAL(code(error_of(early)), ec::bad_credentials);
+  CAF_CHECK(contains(error_text(error_of(early)), "is being read"));
+  CAF_REQUIRE_EQUAL(loaders->held.size(), 1u);
+  self->send(loaders->spawned.front(), release_atom::value);
+  sched.run();
+  CAF_REQUIRE(start("kept"));
+  CAF_CHECK_EQUAL(pipelines->back()->job.token, loaders->provider);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -141,8 +141,8 @@ class CredentialsCase(unittest.TestCase):
         st = server.sync_source()
         return st
 
-    def assertData(self, server, grid):
-        page = server.data()
+    def assertData(self, server, grid, source=None):
+        page = server.data(source)
         self.assertEqual(page['columns'], grid[0])
         self.assertEqual(page['rows'], grid[1:])
 
@@ -211,6 +211,56 @@ class TestApplicationDefaultCredentials(CredentialsCase):
                 self.assertEqual(rc, 2, out)
                 self.assertIn('credentials file %s: cannot open' % missing, out)
                 self.assertIn('GOOGLE_APPLICATION_CREDENTIALS', out)
+
+
+class TestCredentialsNamedAtRunTime(CredentialsCase):
+    """A source added through the API with a credentials file the service had not loaded: the
+    file is read then (by a loader, not the coordinator), the sync uses its token, and the
+    stored source gets it again after a restart; a file that cannot be read is named."""
+
+    def add(self, server, body):
+        return server.request('POST', '/api/sources',
+                              headers={'Content-Type': 'application/json'},
+                              body=json.dumps(body))
+
+    def test_added_with_a_new_file_then_restarted(self):
+        db = os.path.join(h.temp_dir(self), 'cache.db')
+        FAKE.set_tab(FOR_SA, 0, values=V1)
+        before = FAKE.stats()
+        flags = FAKE.base_flags() + ['--source=' + PUBLIC, '--gid=0', '--cooldown=100ms']
+        server = g.GServer(db, flags)
+        self.addCleanup(server.close)
+        self.addCleanup(self.assertNoSecrets, server)
+        r = self.add(server, {'name': 'private', 'id': FOR_SA, 'gid': '0', 'access': 'api',
+                              'credentials': SA.credentials_path})
+        self.assertEqual(r.status, 201, r.body)
+        self.assertEqual(r.json()['credentials'], SA.credentials_path)
+        self.assertEqual(server.sync_source('private')['status'], 'complete')
+        self.assertData(server, V1, 'private')
+        self.assertEqual(set(self.auth_log(before, FOR_SA)), {'bearer'})
+        server.stop()
+        FAKE.set_tab(FOR_SA, 0, values=V2)
+        again = g.GServer(db, flags)
+        self.addCleanup(again.close)
+        self.addCleanup(self.assertNoSecrets, again)
+        st = again.sync_source('private')
+        self.assertEqual(st['status'], 'complete', st)
+        self.assertData(again, V2, 'private')
+        again.stop()
+
+    def test_a_file_that_cannot_be_read_is_named(self):
+        server = self.start(['--source=' + PUBLIC, '--gid=0'])
+        missing = os.path.join(h.temp_dir(self), 'none.json')
+        r = self.add(server, {'name': 'private', 'id': FOR_SA, 'credentials': missing})
+        self.assertEqual(r.status, 400, r.body)
+        self.assertEqual(r.json()['error'], 'invalid_argument')
+        self.assertTrue(r.json()['message'].startswith(
+            'credentials: credentials file %s: cannot open' % missing), r.body)
+        self.assertEqual(server.get('/api/sources/private').status, 404)
+        # The service kept serving: the file is read again once it exists.
+        shutil.copy(SA.credentials_path, missing)
+        r = self.add(server, {'name': 'private', 'id': FOR_SA, 'credentials': missing})
+        self.assertEqual(r.status, 201, r.body)
 
 
 class TestAuthorizedUser(CredentialsCase):
