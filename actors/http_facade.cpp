@@ -66,7 +66,15 @@ void add_rate_fields(self_ptr self, const reply_slot& slot, std::string& bytes) 
 void respond(self_ptr self, const reply_slot& slot, const char* route,
              const http_response& r) {
   self->state.metrics.count_request(route, r.status);
-  auto bytes = serialize(r, slot.keep_alive, slot.head);
+  std::string bytes;
+  if (slot.headers.empty()) {
+    bytes = serialize(r, slot.keep_alive, slot.head);
+  } else {
+    auto with = r;
+    with.headers.insert(with.headers.end(), slot.headers.begin(),
+                        slot.headers.end());
+    bytes = serialize(with, slot.keep_alive, slot.head);
+  }
   add_rate_fields(self, slot, bytes);
   self->state.conns->fill(slot, std::move(bytes), !slot.keep_alive);
 }
@@ -76,6 +84,13 @@ void respond_bytes(self_ptr self, const reply_slot& slot, const char* route,
                    int status, const std::string& bytes) {
   self->state.metrics.count_request(route, status);
   auto out = bytes;
+  if (!slot.headers.empty()) {
+    // The slot's fields go right after the status line.
+    std::string fields;
+    for (auto& [name, value] : slot.headers)
+      fields += name + ": " + value + "\r\n";
+    out.insert(out.find("\r\n") + 2, fields);
+  }
   add_rate_fields(self, slot, out);
   self->state.conns->fill(slot, std::move(out), false);
 }
@@ -578,6 +593,8 @@ void open_events(self_ptr self, const reply_slot& slot, const http_request& req)
   head.headers.emplace_back("Content-Type", "text/event-stream");
   head.headers.emplace_back("Cache-Control", "no-store");
   head.headers.emplace_back("X-Accel-Buffering", "no");
+  head.headers.insert(head.headers.end(), slot.headers.begin(),
+                      slot.headers.end());
   auto bytes = serialize_stream_head(head);
   add_rate_fields(self, slot, bytes);
   auto last = req.header("last-event-id");
@@ -770,9 +787,54 @@ bool within_rate_limit(self_ptr self, reply_slot& slot, const http_request& req)
 
 // -- dispatch -----------------------------------------------------------------
 
+/// The methods `path` takes, as its Allow header lists them ("GET, HEAD,
+/// POST"): its routes' in one order whatever the table's, "GET, HEAD" for a
+/// page, "" for an unknown path.
+std::string methods_of(std::string_view path) {
+  std::string allow;
+  for (auto method : {"GET", "HEAD", "POST", "PATCH", "DELETE"})
+    for (auto& r : routes)
+      if (matches(r.path, path) && takes(r.methods, method)) {
+        allow += allow.empty() ? "" : ", ";
+        allow += method;
+        break;
+      }
+  if (allow.empty() && find_web_asset(path) != nullptr)
+    allow = "GET, HEAD";
+  return allow;
+}
+
+/// OPTIONS: a CORS preflight from an allowed origin gets the preflight's
+/// fields; any other (no Origin, another one) the same 204 with Allow alone.
+/// Before the token filter: browsers send preflights without Authorization.
+void answer_options(self_ptr self, const reply_slot& slot,
+                    const http_request& req) {
+  auto methods = methods_of(req.path);
+  if (methods.empty()) {
+    respond(self, slot, "not_found",
+            error_response(404, "not_found", "no such resource: " + req.path));
+    return;
+  }
+  http_response r;
+  r.status = 204;
+  auto origin = req.header("origin");
+  r.headers = self->state.cors.preflight_headers(origin ? *origin : "", methods);
+  r.headers.emplace_back("Allow", methods + ", OPTIONS");
+  auto plain = slot;
+  plain.headers.clear(); // in the preflight's fields already
+  respond(self, plain, "preflight", r);
+}
+
 /// Runs the filters, then the route of the request's path and method (405
 /// for another method of a known path), then the pages, else 404.
 void dispatch(self_ptr self, reply_slot slot, const http_request& req) {
+  // Every answer to an allowed Origin carries the CORS fields.
+  auto origin = req.header("origin");
+  slot.headers = self->state.cors.answer_headers(origin ? *origin : "");
+  if (req.method == "OPTIONS") {
+    answer_options(self, slot, req);
+    return;
+  }
   if (!authorized(self, slot, req) || !within_rate_limit(self, slot, req))
     return;
   const route* same_path = nullptr;
@@ -789,15 +851,8 @@ void dispatch(self_ptr self, reply_slot slot, const http_request& req) {
   std::string allow;
   const char* name = "page";
   if (same_path != nullptr) {
-    // Allow lists the path's methods in one order, whatever the table's.
     name = same_path->name;
-    for (auto method : {"GET", "HEAD", "POST", "PATCH", "DELETE"})
-      for (auto& r : routes)
-        if (matches(r.path, req.path) && takes(r.methods, method)) {
-          allow += allow.empty() ? "" : ", ";
-          allow += method;
-          break;
-        }
+    allow = methods_of(req.path);
   } else if (auto asset = find_web_asset(req.path)) {
     if (req.method == "GET" || req.method == "HEAD") {
       http_response r;
@@ -858,6 +913,7 @@ caf::behavior http_facade(http_facade_actor* self, facade_config cfg) {
   auto& s = self->state;
   if (s.cfg.rate_limit.enabled())
     s.limiter.emplace(s.cfg.rate_limit);
+  s.cors = cors_policy{s.cfg.cors_origins};
   connection_limits limits;
   limits.max_connections = s.cfg.max_connections;
   limits.idle_timeout = s.cfg.idle_timeout;

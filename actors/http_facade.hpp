@@ -12,6 +12,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "messages/actors.hpp"
+#include "net/cors.hpp"
 #include "net/event_hub.hpp"
 #include "net/facade_metrics.hpp"
 #include "net/http_connection.hpp"
@@ -36,6 +37,9 @@ struct facade_config {
   std::string api_token;
   /// Requests per client on /api/ (--rate-limit); off unless set.
   rate_policy rate_limit;
+  /// Origins (as normalize_origin() writes them) whose pages may call the
+  /// service (CORS); none by default.
+  std::vector<std::string> cors_origins;
   size_t max_connections = 1024;
   caf::timespan idle_timeout = std::chrono::seconds{60};
   /// A request must arrive whole within this (slow senders cannot hold a
@@ -67,6 +71,8 @@ struct http_facade_state {
   facade_metrics metrics;
   /// The clients' buckets, when cfg.rate_limit is on.
   std::optional<rate_limiter> limiter;
+  /// Built from cfg.cors_origins.
+  cors_policy cors;
   /// Checks of a sheet (POST /api/sources/check) waiting for their answer:
   /// each one fetches from the network, so only a few run at once.
   size_t checks_running = 0;

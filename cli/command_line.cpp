@@ -1,5 +1,7 @@
 #include "cli/command_line.hpp"
 
+#include "net/cors.hpp"
+
 #include <cstdlib>
 
 #include <arpa/inet.h>
@@ -203,7 +205,8 @@ bool is_loopback_host(const std::string& host) {
 const std::set<std::string>& facade_flags() {
   static const std::set<std::string> flags{
     "coordinator",     "host", "port", "api-token", "insecure-public",
-    "max-connections", "rate-limit", "help", "long-help"};
+    "max-connections", "rate-limit", "help", "long-help", "cors-origin",
+    "cors-origins"};
   return flags;
 }
 
@@ -221,6 +224,23 @@ std::string read_rate_limit(command_config& cfg) {
            ? "invalid value for --rate-limit: " + msg
            : "config file " + cfg.opts.config_file
                + ": [sheetsync] rate-limit: " + msg;
+}
+
+/// Checks and normalizes serve's CORS origins; "" or what is wrong, naming
+/// the flag or the config file.
+std::string check_cors_origins(command_config& cfg) {
+  if (!cfg.serve())
+    return {};
+  auto where = cfg.given.count("cors-origins") || cfg.opts.config_file.empty()
+                 ? std::string{"--cors-origin"}
+                 : "cors-origins in " + cfg.opts.config_file;
+  for (auto& origin : cfg.opts.cors_origins) {
+    std::string normalized;
+    if (auto msg = normalize_origin(origin, normalized); !msg.empty())
+      return where + ": " + msg;
+    origin = normalized;
+  }
+  return {};
 }
 
 } // namespace
@@ -269,6 +289,12 @@ std::optional<int> parse_command_line(command_config& cfg,
           if (auto why = too_long_time_span(arg.substr(eq + 1)); !why.empty())
             return fail("invalid value for --" + name + ": " + why);
     }
+    // Repeatable (CAF keeps only the last value of a flag): collected here.
+    if (cfg.serve() && arg.compare(0, 14, "--cors-origin=") == 0) {
+      cfg.opts.cors_origins.push_back(arg.substr(14));
+      cfg.given.insert("cors-origins");
+      continue;
+    }
     if (arg == "--config-file")
       return fail("--config-file needs a value (the config file's path)");
     if (arg.compare(0, 14, "--config-file=") == 0) {
@@ -313,6 +339,8 @@ std::optional<int> parse_command_line(command_config& cfg,
                     "cache, the schedule and the node port (give --" + flag
                     + " to its serve)");
     if (auto msg = read_rate_limit(cfg); !msg.empty())
+      return fail(msg);
+    if (auto msg = check_cors_origins(cfg); !msg.empty())
       return fail(msg);
     return std::nullopt;
   }
@@ -363,6 +391,8 @@ std::optional<int> parse_command_line(command_config& cfg,
                   "guard it), so anyone who reaches it can start and cancel "
                   "syncs and read the cached sheets. Keep it on loopback, or "
                   "pass --insecure-public if the network is trusted.");
+  if (auto msg = check_cors_origins(cfg); !msg.empty())
+    return fail(msg);
   return std::nullopt;
 }
 

@@ -106,6 +106,9 @@ const char* serving_flags = R"(Serving:
   --api-token=T            require 'Authorization: Bearer T' on /api/
                            (default: none; or set SHEETSYNC_API_TOKEN)
   --insecure-public        allow a public --host without a token
+  --cors-origin=ORIGIN     let pages on ORIGIN (scheme://host[:port]) call
+                           the API and load /sheetsync.js; repeatable
+                           (default: none)
   --max-connections=N      connections beyond this get 503 (default: 1024)
   --rate-limit=N/s|N/min   requests per client (API token, else address)
                            on /api/; beyond a burst of N: 429 (default: off)

@@ -49,7 +49,7 @@ const std::set<std::string>& shared_settings() {
 const std::set<std::string>& serve_settings() {
   static const std::set<std::string> keys{"host", "port", "api-token",
                                           "insecure-public", "max-connections",
-                                          "rate-limit"};
+                                          "rate-limit", "cors-origins"};
   return keys;
 }
 
@@ -264,6 +264,9 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
     .add(api_token, "api-token",
          "require 'Authorization: Bearer TOKEN' on /api/ (or set "
          "SHEETSYNC_API_TOKEN)")
+    .add(cors_origins, "cors-origins",
+         "origins whose pages may call the API (give --cors-origin=ORIGIN "
+         "once per origin)")
     .add(insecure_public, "insecure-public",
          "allow a non-loopback --host without an API token")
     .add(max_connections, "max-connections",
@@ -358,6 +361,24 @@ std::string apply_config_file(const config_node& root, const std::string& path,
       return where + " is given twice";
     if (key == "sources") {
       sources = &value;
+      continue;
+    }
+    if (key == "cors-origins") {
+      // A list: the flag (--cors-origin, repeatable) replaces it.
+      if (value.kind != config_node::list)
+        return where + ": expected a list of origins like [\"https://app.example.com\"]";
+      caf::config_value::list origins;
+      for (auto& item : value.items) {
+        auto str = item.kind == config_node::scalar ? string_of(item.value)
+                                                    : nullptr;
+        if (str == nullptr)
+          return where + ": expected origins in double quotes, e.g. "
+                         "[\"https://app.example.com\"]";
+        origins.emplace_back(std::string{str});
+      }
+      if (given.count("cors-origins") == 0)
+        if (auto opt = options.qualified_name_lookup("global", key))
+          opt->store(caf::config_value{std::move(origins)});
       continue;
     }
     if (key == "default-source") {

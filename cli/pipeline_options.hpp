@@ -57,6 +57,10 @@ struct pipeline_options {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   std::string api_token;
+  /// Origins whose pages may call the API (--cors-origin, repeatable;
+  /// cors-origins = [...] in the config file), normalized by
+  /// check_cors_origins().
+  std::vector<std::string> cors_origins;
   bool insecure_public = false;
   size_t max_connections = 1024;
   /// --rate-limit as given ("10/s", "600/min"; "" = off).

@@ -42,6 +42,7 @@ facade_config make_facade_config(const pipeline_options& opts) {
   fcfg.host = opts.host;
   fcfg.port = opts.port;
   fcfg.api_token = opts.api_token;
+  fcfg.cors_origins = opts.cors_origins;
   fcfg.max_connections = opts.max_connections;
   fcfg.rate_limit = opts.rate_limit_policy;
   return fcfg;

@@ -10,7 +10,8 @@
 # file(READ ... HEX), so any content (binary, or text with odd delimiters) is safe.
 #
 # URL paths: web/dashboard.html (or index.html) -> "/", any other top-level web/NAME.html ->
-# "/NAME", every other file -> "/assets/<path inside web/>". Hidden files and editor backups
+# "/NAME", web/sheetsync.js -> "/sheetsync.js" (the module other sites import: a short, stable
+# address), every other file -> "/assets/<path inside web/>". Hidden files and editor backups
 # (*~, *.swp) are skipped.
 #
 # This file is also the generator: the build runs it with `cmake -P` (script mode, below).
@@ -101,6 +102,8 @@ foreach(rel IN LISTS rels)
     else()
       set(url "/${name}")
     endif()
+  elseif(rel STREQUAL "sheetsync.js")
+    set(url "/sheetsync.js")
   else()
     set(url "/assets/${rel}")
   endif()

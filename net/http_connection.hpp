@@ -39,6 +39,9 @@ struct reply_slot {
   /// seconds until one more. -1: no fields (limit off, path exempt).
   int64_t rate_remaining = -1;
   uint32_t rate_next_in = 0;
+  /// Header fields every answer to this request carries, errors and event
+  /// streams included (the CORS fields for an allowed Origin).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// A response waiting for its turn: HTTP/1.1 answers in request order.

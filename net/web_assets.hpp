@@ -9,7 +9,8 @@ namespace sheetsync {
 /// build time from every file under web/).
 struct web_asset {
   /// The URL path it is served at: web/dashboard.html is "/", web/settings.html is "/settings"
-  /// (any other top-level web/NAME.html is "/NAME"), every other file is "/assets/<path in web/>".
+  /// (any other top-level web/NAME.html is "/NAME"), web/sheetsync.js is "/sheetsync.js" (the
+  /// module for other sites' pages), every other file is "/assets/<path in web/>".
   std::string_view path;
   /// E.g. "text/html; charset=utf-8", "text/javascript; charset=utf-8", "image/svg+xml".
   std::string_view content_type;

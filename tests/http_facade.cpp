@@ -130,6 +130,11 @@ std::vector<response> parse_responses(const std::string& text,
       i = eol + 2;
     }
     auto len = r.header("content-length");
+    if (!len && (r.status == 204 || r.status == 304)) {
+      result.push_back(std::move(r)); // no body by definition
+      pos = head_end + 4;
+      continue;
+    }
     if (!len)
       break; // Not a Content-Length framed response (e.g. a stream head).
     auto n = static_cast<size_t>(std::stoul(*len));
@@ -1336,6 +1341,115 @@ CAF_TEST(the API token guards api but not health and pages) {
   // The token never appears in any response.
   CAF_CHECK(!contains(everything, "s3cret"));
   CAF_CHECK(!contains(everything, "czNjcmV0"));
+}
+
+// -- CORS ---------------------------------------------------------------------
+
+CAF_TEST(CORS: an allowed origin gets its name on every answer and preflights before the token) {
+  fcfg.api_token = "s3cret";
+  fcfg.cors_origins = {"http://app.test:3000"};
+  start();
+  auto ask = [&](const std::string& request) {
+    auto conn = connect();
+    send(conn, request);
+    std::string rest;
+    auto rs = parse_responses(output(conn), rest);
+    if (rs.empty())
+      CAF_FAIL("no response to: " << request);
+    return rs.front();
+  };
+  auto from_app = std::string{"Origin: http://app.test:3000\r\n"};
+  auto auth = std::string{"Authorization: Bearer s3cret\r\n"};
+  auto calls = coordinator_calls();
+  // The preflight carries no token: answered before the token filter.
+  auto r = ask(req("OPTIONS", "/api/sync-sheets-bg",
+                   from_app + "Access-Control-Request-Method: POST\r\n"
+                     + "Access-Control-Request-Headers: authorization\r\n"));
+  CAF_CHECK_EQUAL(r.status, 204);
+  CAF_CHECK_EQUAL(r.body, "");
+  CAF_CHECK_EQUAL(r.header("Access-Control-Allow-Origin").value_or(""),
+                  "http://app.test:3000");
+  CAF_CHECK_EQUAL(r.header("Access-Control-Allow-Methods").value_or(""),
+                  "GET, HEAD, POST, DELETE");
+  CAF_CHECK_EQUAL(r.header("Access-Control-Allow-Headers").value_or(""),
+                  "authorization, content-type, last-event-id");
+  CAF_CHECK_EQUAL(r.header("Access-Control-Max-Age").value_or(""), "600");
+  CAF_CHECK_EQUAL(r.header("Vary").value_or(""), "Origin");
+  CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD, POST, DELETE, OPTIONS");
+  // A path's own methods.
+  r = ask(req("OPTIONS", "/api/sources/sales", from_app));
+  CAF_CHECK_EQUAL(r.header("Access-Control-Allow-Methods").value_or(""),
+                  "GET, HEAD, PATCH, DELETE");
+  CAF_CHECK_EQUAL(ask(req("OPTIONS", "/sheetsync.js", from_app))
+                    .header("Access-Control-Allow-Methods").value_or(""),
+                  "GET, HEAD");
+  // Another origin, or none: the same 204 without a CORS field.
+  for (auto& other : {std::string{"Origin: http://evil.test:3000\r\n"},
+                      std::string{"Origin: http://app.test:3001\r\n"},
+                      std::string{"Origin: null\r\n"}, std::string{}}) {
+    r = ask(req("OPTIONS", "/api/sync-sheets-bg", other));
+    CAF_CHECK_EQUAL(r.status, 204);
+    CAF_CHECK_EQUAL(r.header("Allow").value_or(""), "GET, HEAD, POST, DELETE, OPTIONS");
+    for (auto& [name, value] : r.headers)
+      CAF_CHECK(!starts_with(lower(name), "access-control-"));
+    CAF_CHECK(!r.header("Vary"));
+  }
+  CAF_CHECK_EQUAL(ask(req("OPTIONS", "/nope", from_app)).status, 404);
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  // Errors carry the fields too, so that the page can read them: 401, 404, 405.
+  for (auto& request : {get("/api/data", from_app), get("/nope", from_app),
+                        req("PUT", "/api/sync-sheets-bg", from_app + auth)}) {
+    r = ask(request);
+    CAF_CHECK_GREATER_OR_EQUAL(r.status, 400);
+    CAF_CHECK_EQUAL(r.header("Access-Control-Allow-Origin").value_or(""),
+                    "http://app.test:3000");
+    CAF_CHECK_EQUAL(r.header("Access-Control-Expose-Headers").value_or(""),
+                    "Location, Retry-After, RateLimit, RateLimit-Policy");
+    CAF_CHECK_EQUAL(r.header("Vary").value_or(""), "Origin");
+    CAF_CHECK(!r.header("Access-Control-Allow-Methods"));
+  }
+  // Answers from the coordinator, from the pushed statuses (ready bytes) and
+  // the pages.
+  r = ask(req("POST", "/api/sync-sheets-bg", from_app + auth));
+  CAF_CHECK_EQUAL(r.status, 202);
+  CAF_CHECK_EQUAL(r.header("Access-Control-Allow-Origin").value_or(""),
+                  "http://app.test:3000");
+  auto st = make_status("sync-2", sync_state::downloading, 10);
+  sc->syncs["sync-2"] = st;
+  self->send(sc->listener, st);
+  pump();
+  r = ask(get("/api/sync-sheets-bg?syncId=sync-2", from_app + auth));
+  CAF_CHECK_EQUAL(r.body, to_json(st));
+  CAF_CHECK_EQUAL(r.header("Access-Control-Allow-Origin").value_or(""),
+                  "http://app.test:3000");
+  CAF_CHECK_EQUAL(ask(get("/sheetsync.js", from_app))
+                    .header("Access-Control-Allow-Origin").value_or(""),
+                  "http://app.test:3000");
+  // The same requests from another origin: no CORS field.
+  r = ask(get("/api/sync-sheets-bg?syncId=sync-2",
+              "Origin: http://evil.test\r\n" + auth));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(!r.header("Access-Control-Allow-Origin"));
+  CAF_CHECK(!ask(get("/api/data", "Origin: http://evil.test\r\n"))
+               .header("Access-Control-Allow-Origin"));
+  // The event stream's head.
+  auto conn = connect();
+  send(conn, get("/api/sync-sheets-bg/events", from_app + auth));
+  auto out = output(conn);
+  CAF_CHECK(starts_with(out, "HTTP/1.1 200 OK\r\n"));
+  CAF_CHECK(contains(out.substr(0, out.find("\r\n\r\n")),
+                     "Access-Control-Allow-Origin: http://app.test:3000\r\n"));
+}
+
+CAF_TEST(CORS: without configured origins no answer has a CORS field) {
+  start();
+  auto from_app = std::string{"Origin: http://app.test:3000\r\n"};
+  auto r = exchange(req("OPTIONS", "/api/sync-sheets-bg", from_app));
+  CAF_CHECK_EQUAL(r.status, 204);
+  CAF_CHECK(!r.header("Access-Control-Allow-Origin"));
+  r = exchange(get("/api/sync-sheets-bg?syncId=sync-1", from_app));
+  CAF_CHECK_EQUAL(r.status, 200);
+  CAF_CHECK(!r.header("Access-Control-Allow-Origin"));
 }
 
 // -- event stream -------------------------------------------------------------
