@@ -264,9 +264,6 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
     .add(api_token, "api-token",
          "require 'Authorization: Bearer TOKEN' on /api/ (or set "
          "SHEETSYNC_API_TOKEN)")
-    .add(cors_origins, "cors-origins",
-         "origins whose pages may call the API (give --cors-origin=ORIGIN "
-         "once per origin)")
     .add(insecure_public, "insecure-public",
          "allow a non-loopback --host without an API token")
     .add(max_connections, "max-connections",
@@ -285,6 +282,11 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
     .add(coordinator, "coordinator",
          "HOST:PORT of a coordinator node (its --node-port): serve only the "
          "API and pages, forwarding to it");
+  // Lists of the config file; their flags (--cors-origin, repeatable) are
+  // read by parse_command_line, so --help names those instead.
+  caf::config_option_adder{opts, "lists"}.add(
+    cors_origins, "cors-origins",
+    "origins whose pages may call the API (config file: cors-origins = [...])");
 }
 
 const std::set<std::string>& switch_flags() {
@@ -377,7 +379,7 @@ std::string apply_config_file(const config_node& root, const std::string& path,
         origins.emplace_back(std::string{str});
       }
       if (given.count("cors-origins") == 0)
-        if (auto opt = options.qualified_name_lookup("global", key))
+        if (auto opt = options.qualified_name_lookup("lists", key))
           opt->store(caf::config_value{std::move(origins)});
       continue;
     }

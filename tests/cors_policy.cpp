@@ -1,6 +1,6 @@
 // The CORS policy (net/cors.hpp): which origins are accepted at start-up, and
 // which header fields an answer or a preflight gets for which Origin.
-#define CAF_SUITE cors
+#define CAF_SUITE cors_policy
 #include <caf/test/unit_test.hpp>
 
 #include <string>
