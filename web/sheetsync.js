@@ -416,7 +416,8 @@ class SheetSyncBadge extends SheetSyncElement {
     this._text = el('span', 'text');
     this._badge.append(this._icon, this._text);
     root.append(style, this._badge);
-    this.hidden = true;
+    // Hidden until render() (not here: an element made by createElement() may not get
+    // attributes in its constructor).
   }
 
   render(status) {

@@ -142,6 +142,13 @@ describe('sheetsync embedded in another origin', { timeout: 120000 }, () => {
       assert.equal(fill, 'rgb(124, 58, 237)');
       await syncThroughTheElements(page);
       await screenshot(page, 'embedding-complete.png');
+      // An element added later (createElement) shows the shared connection's status at once.
+      const later = await page.evaluate(() => {
+        const badge = document.createElement('sheetsync-badge');
+        document.body.append(badge);
+        return badge.shadowRoot.querySelector('[role=status]').textContent;
+      });
+      assert.equal(later, 'Synced');
     });
     // The same page from an origin that is not allowed (localhost is another origin than
     // 127.0.0.1): the browser refuses the module, nothing is defined.
