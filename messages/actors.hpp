@@ -229,6 +229,43 @@ using scheduler_actor = caf::typed_actor<
   // to itself on the actor clock; ticks of a replaced schedule are ignored).
   caf::reacts_to<atom::tick, std::string, uint64_t>>;
 
+/// A webhook poster: makes one delivery attempt at a time (spawned detached:
+/// it blocks in libcurl for up to its time-out).
+using webhook_poster_actor = caf::typed_actor<
+  // POSTs (url, headers, body); answers the HTTP status (0 = no answer) and
+  // why the attempt failed ("" = the receiver answered 2xx).
+  caf::replies_to<atom::post, std::string, std::vector<std::string>,
+                  std::string>::with<uint16_t, std::string>>;
+
+/// The webhook store: keeps deliveries in the cache's webhook_deliveries
+/// table, on its own connection and thread.
+using webhook_store_actor = caf::typed_actor<
+  // Records a delivery (insert or update by id); a finished one also prunes
+  // the finished deliveries beyond the newest the store keeps.
+  caf::reacts_to<caf::put_atom, webhook_delivery>,
+  // Answers every pending delivery and the newest finished ones (at most
+  // limit), newest first; also what a shutdown waits on (earlier puts are
+  // written by then).
+  caf::replies_to<caf::get_atom, atom::webhooks,
+                  uint64_t>::with<std::vector<webhook_delivery>>>;
+
+/// The webhook sender as the HTTP facade sees it.
+using webhook_api = caf::typed_actor<
+  // Answers the latest deliveries (pending and finished), newest first, at
+  // most limit.
+  caf::replies_to<caf::get_atom, atom::webhooks,
+                  uint64_t>::with<std::vector<webhook_delivery>>,
+  // Answers its /metrics lines (Prometheus text, ending in a line break).
+  caf::replies_to<caf::get_atom, atom::metrics>::with<std::string>>;
+
+/// The webhook sender: listens to every status of the coordinator and turns
+/// each sync's final status into one signed delivery per matching receiver,
+/// retried on the actor clock.
+using webhook_sender_actor = webhook_api::extend_with<status_listener_actor>::extend<
+  // A delivery's next attempt is due: (id, attempts made when it was
+  // scheduled; a stale one is ignored) (sent to itself).
+  caf::reacts_to<atom::retry, std::string, uint32_t>>;
+
 } // namespace sheetsync
 
 // Actor handles that cross nodes (a remote node subscribes its own listener)

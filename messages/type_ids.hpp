@@ -11,6 +11,7 @@
 #include "messages/source_info.hpp"
 #include "messages/stage_report.hpp"
 #include "messages/sync_status.hpp"
+#include "messages/webhook_delivery.hpp"
 #include "sources/source_spec.hpp"
 
 // The vocabulary's atoms and message types, with stable type IDs. Every node
@@ -72,5 +73,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(sheetsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, keepalive, "keepalive")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, retry, "retry")
   CAF_ADD_ATOM(sheetsync, sheetsync::atom, tick, "tick")
+
+  // -- webhooks ---------------------------------------------------------------
+
+  CAF_ADD_TYPE_ID(sheetsync, (sheetsync::webhook_state))
+  CAF_ADD_TYPE_ID(sheetsync, (sheetsync::webhook_delivery))
+  CAF_ADD_TYPE_ID(sheetsync, (std::vector<sheetsync::webhook_delivery>))
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, webhooks, "webhooks")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, post, "post")
+  CAF_ADD_ATOM(sheetsync, sheetsync::atom, metrics, "metrics")
 
 CAF_END_TYPE_ID_BLOCK(sheetsync)

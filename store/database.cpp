@@ -376,7 +376,7 @@ bool database::valid_table_name(const std::string& name) {
   // SQLite names ignore case; "sqlite_" names are reserved by SQLite.
   auto l = lower(name);
   return l != "sync_runs" && l != "sync_meta" && l != "sources"
-         && l != "sync_tabs"
+         && l != "sync_tabs" && l != "webhook_deliveries"
          && l.compare(0, 7, "sqlite_") != 0;
 }
 

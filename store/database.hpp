@@ -54,7 +54,8 @@ public:
   database& operator=(const database&) = delete;
 
   /// Whether `name` may be a source/table name: [A-Za-z0-9][A-Za-z0-9_-]{0,63},
-  /// neither "sync_runs", "sync_meta", "sources" nor starting with "sqlite_"
+  /// neither "sync_runs", "sync_meta", "sources", "sync_tabs",
+  /// "webhook_deliveries" nor starting with "sqlite_"
   /// (all compared ignoring case, as SQLite does).
   static bool valid_table_name(const std::string& name);
 
