@@ -16,6 +16,7 @@
 #include "net/source_json.hpp"
 #include "net/status_json.hpp"
 #include "net/web_assets.hpp"
+#include "net/webhook_json.hpp"
 
 namespace sheetsync {
 
@@ -657,13 +658,53 @@ void get_ready(self_ptr self, const reply_slot& slot, const http_request&) {
       });
 }
 
-/// GET /metrics.
+/// GET /metrics: the facade's own, then the webhook sender's lines (left
+/// out when it does not answer in time).
 void get_metrics(self_ptr self, const reply_slot& slot, const http_request&) {
   auto& s = self->state;
-  http_response r;
-  r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
-  r.body = s.metrics.render(s.conns->size());
-  respond(self, slot, "metrics", r);
+  auto answer = [=](const std::string& more) {
+    auto& s = self->state;
+    http_response r;
+    r.headers.emplace_back("Content-Type", "text/plain; version=0.0.4");
+    r.body = s.metrics.render(s.conns->size()) + more;
+    respond(self, slot, "metrics", r);
+  };
+  if (!s.cfg.webhooks) {
+    answer({});
+    return;
+  }
+  self->request(s.cfg.webhooks, s.cfg.request_timeout, caf::get_atom_v,
+                atom::metrics_v)
+    .then([=](const std::string& lines) { answer(lines); },
+          [=](caf::error&) { answer({}); });
+}
+
+/// GET /api/webhooks/deliveries: the latest webhook deliveries, newest first.
+void get_webhook_deliveries(self_ptr self, const reply_slot& slot,
+                            const http_request& req) {
+  uint64_t limit = 0;
+  if (!parse_count(req.query_param("limit"), 50, 500, limit) || limit == 0) {
+    respond(self, slot, "webhook_deliveries",
+            error_response(400, "invalid_argument",
+                           "limit must be a whole number from 1 to 500"));
+    return;
+  }
+  auto& s = self->state;
+  if (!s.cfg.webhooks) {
+    respond(self, slot, "webhook_deliveries",
+            json_response(200, deliveries_json({})));
+    return;
+  }
+  self->request(s.cfg.webhooks, s.cfg.request_timeout, caf::get_atom_v,
+                atom::webhooks_v, limit)
+    .then(
+      [=](const std::vector<webhook_delivery>& xs) {
+        respond(self, slot, "webhook_deliveries",
+                json_response(200, deliveries_json(xs)));
+      },
+      [=](caf::error& err) {
+        respond(self, slot, "webhook_deliveries", from_error(err));
+      });
 }
 
 /// GET /openapi.json: docs/openapi.yaml as JSON, with its ETag (304 when the
@@ -712,6 +753,8 @@ const route routes[] = {
   {"/readyz", "GET, HEAD", "readyz", get_ready},
   {"/metrics", "GET, HEAD", "metrics", get_metrics},
   {"/openapi.json", "GET, HEAD", "openapi", get_openapi},
+  {"/api/webhooks/deliveries", "GET, HEAD", "webhook_deliveries",
+   get_webhook_deliveries},
 };
 
 /// Whether a route's `pattern` matches `path`.

@@ -33,6 +33,9 @@ struct facade_config {
   /// round trip. Off when the coordinator is on another node, so that while
   /// it is unreachable reads answer 503 instead of stale progress.
   bool answer_pushed = true;
+  /// Answers GET /api/webhooks/deliveries and adds its /metrics lines; null
+  /// without webhook receivers (the list is then empty).
+  webhook_api webhooks;
   /// When set, /api/ needs `Authorization: Bearer <token>`.
   std::string api_token;
   /// Requests per client on /api/ (--rate-limit); off unless set.

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include <caf/all.hpp>
+#include <openssl/crypto.h>
 #include <caf/io/middleman.hpp>
 #include <caf/make_config_option.hpp>
 #include <caf/message.hpp>
@@ -21,6 +22,8 @@
 #include "cli/args.hpp"
 #include "cli/config_file.hpp"
 #include "cli/time_span.hpp"
+#include "cli/webhook_options.hpp"
+#include "net/webhook_signature.hpp"
 #include "sources/fetch_plan.hpp"
 
 namespace sheetsync {
@@ -243,6 +246,29 @@ std::string check_cors_origins(command_config& cfg) {
   return {};
 }
 
+/// Decodes the webhook secret (the flag's, else SHEETSYNC_WEBHOOK_SECRET)
+/// into cfg.opts.webhook_key; receivers need one. "" or what is wrong (never
+/// the secret).
+std::string webhook_secret_check(command_config& cfg, std::string& secret) {
+  if (secret.empty())
+    if (auto env = std::getenv("SHEETSYNC_WEBHOOK_SECRET"))
+      secret = env;
+  std::string msg;
+  if (!secret.empty()) {
+    msg = parse_webhook_secret(secret, cfg.opts.webhook_key);
+    if (!msg.empty())
+      msg += cfg.given.count("webhook-secret")
+               ? " (--webhook-secret)"
+               : " (SHEETSYNC_WEBHOOK_SECRET)";
+  } else if (!cfg.opts.webhooks.empty()) {
+    msg = "webhooks are signed: give a secret with --webhook-secret=whsec_... "
+          "or SHEETSYNC_WEBHOOK_SECRET (whsec_ and the base64 of 32 random "
+          "bytes, e.g. echo whsec_$(openssl rand -base64 32))";
+  }
+  OPENSSL_cleanse(secret.data(), secret.size());
+  return msg;
+}
+
 } // namespace
 
 std::optional<int> parse_command_line(command_config& cfg,
@@ -256,6 +282,7 @@ std::optional<int> parse_command_line(command_config& cfg,
   // --config-file is ours: CAF would read its own format into its settings
   // (sorted, duplicates merged) and else look for caf-application.ini.
   std::vector<std::string> args;
+  std::string webhook_secret;
   auto normalized = normalize_args(raw_args, switch_flags());
   // The command's own help (`usage`): CAF's lists its framework options
   // first. --help-all adds every option CAF knows.
@@ -294,6 +321,33 @@ std::optional<int> parse_command_line(command_config& cfg,
       cfg.opts.cors_origins.push_back(arg.substr(14));
       cfg.given.insert("cors-origins");
       continue;
+    }
+    // The webhook flags are ours too: --webhook repeats (CAF keeps the last),
+    // and a bad --webhook-secret must never be echoed by CAF's messages.
+    if (arg == "--webhook" || arg == "--webhook-secret"
+        || arg == "--webhook-backoff")
+      return fail(arg + " needs a value");
+    if (auto eq = arg.find('='); eq != std::string::npos
+        && arg.compare(0, 9, "--webhook") == 0) {
+      auto name = arg.substr(2, eq - 2);
+      auto value = arg.substr(eq + 1);
+      if (name == "webhook" || name == "webhook-secret"
+          || name == "webhook-backoff") {
+        if (!cfg.serve())
+          return fail("--" + name + " is a flag of sheetsync serve");
+        if (name == "webhook") {
+          if (auto msg = check_webhook_url(value); !msg.empty())
+            return fail("--webhook: " + msg);
+          cfg.opts.webhooks.push_back(webhook_endpoint{value, {}, {}});
+        } else if (name == "webhook-secret") {
+          webhook_secret = std::move(value);
+        } else if (auto msg = parse_webhook_backoff(value,
+                                                    cfg.opts.webhook_backoff);
+                   !msg.empty()) {
+          return fail(msg);
+        }
+        continue;
+      }
     }
     if (arg == "--config-file")
       return fail("--config-file needs a value (the config file's path)");
@@ -357,9 +411,17 @@ std::optional<int> parse_command_line(command_config& cfg,
                                      file_sources);
         !msg.empty())
       return fail(msg);
+    if (cfg.serve())
+      if (auto msg = read_webhook_config(root, cfg.opts.config_file,
+                                         cfg.opts.webhooks);
+          !msg.empty())
+        return fail(msg);
   }
   if (auto msg = read_rate_limit(cfg); !msg.empty())
     return fail(msg);
+  if (cfg.serve())
+    if (auto msg = webhook_secret_check(cfg, webhook_secret); !msg.empty())
+      return fail(msg);
   // Where the sources come from, for messages.
   auto prefix = file_sources.empty()
                   ? std::string{}

@@ -127,6 +127,18 @@ const char* node_flags = R"(Nodes:
                            coordinator published there (its --node-port)
 )";
 
+const char* webhook_flags = R"(Webhooks (docs/http-api.md#webhooks):
+  --webhook=URL            POST signed sync.completed, sync.failed and
+                           sync.cancelled events there (repeatable; per
+                           receiver events and sources: webhooks = [...] in
+                           the config file)
+  --webhook-secret=whsec_B64
+                           the Standard Webhooks signing secret (or set
+                           SHEETSYNC_WEBHOOK_SECRET, which keeps it out of ps)
+  --webhook-backoff=LIST   delays before each retry
+                           (default: 5s,30s,2min,10min,30min, then failed)
+)";
+
 const char* serve_examples = R"(Examples:
   sheetsync serve --source='https://docs.google.com/spreadsheets/d/ID/edit#gid=0' --db=sheets.db
   sheetsync serve --config-file=sheetsync.conf --port=8081
@@ -145,6 +157,8 @@ std::string command_help(const std::string& command) {
     out += serving_flags;
     out += '\n';
     out += node_flags;
+    out += '\n';
+    out += webhook_flags;
     out += '\n';
   }
   out += command == "serve" ? serve_examples : sync_examples;

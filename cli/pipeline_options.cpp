@@ -383,6 +383,8 @@ std::string apply_config_file(const config_node& root, const std::string& path,
           opt->store(caf::config_value{std::move(origins)});
       continue;
     }
+    if (key == "webhooks")
+      continue; // serve's, read by read_webhook_config
     if (key == "default-source") {
       auto str = value.kind == config_node::scalar ? string_of(value.value)
                                                    : nullptr;
@@ -403,7 +405,7 @@ std::string apply_config_file(const config_node& root, const std::string& path,
                                 shared_settings().end()})
                         + ", " + join({serve_settings().begin(),
                                        serve_settings().end()})
-                        + ", sources, default-source";
+                        + ", sources, default-source, webhooks";
       return prefix + "[sheetsync]: unknown key '" + key + "'" + hint;
     }
     auto opt = options.qualified_name_lookup("global", key);

@@ -11,6 +11,7 @@
 #include <caf/timespan.hpp>
 
 #include "actors/coordinator.hpp"
+#include "actors/webhook_sender.hpp"
 #include "cli/config_file.hpp"
 #include "net/rate_limiter.hpp"
 #include "sources/source_spec.hpp"
@@ -78,6 +79,14 @@ struct pipeline_options {
   /// the node port.
   std::string coordinator_host;
   uint16_t coordinator_port = 0;
+  /// Webhook receivers: --webhook (repeatable, every event and source) and
+  /// the config file's webhooks; read by parse_command_line.
+  std::vector<webhook_endpoint> webhooks;
+  /// The decoded key of --webhook-secret or SHEETSYNC_WEBHOOK_SECRET (a
+  /// secret: never logged or shown).
+  std::string webhook_key;
+  /// --webhook-backoff: the delays before the second and later attempts.
+  std::vector<caf::timespan> webhook_backoff = default_webhook_backoff();
 
   // -- resolved -----------------------------------------------------------------
 

@@ -14,6 +14,9 @@
 #include "actors/http_facade.hpp"
 #include "actors/remote_coordinator.hpp"
 #include "actors/source_store.hpp"
+#include "actors/webhook_poster.hpp"
+#include "actors/webhook_sender.hpp"
+#include "actors/webhook_store.hpp"
 #include "cli/cache_check.hpp"
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
@@ -70,6 +73,59 @@ void wait_for_stop_signal() {
   while (stop_signal == 0)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::cout << "sheetsync: stopping" << std::endl;
+}
+
+/// The webhook sender and what it needs (all null without receivers).
+struct webhook_actors {
+  webhook_sender_actor sender;
+  webhook_store_actor store;
+  std::vector<webhook_poster_actor> posters;
+  /// Aborts the posters' attempts in progress at shutdown.
+  std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
+};
+
+/// Posters this many: one slow receiver holds up only its own attempt.
+constexpr size_t webhook_posters = 2;
+
+webhook_actors start_webhooks(caf::actor_system& sys,
+                              const pipeline_options& opts,
+                              const coordinator_actor& coord) {
+  webhook_actors w;
+  if (opts.webhooks.empty())
+    return w;
+  webhook_options wopts;
+  wopts.endpoints = opts.webhooks;
+  wopts.key = opts.webhook_key;
+  wopts.backoff = opts.webhook_backoff;
+  w.store = sys.spawn<caf::detached>(webhook_store, opts.db,
+                                     static_cast<uint64_t>(wopts.keep_finished));
+  for (size_t i = 0; i < webhook_posters; ++i)
+    w.posters.push_back(
+      sys.spawn<caf::detached>(webhook_poster, post_options{}, w.stop));
+  w.sender = sys.spawn(webhook_sender, std::move(wopts), coordinator_api{coord},
+                       w.posters, w.store);
+  std::cout << "sheetsync: webhooks to " << opts.webhooks.size()
+            << (opts.webhooks.size() == 1 ? " receiver" : " receivers")
+            << std::endl;
+  return w;
+}
+
+/// Stops the sender first (nothing new is attempted), then aborts attempts
+/// in progress, and lets the store write what it was sent before it goes.
+void stop_webhooks(caf::scoped_actor& self, webhook_actors& w) {
+  if (!w.sender)
+    return;
+  self->monitor(w.sender);
+  self->send_exit(w.sender, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {},
+                caf::after(std::chrono::seconds(5)) >> [] {});
+  *w.stop = true;
+  for (auto& p : w.posters)
+    self->send_exit(p, caf::exit_reason::user_shutdown);
+  self->request(w.store, std::chrono::seconds(5), caf::get_atom_v,
+                atom::webhooks_v, uint64_t{0})
+    .receive([](const std::vector<webhook_delivery>&) {}, [](caf::error&) {});
+  self->send_exit(w.store, caf::exit_reason::user_shutdown);
 }
 
 /// `serve --coordinator=HOST:PORT`: the facade alone, talking to a local
@@ -175,6 +231,7 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   ccfg.reader = reader;
   // The coordinator runs the scheduler: it tells it as sources change.
   auto coord = sys.spawn(coordinator, ccfg);
+  auto hooks = start_webhooks(sys, opts, coord);
   // Other nodes see the coordinator's typed interface, nothing else. They
   // only monitor it (and it monitors their listeners): no links cross nodes.
   uint16_t node_port = 0;
@@ -203,6 +260,7 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
                 << std::endl;
     auto fcfg = make_facade_config(opts);
     fcfg.coordinator = coord;
+    fcfg.webhooks = caf::actor_cast<webhook_api>(hooks.sender);
     port = start_facade(sys, std::move(fcfg), facade);
   }
   caf::scoped_actor self{sys};
@@ -237,7 +295,14 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
     self->send_exit(facade, caf::exit_reason::user_shutdown);
   if (publish && node_port != 0)
     sys.middleman().unpublish(coord, node_port);
+  // The sender hears the cancels' final statuses before it stops: a
+  // round trip through its mailbox, where they were queued first.
+  if (hooks.sender)
+    self->request(hooks.sender, std::chrono::seconds(5), caf::get_atom_v,
+                  atom::metrics_v)
+      .receive([](const std::string&) {}, [](caf::error&) {});
   self->send_exit(coord, caf::exit_reason::user_shutdown);
+  stop_webhooks(self, hooks);
   // The history and the reader go last: they may still record the cancel.
   self->request(hist, std::chrono::seconds(5), atom::last_v, std::string{})
     .receive([](const sync_status&) {}, [](caf::error&) {});
