@@ -23,6 +23,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apihelpers as h  # noqa: E402
+import openapi_check  # noqa: E402
 
 SECRET_B64 = base64.b64encode(b'sheetsync-webhook-test-key-32byt').decode()
 SECRET = 'whsec_' + SECRET_B64
@@ -95,7 +96,12 @@ def verify(test, req):
     expected = base64.b64encode(hmac.new(KEY, signed, hashlib.sha256).digest()).decode()
     versions = [s.split(',', 1) for s in sig.split(' ')]
     test.assertIn(['v1', expected], versions)
-    return json.loads(req['body'])
+    event = json.loads(req['body'])
+    # The payload as docs/openapi.yaml describes it (its webhooks section).
+    test.assertEqual(sorted(event), ['data', 'timestamp', 'type'])
+    v = openapi_check.schema_verdict('SyncStatus', json.dumps(event['data']))
+    test.assertTrue(v['ok'], v)
+    return event
 
 
 def deliveries(server, query=''):
@@ -194,7 +200,9 @@ class WebhookTest(unittest.TestCase):
         receiver = Receiver([503])
         self.addCleanup(receiver.stop)
         db = os.path.join(h.temp_dir(self), 'resume.db')
-        server = self.serve(db, receiver, ['--webhook-backoff=3s,3s'])
+        # Long enough to see the first attempt recorded and stop before the retry, also on a
+        # loaded machine; the restart resumes at the stored time.
+        server = self.serve(db, receiver, ['--webhook-backoff=8s,8s'])
         final = server.sync()
         first = receiver.wait_for(1)[0]
         pending = wait_until(lambda: [x for x in deliveries(server)
@@ -204,10 +212,10 @@ class WebhookTest(unittest.TestCase):
         self.assertEqual(pending['lastError'], 'HTTP 503')
         self.assertIsNotNone(pending['nextAttemptAt'])
         self.assertEqual(server.stop(), 0)
-        self.assertEqual(len(receiver.requests()), 1)
+        self.assertEqual(len(receiver.requests()), 1, 'the retry came before the stop')
         receiver.answers = [503, 204]
-        again = self.serve(db, receiver, ['--webhook-backoff=3s,3s'])
-        second = receiver.wait_for(2, timeout=20)[1]
+        again = self.serve(db, receiver, ['--webhook-backoff=8s,8s'])
+        second = receiver.wait_for(2, timeout=40)[1]
         self.assertEqual(second['headers']['webhook-id'], first['headers']['webhook-id'])
         self.assertEqual(second['body'], first['body'])
         verify(self, second)
