@@ -96,11 +96,10 @@ def verify(test, req):
     expected = base64.b64encode(hmac.new(KEY, signed, hashlib.sha256).digest()).decode()
     versions = [s.split(',', 1) for s in sig.split(' ')]
     test.assertIn(['v1', expected], versions)
-    event = json.loads(req['body'])
     # The payload as docs/openapi.yaml describes it (its webhooks section).
+    openapi_check.check_schema('WebhookEvent', req['body'].decode(), 'webhook payload')
+    event = json.loads(req['body'])
     test.assertEqual(sorted(event), ['data', 'timestamp', 'type'])
-    v = openapi_check.schema_verdict('SyncStatus', json.dumps(event['data']))
-    test.assertTrue(v['ok'], v)
     return event
 
 
