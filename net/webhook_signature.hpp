@@ -4,17 +4,12 @@
 #include <string>
 #include <string_view>
 
+#include "net/base64.hpp"
+
 namespace sheetsync {
 
 // Standard Webhooks (https://www.standardwebhooks.com): the signing side.
 // Pure functions over OpenSSL; no CAF.
-
-/// Standard base64 (RFC 4648 section 4) with padding.
-std::string base64_encode(std::string_view bytes);
-
-/// Decodes standard base64; padding optional, no whitespace. False on any
-/// other character, a dangling bit group or non-zero padding bits.
-bool base64_decode(std::string_view text, std::string& out);
 
 /// Checks a `whsec_<base64>` secret and puts the decoded key into `key`.
 /// Returns "" or what is wrong; the text never contains the secret.

@@ -13,23 +13,6 @@ namespace sheetsync {
 
 namespace {
 
-constexpr char alphabet[]
-  = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-int decode_char(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '-')
-    return 62;
-  if (c == '_')
-    return 63;
-  return -1;
-}
-
 std::string header_json(const service_account& sa) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w{buf};
@@ -71,60 +54,6 @@ std::string claims_json(const service_account& sa, int64_t now_s,
 }
 
 } // namespace
-
-std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    auto v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  if (auto rest = bytes.size() - i; rest == 1) {
-    auto v = at(i) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-  } else if (rest == 2) {
-    auto v = (at(i) << 16) | (at(i + 1) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
-bool base64url_decode(std::string_view text, std::string& out) {
-  // Padding is optional; at most two '=' at the end, making a multiple of 4.
-  auto pad = text.size();
-  while (pad > 0 && text[pad - 1] == '=')
-    --pad;
-  if (pad < text.size() && (text.size() % 4 != 0 || text.size() - pad > 2))
-    return false;
-  text = text.substr(0, pad);
-  if (text.size() % 4 == 1)
-    return false;
-  std::string result;
-  result.reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    auto v = decode_char(c);
-    if (v < 0)
-      return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      result += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  out = std::move(result);
-  return true;
-}
 
 std::string make_jwt(const service_account& sa, int64_t now_s,
                      const std::string& scope, failure& err) {

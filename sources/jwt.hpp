@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "messages/ec.hpp"
+#include "net/base64.hpp"
 #include "sources/service_account.hpp"
 
 namespace sheetsync {
@@ -15,13 +16,6 @@ inline constexpr const char* default_sheets_scope
 
 /// Lifetime of the assertion (Google's maximum): exp = iat + this.
 inline constexpr int64_t jwt_lifetime_s = 3600;
-
-/// base64url (RFC 4648 section 5) without padding.
-std::string base64url_encode(std::string_view bytes);
-
-/// Decodes base64url with or without padding; false on any other character or
-/// an impossible length.
-bool base64url_decode(std::string_view text, std::string& out);
 
 /// Builds the signed JWT of Google's service-account flow (the "assertion"):
 /// header {"alg":"RS256","typ":"JWT"} plus "kid" when the key has an id;
