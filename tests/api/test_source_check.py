@@ -16,7 +16,6 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import time
 import unittest
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -135,12 +134,11 @@ class TestSourceCheck(CheckCase):
         self.assertNotIn(API_KEY, json.dumps(x))
 
     def test_a_check_reads_no_further_than_it_needs(self):
+        # Counted in bytes, not timed: the fake's bytes show how far it read.
         before = FAKE.stats()
-        start = time.monotonic()
         x = self.check({'id': HUGE, 'access': 'export'})
         self.assertTrue(x['ok'], x)
         self.assertEqual(len(x['rows']), 5)
-        self.assertLess(time.monotonic() - start, 10)
         sent = sum(n for k, n in FAKE.stats()['bytes_sent'].items() if HUGE in k) - \
             sum(n for k, n in before['bytes_sent'].items() if HUGE in k)
         self.assertGreater(sent, 0)
