@@ -961,6 +961,14 @@ caf::error check_new_source(self_ptr self, const source_spec& given,
                         + (taken->state == source_slot::phase::live
                              ? ""
                              : "; it is being added or removed"));
+  auto& slots = self->state.slots;
+  auto added = std::count_if(slots.begin(), slots.end(),
+                             [](auto& kv) { return !kv.second.fixed; });
+  if (static_cast<size_t>(added) >= self->state.cfg.max_runtime_sources)
+    return invalid("name", "this service holds "
+                             + std::to_string(added)
+                             + " sources added at run time, its limit; "
+                               "remove one first");
   spec = with_defaults(self, given);
   return check_runtime_source(self, given, spec, plan);
 }

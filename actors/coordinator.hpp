@@ -64,6 +64,9 @@ struct coordinator_config {
   google_endpoints endpoints;
   /// Syncs of different sources that may run at once; the rest queue.
   size_t max_parallel = 2;
+  /// Sources that may be added at run time (each costs a slot, a schedule
+  /// and tables): an API client cannot grow the service without bound.
+  size_t max_runtime_sources = 1000;
   /// Attempts per sync for retryable failures (429, 5xx, connection).
   unsigned max_attempts = 5;
   /// Longest backoff between two attempts (Google: 32-64 s).

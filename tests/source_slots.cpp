@@ -159,8 +159,10 @@ struct fixture : test_coordinator_fixture<sheetsync::system_config> {
   /// flag) and "other", the stored ones in `stored_sources`, the scheduler,
   /// and `defaults` for run-time sources.
   void spawn(std::vector<source_spec> stored_sources = {},
-             source_defaults defaults = {}, size_t max_parallel = 2) {
+             source_defaults defaults = {}, size_t max_parallel = 2,
+             size_t max_runtime_sources = 1000) {
     coordinator_config conf;
+    conf.max_runtime_sources = max_runtime_sources;
     conf.sources = {csv_source("sheet"), csv_source("other")};
     conf.defined_in["sheet"] = "the --source flag";
     conf.defined_in["other"] = "the --source flag";
@@ -608,6 +610,19 @@ CAF_TEST(a stored source syncs once its credentials file is read) {
   sched.run();
   CAF_REQUIRE(start("kept"));
   CAF_CHECK_EQUAL(pipelines->back()->job.token, loaders->provider);
+}
+
+CAF_TEST(sources added at run time are bounded) {
+  spawn({}, {}, 2, 2);
+  CAF_REQUIRE(add(csv_source("one")));
+  CAF_REQUIRE(add(csv_source("two")));
+  auto third = add(csv_source("three"));
+  CAF_CHECK_EQUAL(code(error_of(third)), ec::invalid_argument);
+  CAF_CHECK(contains(error_text(error_of(third)), "its limit; remove one first"));
+  CAF_CHECK_EQUAL(names(), (strings{"sheet", "other", "one", "two"}));
+  // Fixed sources do not count; a removed one frees its place.
+  CAF_REQUIRE(remove("one"));
+  CAF_CHECK(add(csv_source("three")));
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()
