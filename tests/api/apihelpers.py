@@ -81,6 +81,30 @@ def main():
     unittest.main(module='__main__', verbosity=2)
 
 
+def wait_until(condition, what, timeout=30, interval=0.05):
+    """Polls `condition` until it returns something true; returns that, or fails after `timeout`
+    seconds naming `what`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError('not within %d s: %s' % (timeout, what))
+        time.sleep(interval)
+
+
+class FakeSheetCase(unittest.TestCase):
+    """Tests against the fake sheet server (tests/fake_server.py), started once per class as
+    `cls.sheet`."""
+
+    @classmethod
+    def setUpClass(cls):
+        require_binary()
+        cls.sheet = FakeSheet()
+        cls.addClassCleanup(cls.sheet.stop)
+
+
 # -- bounds of a sanitized build ---------------------------------------------------------------
 
 SANITIZED = os.environ.get('SHEETSYNC_SANITIZED') == '1'

@@ -27,15 +27,7 @@ def cors_fields(r):
     return {k.lower(): v for k, v in r.header_list if k.lower().startswith('access-control-')}
 
 
-class CorsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        h.require_binary()
-        cls.sheet = h.FakeSheet()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sheet.stop()
+class CorsTest(h.FakeSheetCase):
 
     def serve(self, args=()):
         db = os.path.join(h.temp_dir(self), 'cache.db')

@@ -67,17 +67,6 @@ def staged_rows(db):
         conn.close()
 
 
-def wait_until(condition, what, timeout=30, interval=0.05):
-    """Polls `condition` until it returns something true; returns that, or fails after `timeout`
-    seconds naming `what`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('not within %d s: %s' % (timeout, what))
-        time.sleep(interval)
 
 
 def held_sheet(rows, hold_after_bytes):
@@ -128,7 +117,7 @@ class TestRestart(unittest.TestCase):
         self.assertEqual(r.status, 202, r)
         killed_id = r.json()['syncId']
         self.assertNotEqual(killed_id, complete_id)
-        wait_until(self.holding, 'the export was not held after 500 KB')
+        h.wait_until(self.holding, 'the export was not held after 500 KB')
         st = self.status(first, killed_id)
         self.assertIn(st['status'], RUNNING, st)
         first.kill()  # SIGKILL
@@ -209,8 +198,8 @@ class TestRestart(unittest.TestCase):
         r = first.start_sync()  # retries through the cooldown
         self.assertEqual(r.status, 202, r)
         sync_id = r.json()['syncId']
-        wait_until(self.holding, 'the export was not held after 12 MiB')
-        staged = wait_until(lambda: {n: c for n, c in staged_rows(db).items() if c > 0},
+        h.wait_until(self.holding, 'the export was not held after 12 MiB')
+        staged = h.wait_until(lambda: {n: c for n, c in staged_rows(db).items() if c > 0},
                             'no rows were written aside')
         self.assertIn(self.status(first, sync_id)['status'], RUNNING)
         first.kill()  # SIGKILL
@@ -226,7 +215,7 @@ class TestRestart(unittest.TestCase):
         killed = self.status(second, sync_id)
         self.assertEqual(killed['status'], 'error', killed)
         self.assertIn('interrupted by restart', (killed.get('error') or '').lower(), killed)
-        wait_until(lambda: not staged_rows(db), 'the orphaned staging table was not dropped',
+        h.wait_until(lambda: not staged_rows(db), 'the orphaned staging table was not dropped',
                    timeout=10)
         self.assertEqual(second.stop(), 0, second.stderr_text())
         self.status_after_kill_checks(db)

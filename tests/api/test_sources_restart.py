@@ -36,15 +36,7 @@ def query(db, sql):
         conn.close()
 
 
-class SourcesRestartTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        h.require_binary()
-        cls.sheet = h.FakeSheet()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sheet.stop()
+class SourcesRestartTest(h.FakeSheetCase):
 
     def setUp(self):
         self.dir = h.temp_dir(self)

@@ -109,26 +109,9 @@ def deliveries(server, query=''):
     return r.json()['deliveries']
 
 
-def wait_until(condition, what, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError('not within %d s: %s' % (timeout, what))
-        time.sleep(0.05)
 
 
-class WebhookTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        h.require_binary()
-        cls.sheet = h.FakeSheet()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sheet.stop()
+class WebhookTest(h.FakeSheetCase):
 
     def serve(self, db, receiver, extra=()):
         server = h.Server(self.sheet.url('/ok.csv'), db,
@@ -162,7 +145,7 @@ class WebhookTest(unittest.TestCase):
         status = server.status(final['syncId']).json()
         self.assertEqual(event['data'], status)
         # Listed: delivered on the second attempt, URL redacted, newest first.
-        xs = wait_until(lambda: [x for x in deliveries(server) if x['state'] == 'delivered'],
+        xs = h.wait_until(lambda: [x for x in deliveries(server) if x['state'] == 'delivered'],
                         'the delivery listed as delivered')
         self.assertEqual(len(xs), 1)
         x = xs[0]
@@ -204,7 +187,7 @@ class WebhookTest(unittest.TestCase):
         server = self.serve(db, receiver, ['--webhook-backoff=8s,8s'])
         final = server.sync()
         first = receiver.wait_for(1)[0]
-        pending = wait_until(lambda: [x for x in deliveries(server)
+        pending = h.wait_until(lambda: [x for x in deliveries(server)
                                       if x['attempts'] == 1 and x['lastStatus'] == 503],
                              'the first attempt recorded')[0]
         self.assertEqual(pending['state'], 'pending')
@@ -218,7 +201,7 @@ class WebhookTest(unittest.TestCase):
         self.assertEqual(second['headers']['webhook-id'], first['headers']['webhook-id'])
         self.assertEqual(second['body'], first['body'])
         verify(self, second)
-        x = wait_until(lambda: [x for x in deliveries(again) if x['state'] == 'delivered'],
+        x = h.wait_until(lambda: [x for x in deliveries(again) if x['state'] == 'delivered'],
                        'the resumed delivery delivered')[0]
         self.assertEqual(x['id'], pending['id'])
         self.assertEqual(x['attempts'], 2)
