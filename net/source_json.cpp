@@ -12,6 +12,7 @@
 
 #include "cli/time_span.hpp"
 #include "net/join.hpp"
+#include "net/json_writer.hpp"
 #include "net/status_json.hpp"
 #include "store/sheet_store.hpp"
 
@@ -22,13 +23,6 @@ const char* const source_name_rule
     "digit, no \"__\")";
 
 namespace {
-
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put(json_writer& w, const char* key, const std::string& value) {
-  w.Key(key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
 
 void put_strings(json_writer& w, const std::vector<std::string>& xs) {
   w.StartArray();

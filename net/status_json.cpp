@@ -4,21 +4,12 @@
 #include <cstdio>
 #include <ctime>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include "net/json_writer.hpp"
 #include "net/join.hpp"
 
 namespace sheetsync {
 
 namespace {
-
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put(json_writer& w, const char* key, const std::string& value) {
-  w.Key(key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
 
 void put_time(json_writer& w, const char* key, int64_t ms) {
   w.Key(key);

@@ -1,27 +1,10 @@
 #include "net/webhook_json.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include "net/json_writer.hpp"
 #include "net/redact.hpp"
 #include "net/status_json.hpp"
 
 namespace sheetsync {
-
-namespace {
-
-using json_writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put(json_writer& w, const char* key, const std::string& value) {
-  w.Key(key);
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-void put_string(json_writer& w, const std::string& value) {
-  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-} // namespace
 
 const char* webhook_event_of(sync_state x) {
   switch (x) {
