@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""sheetsync HTTP API benchmark: the status route against nginx, then under load.
+"""sheetsync HTTP API benchmark: the status route against nginx, under load, at scale.
 
     bench/http [--duration 10s] [--connections 100] [--rounds 3] ...
+    bench/http --cases idle,streams,history     (the scale cases; --cases all: everything)
 
 (bench/http --help lists every option). Needs wrk and nginx (Debian packages
 "wrk" and "nginx"; this script installs nothing), python3 and a built
@@ -56,6 +57,30 @@ Part 2, the status route while a 1,000,000-row sync runs:
   for comparison, the order alternating.
   Targets: no errors, p99 < 50 ms.
 
+The scale cases (--cases idle,streams,history), each beside nginx in the same
+run, the load average printed with each. The script raises its own soft
+RLIMIT_NOFILE to the hard one first (the servers and wrk inherit it).
+  idle     a fresh sheetsync (--max-connections above the count) gets --idle
+           (10,000) keep-alive connections, each sent GET /healthz once and
+           its answer read; VmRSS (/proc/PID/status) before and 1 s
+           (--settle) after the last answer, divided by the count; then the
+           same against a fresh nginx (worker_connections raised), serving
+           the same JSON at /healthz. Target: <= 1 KiB per connection.
+  streams  the same with --streams (10,000) event streams (GET
+           /api/sync-sheets-bg/events, the response head read). nginx has no
+           event stream: its reference is as many requests left pending
+           (headers unfinished), which it holds with a request buffer as
+           sheetsync holds a stream (the idle case gives its idle figure).
+           Target: <= 2 KiB per stream.
+           Connections open 256 at a time, non-blocking: 10,000 in seconds.
+  history  sheetsync syncs the demo sheet, stops, and starts again on the
+           same cache, so the sync is known only from its history; nginx
+           serves the status JSON sheetsync then answers. wrk as in part 1
+           (--rounds, --duration, --threads, --warmup) at each of
+           --history-connections (100,1000). Targets: requests/s >= 1.0x
+           nginx; from 1,000 connections no request over 2 s (wrk's timeout
+           count); p99 no worse than nginx's.
+
 Exit status: 0 when everything ran, 1 when sheetsync failed (did not start,
 a sync did not complete, a fetch failed), 2 when a tool or the binary is
 missing (part 2 still runs without wrk/nginx). Timings are reported, never
@@ -69,6 +94,8 @@ import json
 import math
 import os
 import re
+import resource
+import selectors
 import shutil
 import signal
 import socket
@@ -321,9 +348,10 @@ NGINX_CONF = """\
 daemon off;
 master_process off;
 worker_processes 1;
+worker_rlimit_nofile {nofile};
 pid {d}/nginx.pid;
 error_log {d}/error.log warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {conns}; }}
 http {{
     access_log off;
     server_tokens off;
@@ -336,6 +364,8 @@ http {{
     tcp_nopush on;
     tcp_nodelay on;
     keepalive_timeout 75s;
+    # The scale cases hold half-sent requests while they measure.
+    client_header_timeout 300s;
     keepalive_requests 100000000;
     open_file_cache max=64 inactive=10m;
     etag off;
@@ -352,18 +382,29 @@ http {{
 """
 
 
+HEALTHZ = b'{"status":"ok"}\n'
+
+
 class Nginx(Proc):
-    def __init__(self, workdir, body):
+    """nginx serving `body` at ROUTE and sheetsync's /healthz answer at
+    /healthz, for up to `connections` connections at once."""
+
+    def __init__(self, workdir, body, connections=4096):
         d = os.path.join(workdir, "nginx")
         os.makedirs(os.path.join(d, "tmp"), exist_ok=True)
-        www = os.path.join(d, "www", ROUTE.lstrip("/"))
-        os.makedirs(os.path.dirname(www), exist_ok=True)
-        with open(www, "wb") as f:
-            f.write(body)
+        for path, data in ((ROUTE, body), ("/healthz", HEALTHZ)):
+            www = os.path.join(d, "www", path.lstrip("/"))
+            os.makedirs(os.path.dirname(www), exist_ok=True)
+            with open(www, "wb") as f:
+                f.write(data)
         self.port = free_port()
         conf = os.path.join(d, "nginx.conf")
+        conns = max(4096, connections + 64)
+        # Not above the hard limit, which nginx could not set.
+        nofile = min(conns + 128, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(d=d, port=self.port, route=ROUTE))
+            f.write(NGINX_CONF.format(d=d, port=self.port, route=ROUTE, conns=conns,
+                                      nofile=nofile))
         self.error_log = os.path.join(d, "error.log")
         super().__init__("nginx", ["nginx", "-p", d + "/", "-e", self.error_log,
                                    "-c", conf],
@@ -406,6 +447,8 @@ class WrkResult:
         self.requests = int(m.group(1)) if m else None
         m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
         self.socket_errors = sum(map(int, m.groups())) if m else 0
+        # wrk's timeouts: requests without an answer within its --timeout (2 s).
+        self.timeouts = int(m.group(4)) if m else 0
         m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         self.non2xx = int(m.group(1)) if m else 0
         self.errors = self.socket_errors + self.non2xx
@@ -417,8 +460,9 @@ class WrkResult:
 
 
 def run_wrk(url, threads, connections, duration, server_pid=None):
+    # --timeout 2s (wrk's default, said here): the "requests over 2 s" figure.
     cmd = ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % duration,
-           "--latency", url]
+           "--timeout", "2s", "--latency", url]
     c0 = cpu_seconds(server_pid) if server_pid else None
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
@@ -431,6 +475,36 @@ def run_wrk(url, threads, connections, duration, server_pid=None):
     if c0 is not None and c1 is not None:
         r.cpu = (c1 - c0) / wall
     return r
+
+
+def alternate_wrk(args, servers, path, connections):
+    """wrk -c`connections` against each server ({name: Proc with .port}) on
+    `path`: an untimed warm-up of each, then --rounds rounds alternating
+    (a b, b a, ...). {name: [WrkResult]}."""
+    urls = {k: "http://127.0.0.1:%d%s" % (v.port, path) for k, v in servers.items()}
+    names = list(servers)
+    threads = min(args.threads, connections)
+    for name in names:
+        if args.warmup > 0:
+            run_wrk(urls[name], threads, connections, args.warmup)
+    res = {name: [] for name in names}
+    for i in range(args.rounds):
+        order = names if i % 2 == 0 else names[::-1]
+        line = []
+        for name in order:
+            r = run_wrk(urls[name], threads, connections, args.duration, servers[name].pid)
+            res[name].append(r)
+            line.append("%s %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors (%d timeouts)"
+                        % (name, r.rps, r.pct[50], r.pct[99], r.errors, r.timeouts))
+        log("c%d round %d/%d (load %.2f): %s" % (connections, i + 1, args.rounds,
+                                                 os.getloadavg()[0], "; ".join(line)))
+    return res
+
+
+def median_of(results, f):
+    """Median of f(r) over results, None values left out (None if none)."""
+    vals = [v for v in (f(r) for r in results) if v is not None]
+    return statistics.median(vals) if vals else None
 
 
 def tool_version(cmd, pattern):
@@ -471,22 +545,7 @@ def part1(args, workdir):
         % (ng.pid, ng.port, len(body), hdr2.get("content-type")))
     sizes = {"sheetsync": response_size(ss.port, path), "nginx": response_size(ng.port, path)}
 
-    servers = {"sheetsync": ss, "nginx": ng}
-    urls = {k: "http://127.0.0.1:%d%s" % (v.port, path) for k, v in servers.items()}
-    for name in ("sheetsync", "nginx"):
-        if args.warmup > 0:
-            run_wrk(urls[name], args.threads, args.connections, args.warmup)
-    res = {"sheetsync": [], "nginx": []}
-    for i in range(args.rounds):
-        order = ["sheetsync", "nginx"] if i % 2 == 0 else ["nginx", "sheetsync"]
-        line = []
-        for name in order:
-            r = run_wrk(urls[name], args.threads, args.connections, args.duration,
-                        servers[name].pid)
-            res[name].append(r)
-            line.append("%s %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors"
-                        % (name, r.rps, r.pct[50], r.pct[99], r.errors))
-        log("round %d/%d: %s" % (i + 1, args.rounds, "; ".join(line)))
+    res = alternate_wrk(args, {"sheetsync": ss, "nginx": ng}, path, args.connections)
 
     # The same answer at the end (it was not evicted, nothing changed it).
     st3, _, body3 = request(ss.port, "GET", path)
@@ -497,9 +556,7 @@ def part1(args, workdir):
     ng.stop()
 
     def med(name, f):
-        vals = [f(r) for r in res[name]]
-        vals = [v for v in vals if v is not None]
-        return statistics.median(vals) if vals else None
+        return median_of(res[name], f)
 
     s_rps, n_rps = med("sheetsync", lambda r: r.rps), med("nginx", lambda r: r.rps)
     s50, n50 = med("sheetsync", lambda r: r.pct[50]), med("nginx", lambda r: r.pct[50])
@@ -914,6 +971,281 @@ def part2(args, workdir):
     return head, table
 
 
+# -- the scale cases: memory per connection, the status from the history ------
+
+IDLE_KIB_TARGET = 1.0
+STREAM_KIB_TARGET = 2.0
+HISTORY_TIMEOUT_AT = 1000     # from this many connections: no request over 2 s
+
+
+def rss_kib(pid):
+    """VmRSS of a process, in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        m = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
+    if not m:
+        raise Failed("no VmRSS in /proc/%d/status" % pid)
+    return int(m.group(1))
+
+
+def raise_own_fd_limit():
+    """Soft RLIMIT_NOFILE to the hard one (the servers inherit it); the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft == resource.RLIM_INFINITY or soft >= hard:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def need_fds(n):
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if limit != resource.RLIM_INFINITY and n + 256 > limit:
+        raise Failed("%d connections need a file descriptor limit above %d; this script's is "
+                     "%d: raise the hard limit (ulimit -Hn, as root)" % (n, n + 256, limit))
+
+
+def answered(buf, until):
+    """True once buf holds what `until` waits for: "head" (the response
+    headers) or "answer" (headers and a Content-Length body)."""
+    head, sep, body = buf.partition(b"\r\n\r\n")
+    if not sep:
+        return False
+    if not head.startswith(b"HTTP/1.1 200"):
+        raise Failed("answered %r" % head.split(b"\r\n", 1)[0].decode("latin-1"))
+    if until == "head":
+        return True
+    m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    return len(body) >= (int(m.group(1)) if m else 0)
+
+
+def hold_connections(port, n, request, until, window=256, timeout=120):
+    """n connections to 127.0.0.1:port, each sent `request` once; returns
+    the open sockets once each got what `until` names ("answer", "head", or
+    None: nothing, the request is left pending). Non-blocking, `window`
+    connections in flight at a time so the listen queue never overflows
+    (a dropped SYN costs a 1 s retransmit)."""
+    sel = selectors.DefaultSelector()
+    held, bufs, started = [], {}, 0
+    deadline = time.monotonic() + timeout
+    try:
+        while len(held) < n:
+            while started < n and started - len(held) < window:
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                sel.register(s, selectors.EVENT_WRITE, "connect")
+                started += 1
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Failed("%d of %d connections done after %d s" % (len(held), n, timeout))
+            for key, _ in sel.select(left):
+                s = key.fileobj
+                if key.data == "connect":
+                    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        raise Failed("connection %d: %s" % (len(held) + 1, os.strerror(err)))
+                    s.send(request)     # a few bytes: the send buffer takes them
+                    if until is None:
+                        sel.unregister(s)
+                        held.append(s)
+                    else:
+                        sel.modify(s, selectors.EVENT_READ, "read")
+                        bufs[s] = b""
+                    continue
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise Failed("the server closed connection %d before answering"
+                                 % (len(held) + 1))
+                bufs[s] += chunk
+                try:
+                    done = answered(bufs[s], until)
+                except Failed as e:
+                    raise Failed("connection %d %s" % (len(held) + 1, e))
+                if done:
+                    sel.unregister(s)
+                    del bufs[s]
+                    held.append(s)
+    except BaseException:
+        for s in held + list(bufs):
+            s.close()
+        raise
+    finally:
+        sel.close()
+    return held
+
+
+class Held:
+    """What opening connections cost a server: RSS and CPU before and after."""
+
+    def __init__(self, server, n, request, until, settle):
+        pid = server.pid
+        self.n = n
+        self.before = rss_kib(pid)
+        c0, t0 = cpu_seconds(pid), time.perf_counter()
+        socks = hold_connections(server.port, n, request, until)
+        self.open_s = time.perf_counter() - t0
+        # The server may still be reading the last requests (a pending one
+        # gets no answer to wait for).
+        time.sleep(settle)
+        self.after = rss_kib(pid)
+        c1 = cpu_seconds(pid)
+        self.cpu = None if c0 is None or c1 is None else c1 - c0
+        self.load = os.getloadavg()[0]
+        alive = server.p.poll() is None
+        for s in socks:
+            s.close()
+        if not alive:
+            raise Failed("%s exited while holding %d connections" % (server.name, n))
+
+    @property
+    def per_conn(self):
+        return (self.after - self.before) / self.n
+
+
+def healthz_request(port):
+    return b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port
+
+
+# What each case opens, on sheetsync and on nginx (which has no event
+# stream: its reference is a request left pending, headers unfinished, which
+# it must hold with its request buffer, as sheetsync holds a stream).
+MEMORY_CASES = {
+    "idle": ("idle keep-alive connections, each after one GET /healthz",
+             lambda port: (healthz_request(port), "answer"),
+             lambda port: (healthz_request(port), "answer"),
+             IDLE_KIB_TARGET),
+    "streams": ("open event streams (GET %s/events, head read); nginx: as many "
+                "requests left pending (headers unfinished)" % ROUTE,
+                lambda port: (b"GET %s/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+                              % (ROUTE.encode(), port), "head"),
+                lambda port: (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port,
+                              None),
+                STREAM_KIB_TARGET),
+}
+
+
+def part_memory(args, workdir, case):
+    """(heading, table rows) of one memory case: a fresh sheetsync, then a
+    fresh nginx, each given `n` connections."""
+    title, ss_req, ng_req, target = MEMORY_CASES[case]
+    n = getattr(args, case)
+    log("\n== %s: %d %s" % (case, n, title))
+    need_fds(n)
+    ss = Sheetsync(args.bin, "file://" + DEMO, os.path.join(workdir, "%s.db" % case), workdir,
+                   ["--max-connections=%d" % (n + 64)])
+    try:
+        s = Held(ss, n, *ss_req(ss.port), args.settle)
+    finally:
+        ss.stop()
+    ng = Nginx(workdir, b"{}\n", connections=n)
+    try:
+        g = Held(ng, n, *ng_req(ng.port), args.settle)
+    finally:
+        ng.stop()
+    for name, h in (("sheetsync", s), ("nginx", g)):
+        log("%s: %d connections in %.1f s, RSS %.1f -> %.1f MiB, %.2f KiB each, "
+            "CPU %.2f s, load %.2f" % (name, n, h.open_s, h.before / 1024, h.after / 1024,
+                                       h.per_conn, h.cpu or 0, h.load))
+
+    def both(f):
+        return [f(s), f(g)]
+
+    ng_v = tool_version(["nginx", "-v"], r"nginx/(\S+)")
+    rows = [
+        ("%s: %s connections" % (case, format(n, ",")), ["sheetsync", "nginx %s" % ng_v], ""),
+        ("RSS growth per connection (KiB)", both(lambda h: "%.2f" % h.per_conn),
+         "sheetsync target <= %g KiB" % target),
+        ("RSS before -> after (MiB)",
+         both(lambda h: "%.1f -> %.1f" % (h.before / 1024, h.after / 1024)), "VmRSS"),
+        ("time to open all (s)", both(lambda h: "%.1f" % h.open_s),
+         "%d in flight at a time" % 256),
+        ("server CPU while opening (s)",
+         both(lambda h: "n/a" if h.cpu is None else "%.2f" % h.cpu), "utime+stime"),
+        ("load average after opening", both(lambda h: "%.2f" % h.load), ""),
+    ]
+    head = ("%s %s, measured %g s after the last one, then closed; a fresh server "
+            "each; %d cores, load average %.2f before"
+            % (format(n, ","), title, args.settle, os.cpu_count(), args.case_load))
+    return head, rows
+
+
+def part_history(args, workdir):
+    """(heading, table rows): wrk on the status of a sync that sheetsync
+    knows only from its history (synced, then restarted on the same cache),
+    beside nginx serving the same JSON, at each --history-connections."""
+    conns = args.history_connections
+    log("\n== history: wrk at %s connections on the status of a sync only in the history"
+        % ", ".join(map(str, conns)))
+    need_fds(max(conns))
+    db = os.path.join(workdir, "history.db")
+    first = Sheetsync(args.bin, "file://" + DEMO, db, workdir)
+    try:
+        sync_id = first.start_sync()
+        final = first.wait_finished(sync_id, 60)
+    finally:
+        first.stop()
+    if final["status"] != "complete":
+        raise Failed("the demo sync ended %s" % final["status"])
+    ss = Sheetsync(args.bin, "file://" + DEMO, db, workdir,
+                   ["--max-connections=%d" % (max(conns) + 64)])
+    path = "%s?syncId=%s" % (ROUTE, sync_id)
+    st, _, body = request(ss.port, "GET", path)
+    if st != 200 or json.loads(body).get("status") != "complete":
+        raise Failed("after the restart GET %s answered %d: %s"
+                     % (path, st, body[:300].decode("utf-8", "replace")))
+    ng = Nginx(workdir, body, connections=max(conns))
+    log("sheetsync serve (pid %d) restarted on the cache of sync %s; nginx (pid %d) "
+        "serves its %d bytes" % (ss.pid, sync_id, ng.pid, len(body)))
+    results = {c: alternate_wrk(args, {"sheetsync": ss, "nginx": ng}, path, c) for c in conns}
+    st3, _, body3 = request(ss.port, "GET", path)
+    ss.stop()
+    ng.stop()
+    if st3 != 200 or body3 != body:
+        raise Failed("after the runs sheetsync answered %d with %d bytes (was 200, %d)"
+                     % (st3, len(body3), len(body)))
+
+    ng_v = tool_version(["nginx", "-v"], r"nginx/(\S+)")
+    rows = [("history: GET %s?syncId=<only in the history>" % ROUTE,
+             ["sheetsync", "nginx %s" % ng_v], "")]
+
+    def fmt(x, f="%.2f"):
+        return "n/a" if x is None else f % x
+
+    for c in conns:
+        res = results[c]
+
+        def med(f):
+            return [median_of(res["sheetsync"], f), median_of(res["nginx"], f)]
+
+        rps, p99 = med(lambda r: r.rps), med(lambda r: r.pct[99])
+        total = lambda name, f: sum(f(r) for r in res[name])
+        rows += [
+            ("c%d requests/s, median" % c, [fmt(x, "%.0f") for x in rps],
+             "ratio %.2f (target >= 1.00)" % (rps[0] / rps[1])),
+            ("c%d latency p99 (ms), median" % c, [fmt(x) for x in p99],
+             "target <= nginx's"),
+            ("c%d latency max (ms), median" % c,
+             [fmt(x) for x in med(lambda r: r.max_ms)], ""),
+            ("c%d requests over 2 s, all rounds" % c,
+             [str(total(k, lambda r: r.timeouts)) for k in ("sheetsync", "nginx")],
+             "wrk's timeouts" + ("; target 0" if c >= HISTORY_TIMEOUT_AT else "")),
+            ("c%d errors, all rounds" % c,
+             ["%d of %d" % (total(k, lambda r: r.errors), total(k, lambda r: r.requests or 0))
+              for k in ("sheetsync", "nginx")], "socket errors + non-2xx"),
+            ("c%d server CPU, median (of one core)" % c,
+             [fmt(None if x is None else 100 * x, "%.0f %%") for x in med(lambda r: r.cpu)],
+             "utime+stime / wall time"),
+        ]
+    rows.append(("load average after the runs", ["%.2f" % os.getloadavg()[0], ""], ""))
+    head = ("wrk -t%d -d%ds --latency --timeout 2s, %d round%s alternating at each of -c%s; "
+            "sheetsync restarted on the cache, so the sync is only in its history; nginx one "
+            "process; %d cores, load average %.2f before"
+            % (args.threads, args.duration, args.rounds, "" if args.rounds == 1 else "s",
+               ", -c".join(map(str, conns)), os.cpu_count(), args.case_load))
+    return head, rows
+
+
 # -- main ----------------------------------------------------------------
 
 def seconds(text):
@@ -921,6 +1253,24 @@ def seconds(text):
     if not m:
         raise argparse.ArgumentTypeError("a duration like 10s or 1m, got %r" % text)
     return int(m.group(1)) * (60 if m.group(2) == "m" else 1)
+
+
+CASES = ("status", "load", "idle", "streams", "history")
+
+
+def case_list(text):
+    cases = CASES if text.strip() == "all" else [c.strip() for c in text.split(",")]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown or not cases:
+        raise argparse.ArgumentTypeError("cases are %s or all, got %r" % (",".join(CASES), text))
+    return [c for c in CASES if c in cases]
+
+
+def connection_counts(text):
+    try:
+        return [int(c) for c in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("counts like 100,1000, got %r" % text)
 
 
 def print_table(head, rows):
@@ -965,12 +1315,32 @@ def main():
                    help="who polls: the asyncio poller, wrk with a pacing script, or "
                         "both, in turns (default both)")
     g.add_argument("--skip-load", action="store_true", help="skip part 2")
+    g = ap.add_argument_group("the scale cases (each beside nginx)")
+    g.add_argument("--cases", type=case_list, default="status,load",
+                   help="comma-separated, in this order: status (part 1), load (part 2), "
+                        "idle (RSS per idle keep-alive connection), streams (RSS per open "
+                        "event stream), history (wrk on the status of a sync only in the "
+                        "history); or all (default: status,load)")
+    g.add_argument("--idle", type=int, default=10000,
+                   help="idle connections of the idle case (default 10000)")
+    g.add_argument("--streams", type=int, default=10000,
+                   help="event streams of the streams case (default 10000)")
+    g.add_argument("--history-connections", type=connection_counts, default=[100, 1000],
+                   help="wrk -c of the history case, comma-separated (default 100,1000); "
+                        "its rounds, duration, threads and warm-up are part 1's")
+    g.add_argument("--settle", type=float, default=1.0,
+                   help="seconds between the last connection and reading RSS (default 1)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the scratch directory (databases, nginx config, logs)")
     args = ap.parse_args()
     if min(args.duration, args.connections, args.threads, args.rounds, args.rows,
-           args.pollers, args.load_runs) < 1 or args.poll_interval <= 0:
+           args.pollers, args.load_runs, args.idle, args.streams,
+           *args.history_connections) < 1 or args.poll_interval <= 0 or args.settle < 0:
         ap.error("counts and durations must be positive")
+    if args.skip_static and "status" in args.cases:
+        args.cases.remove("status")
+    if args.skip_load and "load" in args.cases:
+        args.cases.remove("load")
     if args.threads > args.connections:
         ap.error("--threads must not exceed --connections")
 
@@ -988,17 +1358,21 @@ def main():
             % (" and ".join(missing), "s" if len(missing) > 1 else "",
                " and ".join(missing), " ".join(missing)))
         status = 2
-    do_static = not args.skip_static and not missing
-    if not args.skip_static and missing:
-        log("http_bench: skipping part 1 (wrk vs nginx)")
+    # Every case but part 2 compares with nginx; history and part 1 run wrk.
+    for case in [c for c in args.cases if c != "load"]:
+        if "nginx" in missing or (case in ("status", "history") and "wrk" in missing):
+            args.cases.remove(case)
+            log("http_bench: skipping the %s case" % case)
     args.pollers_kinds = {"both": ["python", "wrk"], "python": ["python"],
                           "wrk": ["wrk"]}[args.poller]
     if "wrk" in missing and "wrk" in args.pollers_kinds:
         args.pollers_kinds.remove("wrk")
         log("http_bench: part 2 without the wrk poller")
-        if not args.pollers_kinds:
-            args.skip_load = True
+        if not args.pollers_kinds and "load" in args.cases:
+            args.cases.remove("load")
     args.loadavg = "%.2f" % os.getloadavg()[0]
+    # Thousands of sockets here, and in the servers and wrk, which inherit it.
+    raise_own_fd_limit()
 
     # SIGTERM/SIGHUP end the script like Ctrl-C: the finally below cleans up.
     def on_signal(sig, _frame):
@@ -1012,10 +1386,16 @@ def main():
     workdir = tempfile.mkdtemp(prefix="http.", dir=OUT)
     tables = []
     try:
-        if do_static:
-            tables.append(part1(args, workdir))
-        if not args.skip_load:
-            tables.append(part2(args, workdir))
+        for case in args.cases:
+            args.case_load = os.getloadavg()[0]
+            if case == "status":
+                tables.append(part1(args, workdir))
+            elif case == "load":
+                tables.append(part2(args, workdir))
+            elif case == "history":
+                tables.append(part_history(args, workdir))
+            else:
+                tables.append(part_memory(args, workdir, case))
     except Failed as e:
         log("\nhttp_bench: %s" % e)
         for p in Proc.running:
