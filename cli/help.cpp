@@ -109,7 +109,8 @@ const char* serving_flags = R"(Serving:
   --cors-origin=ORIGIN     let pages on ORIGIN (scheme://host[:port]) call
                            the API and load /sheetsync.js; repeatable
                            (default: none)
-  --max-connections=N      connections beyond this get 503 (default: 1024)
+  --max-connections=N      connections beyond this get 503 (default: the
+                           file descriptor limit less up to 256)
   --rate-limit=N/s|N/min   requests per client (API token, else address)
                            on /api/; beyond a burst of N: 429 (default: off)
   --interval=T             sync the --source URL's source every T

@@ -267,7 +267,9 @@ void pipeline_options::add_to(caf::config_option_set& opts, bool serve) {
     .add(insecure_public, "insecure-public",
          "allow a non-loopback --host without an API token")
     .add(max_connections, "max-connections",
-         "open connections beyond this get 503 (default: 1024)")
+         "open connections beyond this get 503 (default: the file "
+         "descriptor limit, raised to the hard one, less up to 256 for the "
+         "service's own files)")
     .add(rate_limit, "rate-limit",
          "N/s or N/min: requests per client (its API token, else its "
          "address) on /api/, in bursts of up to N; beyond: 429 (default: "

@@ -63,7 +63,8 @@ struct pipeline_options {
   /// check_cors_origins().
   std::vector<std::string> cors_origins;
   bool insecure_public = false;
-  size_t max_connections = 1024;
+  /// 0 (the default) = sized from the file descriptor limit (cli/fd_limit.hpp).
+  size_t max_connections = 0;
   /// --rate-limit as given ("10/s", "600/min"; "" = off).
   std::string rate_limit;
   /// `rate_limit` read by parse_command_line.

@@ -20,6 +20,7 @@
 #include "cli/cache_check.hpp"
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
+#include "cli/fd_limit.hpp"
 #include "cli/help.hpp"
 #include "cli/listen_failure.hpp"
 #include "net/join.hpp"
@@ -67,6 +68,27 @@ uint16_t start_facade(caf::actor_system& sys, facade_config fcfg,
     std::cerr << "sheetsync serve: "
               << listen_failure(host, wanted, "--port", err) << "\n";
   return port;
+}
+
+/// Raises the descriptor limit and sets opts.max_connections by the rule of
+/// cli/fd_limit.hpp, warning when the figure asked for does not fit.
+connection_budget size_connections(pipeline_options& opts) {
+  std::string note;
+  auto limit = raise_fd_limit(note);
+  if (!note.empty())
+    std::cerr << "sheetsync serve: warning: " << note << "\n";
+  auto budget = plan_connections(limit, opts.max_connections);
+  if (!budget.warning.empty())
+    std::cerr << "sheetsync serve: warning: " << budget.warning << "\n";
+  opts.max_connections = budget.max_connections;
+  return budget;
+}
+
+/// After the "listening on" line, which scripts wait for first.
+void print_budget(const connection_budget& b) {
+  std::cout << "sheetsync: accepting up to " << b.max_connections
+            << " connections (file descriptor limit " << b.fd_limit << ")"
+            << std::endl;
 }
 
 void wait_for_stop_signal() {
@@ -132,7 +154,7 @@ void stop_webhooks(caf::scoped_actor& self, webhook_actors& w) {
 /// stand-in for the other node's coordinator. Nothing here is linked to the
 /// other node (the stand-in only monitors it), so this process dying
 /// disturbs neither the coordinator nor its syncs.
-int run_facade_only(command_config& cfg) {
+int run_facade_only(command_config& cfg, const connection_budget& budget) {
   auto& opts = cfg.opts;
   // Read and checked by parse_command_line.
   const auto& host = opts.coordinator_host;
@@ -150,6 +172,7 @@ int run_facade_only(command_config& cfg) {
     std::cout << "sheetsync: listening on http://" << bracketed(opts.host)
               << ":" << port << " (facade of the coordinator at "
               << bracketed(host) << ":" << node_port << ")" << std::endl;
+    print_budget(budget);
     wait_for_stop_signal();
   }
   self->send_exit(facade, caf::exit_reason::user_shutdown);
@@ -179,8 +202,9 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
   }
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+  auto budget = size_connections(opts);
   if (cfg.given.count("coordinator"))
-    return run_facade_only(cfg);
+    return run_facade_only(cfg, budget);
   std::string note;
   if (auto msg = check_cache(opts, cfg.given, note); !msg.empty()) {
     std::cerr << "sheetsync serve: " << msg << "\n";
@@ -273,6 +297,7 @@ int run_serve_command(const std::vector<std::string>& raw_args) {
               << (opts.sources.size() == 1 ? "source " : "sources ")
               << join(names_of(opts.sources)) << ", cache " << opts.db << ")"
               << std::endl;
+    print_budget(budget);
     wait_for_stop_signal();
     // Cancel running and queued syncs of every source (also those added at
     // run time): their writers drop what they wrote aside, so the cache keeps

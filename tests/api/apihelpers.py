@@ -207,15 +207,18 @@ class FakeSheet(FakeProcess):
 class Server:
     """`sheetsync serve --port=0 ...` on 127.0.0.1, started in the constructor.
 
-    args: extra flags; env: extra environment variables. The stdout line announcing the port is
-    awaited; stderr goes to a file (see stderr_text())."""
+    args: extra flags; env: extra environment variables; preexec_fn: run in the child before exec
+    (e.g. to set its resource limits). The stdout line announcing the port is awaited; stderr goes
+    to a file (see stderr_text())."""
 
-    def __init__(self, source, db, args=(), env=None, host_check=True, start_timeout=15):
+    def __init__(self, source, db, args=(), env=None, host_check=True, start_timeout=15,
+                 preexec_fn=None):
         self.source = source
         self.db = db
-        self._start(['--source=' + source, '--db=' + db] + list(args), env, start_timeout)
+        self._start(['--source=' + source, '--db=' + db] + list(args), env, start_timeout,
+                    preexec_fn=preexec_fn)
 
-    def _start(self, args, env=None, start_timeout=15, what='sheetsync serve'):
+    def _start(self, args, env=None, start_timeout=15, what='sheetsync serve', preexec_fn=None):
         """Runs `sheetsync serve --port=0 ARGS...` (kept as .cmd) and awaits the stdout line
         announcing the port; every line up to it goes through _start_line() first. Subclasses
         with other flags call this instead of Server.__init__; `what` names it in errors."""
@@ -227,7 +230,8 @@ class Server:
         full_env.update(env or {})
         self.stderr_file = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self.stderr_file, env=full_env)
+                                     stderr=self.stderr_file, env=full_env,
+                                     preexec_fn=preexec_fn)
         _live.append(self.proc)
         self.stdout_lines = []
         self._drain = None
