@@ -1,17 +1,10 @@
 #include "net/eager_scribe.hpp"
 
 #include <atomic>
-#include <cerrno>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/types.h>
 
 #include <caf/actor_cast.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/native_socket.hpp>
-#include <caf/policy/tcp.hpp>
 #include <caf/send.hpp>
 
 #include "messages/type_ids.hpp"
@@ -24,41 +17,6 @@ std::atomic<uint64_t> direct_sends_total;
 
 } // namespace
 
-// -- half_close_tcp -----------------------------------------------------------
-
-caf::io::network::rw_state
-half_close_tcp::read_some(size_t& result, caf::io::network::native_socket fd,
-                          void* buf, size_t len) {
-  using caf::io::network::rw_state;
-  result = 0;
-  auto n = ::recv(fd, buf, len, 0);
-  if (n > 0) {
-    result = static_cast<size_t>(n);
-    return rw_state::success;
-  }
-  if (n == 0) {
-    // After a reset whose error an earlier send already took, recv also
-    // returns 0: only CLOSE_WAIT (the peer's FIN, nothing else) is a
-    // half-close.
-    tcp_info info{};
-    socklen_t info_len = sizeof(info);
-    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &info_len) != 0
-        || info.tcpi_state != TCP_CLOSE_WAIT)
-      return rw_state::failure;
-    owner->end_of_input();
-    return rw_state::indeterminate; // Nothing read; stop this round.
-  }
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-    return rw_state::success; // Nothing to read now, as CAF's policy says.
-  return rw_state::failure;
-}
-
-caf::io::network::rw_state
-half_close_tcp::write_some(size_t& result, caf::io::network::native_socket fd,
-                           const void* buf, size_t len) {
-  return caf::policy::tcp::write_some(result, fd, buf, len);
-}
-
 // -- eager_scribe -------------------------------------------------------------
 
 uint64_t eager_scribe::direct_sends() {
@@ -69,11 +27,12 @@ eager_scribe::eager_scribe(caf::io::network::default_multiplexer& mpx,
                            caf::io::network::native_socket fd)
   : scribe(caf::io::network::conn_hdl_from_socket(fd)),
     stream_(mpx, fd, this) {
-  stream_.ack_writes(true);
+  // nop
 }
 
 void eager_scribe::configure_read(caf::io::receive_policy::config config) {
-  stream_.configure_read(config);
+  // Only the size counts: the facade reads whatever arrives (at_most).
+  stream_.read_limit(config.second);
   if (!launched_)
     launch();
 }
@@ -87,7 +46,7 @@ std::vector<char>& eager_scribe::wr_buf() {
 }
 
 std::vector<char>& eager_scribe::rd_buf() {
-  return stream_.rd_buf();
+  return rd_buf_;
 }
 
 void eager_scribe::graceful_shutdown() {
@@ -109,8 +68,15 @@ void eager_scribe::graceful_shutdown() {
 
 bool eager_scribe::consume(caf::execution_unit* ctx, const void* buf,
                            size_t num_bytes) {
-  if (!lingering_)
-    return scribe::consume(ctx, buf, num_bytes);
+  if (!lingering_) {
+    // scribe::consume hands rd_buf() to the broker (swapped into its
+    // message); `buf` is the thread's read buffer.
+    auto bytes = static_cast<const char*>(buf);
+    rd_buf_.assign(bytes, bytes + num_bytes);
+    auto more = scribe::consume(ctx, rd_buf_.data(), num_bytes);
+    std::vector<char>{}.swap(rd_buf_);
+    return more;
+  }
   drained_ += num_bytes;
   if (drained_ <= max_drain)
     return true; // Discarded.
@@ -120,23 +86,10 @@ bool eager_scribe::consume(caf::execution_unit* ctx, const void* buf,
 }
 
 void eager_scribe::flush() {
-  auto& buf = stream_.wr_buf();
-  if (buf.empty())
-    return;
-  if (!stream_busy_ && !acks_wanted_) {
-    auto sent = ::send(stream_.fd(), buf.data(), buf.size(), MSG_NOSIGNAL);
-    // A full send buffer or an error: the stream takes over and, on an error,
-    // reports it the usual way.
-    if (sent > 0) {
-      buf.erase(buf.begin(), buf.begin() + sent);
-      if (buf.empty()) {
-        direct_sends_total.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-    }
-  }
-  stream_busy_ = true;
-  stream_.flush(this);
+  // Receipts would have to reach the broker from inside its own flush call:
+  // with them, everything goes through the write events.
+  if (stream_.flush(this, !acks_wanted_))
+    direct_sends_total.fetch_add(1, std::memory_order_relaxed);
 }
 
 std::string eager_scribe::addr() const {
@@ -151,7 +104,7 @@ uint16_t eager_scribe::port() const {
 
 void eager_scribe::launch() {
   launched_ = true;
-  stream_.start(this);
+  stream_.activate(this);
 }
 
 void eager_scribe::add_to_loop() {
@@ -164,8 +117,6 @@ void eager_scribe::remove_from_loop() {
 
 void eager_scribe::data_transferred(caf::execution_unit* ctx, size_t written,
                                     size_t remaining) {
-  if (remaining == 0)
-    stream_busy_ = false;
   if (acks_wanted_)
     scribe::data_transferred(ctx, written, remaining);
 }

@@ -8,39 +8,15 @@
 #include <caf/io/abstract_broker.hpp>
 #include <caf/io/accept_handle.hpp>
 #include <caf/io/network/doorman_impl.hpp>
-#include <caf/io/network/rw_state.hpp>
-#include <caf/io/network/stream_impl.hpp>
 #include <caf/io/scribe.hpp>
+
+#include "net/socket_stream.hpp"
 
 namespace sheetsync {
 
-class eager_scribe;
-
-/// CAF's TCP policy, except that the peer's end of input (FIN: it sent all it
-/// will send) is handed to the scribe instead of failing the connection.
-struct half_close_tcp {
-  eager_scribe* owner;
-
-  explicit half_close_tcp(eager_scribe* owner) : owner(owner) {
-    // nop
-  }
-
-  caf::io::network::rw_state read_some(size_t& result,
-                                       caf::io::network::native_socket fd,
-                                       void* buf, size_t len);
-
-  static caf::io::network::rw_state
-  write_some(size_t& result, caf::io::network::native_socket fd,
-             const void* buf, size_t len);
-
-  static constexpr bool must_read_more(caf::io::network::native_socket,
-                                       size_t) {
-    return false;
-  }
-};
-
-/// The scribe of the HTTP facade's connections. Two differences from CAF
-/// 0.17's own:
+/// The scribe of the HTTP facade's connections. Its socket I/O is a
+/// socket_stream (no buffers while idle); its differences from CAF 0.17's own
+/// scribe:
 ///
 /// - A flushed answer goes straight to the socket when nothing of the
 ///   connection still waits to go out. CAF's stream registers the socket for
@@ -103,7 +79,7 @@ public:
   /// Bytes read and discarded while lingering at most.
   static constexpr size_t max_drain = 256 * 1024;
 
-  /// Called by the policy when the peer has sent all it will send.
+  /// Called by the stream when the peer has sent all it will send.
   void end_of_input();
 
   /// Flushes sent whole without the stream, by every eager scribe of the
@@ -112,18 +88,18 @@ public:
 
 private:
   bool launched_ = false;
-  /// What the broker asked for; the stream always reports, so that the scribe
-  /// knows when it is empty again.
+  /// What the broker asked for; the stream always reports.
   bool acks_wanted_ = false;
-  /// Bytes were handed to the stream and it has not reported them all sent.
-  bool stream_busy_ = false;
   /// The peer sent its FIN: nothing is read any more.
   bool input_ended_ = false;
   /// Closed by the broker; still reading (and discarding) until the peer
   /// closes.
   bool lingering_ = false;
   size_t drained_ = 0;
-  caf::io::network::stream_impl<half_close_tcp> stream_;
+  /// What was read, for the broker's new_data_msg: filled per read and given
+  /// back after it (an idle connection holds no read buffer).
+  std::vector<char> rd_buf_;
+  socket_stream stream_;
 };
 
 /// Accepts connections as eager scribes.

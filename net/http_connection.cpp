@@ -10,6 +10,21 @@ namespace sheetsync {
 
 using caf::io::connection_handle;
 
+namespace {
+
+/// Takes the first element; an emptied queue gives its memory back (idle
+/// connections are most of them).
+template <class T>
+T take_front(std::vector<T>& xs) {
+  auto x = std::move(xs.front());
+  xs.erase(xs.begin());
+  if (xs.empty())
+    std::vector<T>{}.swap(xs);
+  return x;
+}
+
+} // namespace
+
 http_connections::http_connections(caf::io::abstract_broker* io,
                                    connection_limits limits,
                                    request_handler on_request,
@@ -216,8 +231,7 @@ void http_connections::flush_replies(connection_handle hdl) {
   auto& c = i->second;
   bool wrote = false;
   while (!c.replies.empty() && c.replies.front().bytes) {
-    auto reply = std::move(c.replies.front());
-    c.replies.pop_front();
+    auto reply = take_front(c.replies);
     ++c.first_seq;
     io_->write(hdl, reply.bytes->size(), reply.bytes->data());
     wrote = true;
@@ -269,8 +283,7 @@ void http_connections::pump(connection_handle hdl) {
       }
       return;
     }
-    auto req = std::move(c.queued.front());
-    c.queued.pop_front();
+    auto req = take_front(c.queued);
     reply_slot slot;
     slot.hdl = hdl;
     slot.conn = c.id;

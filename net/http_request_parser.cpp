@@ -252,6 +252,11 @@ struct http_request_parser::impl {
     cur.upgrade = false;
   }
 
+  /// Between requests, with nothing to remember: a new parser would do the same.
+  bool at_rest() const {
+    return error == 0 && !closed && !in_message && msg_bytes == 0 && spare.empty();
+  }
+
   void reset_message() {
     cur = http_request{};
     msg_bytes = 0;
@@ -489,7 +494,7 @@ http_request_parser::http_request_parser() : http_request_parser(limits{}) {
   // nop
 }
 
-http_request_parser::http_request_parser(limits lim) : impl_(std::make_unique<impl>(lim)) {
+http_request_parser::http_request_parser(limits lim) : lim_(lim) {
   // nop
 }
 
@@ -500,10 +505,19 @@ http_request_parser::http_request_parser(http_request_parser&&) noexcept = defau
 http_request_parser& http_request_parser::operator=(http_request_parser&&) noexcept = default;
 
 int http_request_parser::feed(std::string_view bytes, std::vector<http_request>& out) {
-  return impl_->feed(bytes, out);
+  if (!impl_)
+    impl_ = std::make_unique<impl>(lim_);
+  auto status = impl_->feed(bytes, out);
+  // Between two requests a parser is as good as new (http_parser is back at the start of a
+  // message): an idle keep-alive connection holds none.
+  if (impl_->at_rest())
+    impl_.reset();
+  return status;
 }
 
 void http_request_parser::recycle(std::vector<http_request>& done) {
+  if (!impl_)
+    impl_ = std::make_unique<impl>(lim_);
   auto& spare = impl_->spare;
   spare.reserve(impl::max_spare);
   for (auto& r : done) {
@@ -517,15 +531,15 @@ void http_request_parser::recycle(std::vector<http_request>& done) {
 }
 
 size_t http_request_parser::pending_bytes() const {
-  return impl_->in_message ? impl_->msg_bytes : 0;
+  return impl_ && impl_->in_message ? impl_->msg_bytes : 0;
 }
 
 int http_request_parser::error() const {
-  return impl_->error;
+  return impl_ ? impl_->error : 0;
 }
 
 bool http_request_parser::closed() const {
-  return impl_->closed;
+  return impl_ && impl_->closed;
 }
 
 } // namespace sheetsync

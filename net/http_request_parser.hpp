@@ -68,6 +68,8 @@ public:
 private:
   struct impl;
 
+  limits lim_;
+  /// Made by the first byte of a request, dropped between requests.
   std::unique_ptr<impl> impl_;
 };
 
