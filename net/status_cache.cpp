@@ -4,24 +4,68 @@
 
 namespace sheetsync {
 
+namespace {
+
+/// The keep-alive 200 answer of a status.
+std::string ready_answer(const std::string& json) {
+  return serialize(json_response(200, json), true);
+}
+
+} // namespace
+
 bool status_cache::update(const sync_status& st, const std::string& json,
                           time_point now) {
-  auto& k = known_[st.id];
+  auto [i, added] = known_.try_emplace(st.id);
+  auto& k = i->second;
   if (k.finished_at && !finished(st.state))
     return false;
   k.json = json;
   k.updated_at = now;
-  k.response = serialize(json_response(200, json), true);
+  k.response = ready_answer(json);
   if (finished(st.state)) {
-    k.finished_at = now;
-    if (auto i = running_.find(st.source);
-        i != running_.end() && i->second == st.id)
-      running_.erase(i);
+    if (auto r = running_.find(st.source);
+        r != running_.end() && r->second == st.id)
+      running_.erase(r);
+    keep_finished(st.id, k, added, now);
   } else {
     // Running, or waiting in the queue (idle, "queued").
+    if (added)
+      k.place = unfinished_.insert(unfinished_.begin(), st.id);
+    else
+      unfinished_.splice(unfinished_.begin(), unfinished_, k.place);
     running_[st.source] = st.id;
   }
   return true;
+}
+
+bool status_cache::fill(const sync_status& st, const std::string& json,
+                        time_point now) {
+  if (!finished(st.state) || st.id.empty() || known_.count(st.id) != 0)
+    return false;
+  auto& k = known_[st.id];
+  k.json = json;
+  k.updated_at = now;
+  k.response = ready_answer(json);
+  keep_finished(st.id, k, true, now);
+  return true;
+}
+
+void status_cache::keep_finished(const std::string& id, entry& k, bool added,
+                                 time_point now) {
+  if (added) {
+    k.place = finished_.insert(finished_.begin(), id);
+  } else if (k.finished_at) {
+    finished_.splice(finished_.begin(), finished_, k.place);
+  } else {
+    // It ran until now.
+    unfinished_.erase(k.place);
+    k.place = finished_.insert(finished_.begin(), id);
+  }
+  k.finished_at = now;
+  while (finished_.size() > max_finished) {
+    known_.erase(finished_.back());
+    finished_.pop_back();
+  }
 }
 
 const status_cache::entry* status_cache::read(const std::string& id,
@@ -29,9 +73,13 @@ const status_cache::entry* status_cache::read(const std::string& id,
   auto i = known_.find(id);
   if (id.empty() || i == known_.end())
     return nullptr;
-  if (i->second.finished_at)
-    i->second.finished_at = now; // still read: keep it
-  return &i->second;
+  auto& k = i->second;
+  if (k.finished_at) {
+    // Still read: keep it, last to go.
+    k.finished_at = now;
+    finished_.splice(finished_.begin(), finished_, k.place);
+  }
+  return &k;
 }
 
 const std::string* status_cache::running(const std::string& source) const {
@@ -40,13 +88,20 @@ const std::string* status_cache::running(const std::string& source) const {
 }
 
 void status_cache::expire(time_point now) {
-  for (auto i = known_.begin(); i != known_.end();) {
-    auto& k = i->second;
-    if (k.finished_at ? now - *k.finished_at >= finished_ttl
-                      : now - k.updated_at >= unfinished_ttl)
-      i = known_.erase(i);
-    else
-      ++i;
+  // The oldest come last in each order.
+  while (!finished_.empty()) {
+    auto i = known_.find(finished_.back());
+    if (now - *i->second.finished_at < finished_ttl)
+      break;
+    known_.erase(i);
+    finished_.pop_back();
+  }
+  while (!unfinished_.empty()) {
+    auto i = known_.find(unfinished_.back());
+    if (now - i->second.updated_at < unfinished_ttl)
+      break;
+    known_.erase(i);
+    unfinished_.pop_back();
   }
   for (auto i = running_.begin(); i != running_.end();)
     if (known_.count(i->second) == 0)

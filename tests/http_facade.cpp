@@ -35,11 +35,13 @@
 #include "messages/system_config.hpp"
 #include "net/source_json.hpp"
 #include "net/status_json.hpp"
+#include "tests/make_status.hpp"
 
 #include <rapidjson/document.h>
 
 using namespace std::chrono_literals;
 using namespace sheetsync;
+using sheetsync::test::make_status;
 
 using caf::io::accept_handle;
 using caf::io::connection_handle;
@@ -153,22 +155,6 @@ std::vector<response> parse_responses(const std::string& text) {
   auto result = parse_responses(text, rest);
   CAF_CHECK_EQUAL(rest, "");
   return result;
-}
-
-sync_status make_status(std::string id, sync_state state, uint8_t progress) {
-  sync_status st;
-  st.id = std::move(id);
-  st.source = "default";
-  st.state = state;
-  st.progress = progress;
-  st.message = std::string{"now "} + to_string(state);
-  st.started_ms = 1'700'000'000'000;
-  st.updated_ms = st.started_ms + progress;
-  if (finished(state))
-    st.finished_ms = st.updated_ms;
-  st.bytes = 1000u * progress;
-  st.rows = 10u * progress;
-  return st;
 }
 
 /// The idle status the broker shows for a source that never synced.
