@@ -94,6 +94,14 @@ def wait_until(condition, what, timeout=30, interval=0.05):
         time.sleep(interval)
 
 
+def metric(text, name_and_labels):
+    """The value of one sample line of Prometheus text, or None."""
+    for line in text.splitlines():
+        if line.startswith(name_and_labels + ' '):
+            return float(line.split()[-1])
+    return None
+
+
 class FakeSheetCase(unittest.TestCase):
     """Tests against the fake sheet server (tests/fake_server.py), started once per class as
     `cls.sheet`."""

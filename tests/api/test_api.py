@@ -39,14 +39,6 @@ def demo_rows():
     return rows[0], rows[1:]
 
 
-def metric(text, name_and_labels):
-    """The value of one sample line of Prometheus text, or None."""
-    for line in text.splitlines():
-        if line.startswith(name_and_labels + ' '):
-            return float(line.split()[-1])
-    return None
-
-
 class ServerTestCase(unittest.TestCase):
     """Starts the fake sheet server once per class; servers are stopped by cleanups."""
 
@@ -214,15 +206,15 @@ class TestDemoSync(ServerTestCase):
         self.assertTrue(r.header('Content-Type').startswith('text/plain'), r)
         text = r.text()
         self.assertIn('sheetsync_syncs_total{outcome="complete"} 1\n', text)
-        self.assertEqual(metric(text, 'sheetsync_syncs_total{outcome="error"}'), 0)
+        self.assertEqual(h.metric(text, 'sheetsync_syncs_total{outcome="error"}'), 0)
         self.assertEqual(
-            metric(text, 'sheetsync_http_requests_total{route="sync",code="202"}'), 1)
-        polls = metric(text, 'sheetsync_http_requests_total{route="status",code="200"}')
+            h.metric(text, 'sheetsync_http_requests_total{route="sync",code="202"}'), 1)
+        polls = h.metric(text, 'sheetsync_http_requests_total{route="status",code="200"}')
         self.assertIsNotNone(polls, text)
         self.assertGreaterEqual(polls, len(self.polls) + 1)
         self.assertGreaterEqual(
-            metric(text, 'sheetsync_http_requests_total{route="healthz",code="200"}'), 1)
-        self.assertEqual(metric(text, 'sheetsync_last_sync_rows'), h.DEMO_ROWS)
+            h.metric(text, 'sheetsync_http_requests_total{route="healthz",code="200"}'), 1)
+        self.assertEqual(h.metric(text, 'sheetsync_last_sync_rows'), h.DEMO_ROWS)
 
     def test_pages_are_served(self):
         for path, kind in (('/', 'text/html'), ('/settings', 'text/html'),
@@ -397,7 +389,7 @@ class TestErrorSync(ServerTestCase):
         self.assertJsonResponse(server.get('/healthz'), 200)
         self.assertEqual(server.status().json()['status'], 'error')
         self.assertEqual(self.assertJsonResponse(server.get('/api/data'), 200)['total'], 0)
-        self.assertEqual(metric(server.get('/metrics').text(),
+        self.assertEqual(h.metric(server.get('/metrics').text(),
                                 'sheetsync_syncs_total{outcome="error"}'), 1)
         # (Right after a sync ends the server may answer 409 "still cleaning up" for a few ms;
         # TestCancel.test_post_right_after_cancel checks that case.)
@@ -482,7 +474,7 @@ class TestSourcesAndHistory(ServerTestCase):
 
         metrics = server.get('/metrics').text()
         self.assertEqual(
-            metric(metrics, 'sheetsync_source_syncs_total{source="sheet",outcome="complete"}'), 2)
+            h.metric(metrics, 'sheetsync_source_syncs_total{source="sheet",outcome="complete"}'), 2)
 
     def test_source_parameter_of_the_other_routes(self):
         server = self.start('/ok.csv', args=['--cooldown=0s'])
