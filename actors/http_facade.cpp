@@ -308,6 +308,53 @@ bool answer_pushed(self_ptr self, const reply_slot& slot, const std::string& id)
   return true;
 }
 
+/// The reads waiting for the status ask of `id`, taken out of the state.
+std::vector<reply_slot> take_status_readers(self_ptr self, const std::string& id) {
+  auto& asks = self->state.status_asks;
+  auto i = asks.find(id);
+  if (i == asks.end())
+    return {};
+  auto readers = std::move(i->second);
+  asks.erase(i);
+  return readers;
+}
+
+/// Asks the coordinator for a status the cache lacks (it may read the
+/// history) and keeps a finished answer, so that reading the id again is not
+/// an SQLite round trip. Reads of the same id while the ask is on its way
+/// wait for its answer instead of asking again: a flood of reads of one
+/// uncached id costs one ask.
+void ask_status(self_ptr self, const reply_slot& slot, const std::string& id) {
+  auto& s = self->state;
+  auto& readers = s.status_asks[id];
+  readers.push_back(slot);
+  if (readers.size() > 1) {
+    s.metrics.count_status_read(status_read::shared);
+    return;
+  }
+  s.metrics.count_status_read(status_read::coordinator);
+  self->request(s.cfg.coordinator, s.cfg.request_timeout, atom::status_v, id)
+    .then(
+      [=](const sync_status& st) {
+        auto& s = self->state;
+        auto json = to_json(st);
+        // Only used (and so only filled) when reads may be answered from
+        // memory; fill() takes finished statuses only.
+        if (s.cfg.answer_pushed)
+          s.statuses.fill(st, json, self->clock().now());
+        auto r = json_response(200, json);
+        for (auto& reader : take_status_readers(self, id))
+          respond(self, reader, "status", r);
+      },
+      [=](caf::error& err) {
+        // Not kept: a client making up ids must not fill memory, and a
+        // coordinator that did not answer may answer the next read.
+        auto r = from_error(err);
+        for (auto& reader : take_status_readers(self, id))
+          respond(self, reader, "status", r);
+      });
+}
+
 /// GET /api/sync-sheets-bg: a sync's status (?syncId=), or the running,
 /// else the latest sync of a source.
 void get_status(self_ptr self, const reply_slot& slot, const http_request& req) {
@@ -315,10 +362,11 @@ void get_status(self_ptr self, const reply_slot& slot, const http_request& req) 
   auto id = req.query_param("syncId").value_or("");
   if (!id.empty()) {
     // The sync's id says everything: `source` is not needed.
-    if (answer_pushed(self, slot, id))
+    if (answer_pushed(self, slot, id)) {
+      self->state.metrics.count_status_read(status_read::cache);
       return;
-    ask_and_answer<sync_status>(self, slot, "status", status_200,
-                                atom::status_v, id);
+    }
+    ask_status(self, slot, id);
     return;
   }
   // No id: the source's running sync, else its latest, else idle.

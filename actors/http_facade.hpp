@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/actor_clock.hpp>
@@ -66,8 +67,12 @@ struct http_facade_state {
   std::optional<http_connections> conns;
   /// What event streams get.
   event_hub events;
-  /// Statuses pushed by the coordinator, answered without a round trip.
+  /// Statuses pushed by the coordinator, and finished ones reads asked for:
+  /// answered without a round trip.
   status_cache statuses;
+  /// Status reads by sync id waiting for the coordinator's answer, by id (one
+  /// ask per id at a time; as many entries as asks on their way).
+  std::unordered_map<std::string, std::vector<reply_slot>> status_asks;
   /// The configured source names, the default one first; empty until the
   /// coordinator told us (at start-up, or on the first request naming one).
   std::vector<std::string> sources;

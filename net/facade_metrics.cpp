@@ -126,6 +126,19 @@ std::string facade_metrics::render(size_t open_connections) const {
                   std::string{key.first}.c_str(), key.second, n);
     out += buf;
   }
+  out += "# HELP sheetsync_status_reads_total Status reads by sync id, by what "
+         "answered: the facade's cache, the coordinator (its memory or the "
+         "history), or an ask for the same id already on its way.\n"
+         "# TYPE sheetsync_status_reads_total counter\n";
+  for (auto [how, label] : {std::pair{status_read::cache, "cache"},
+                            std::pair{status_read::coordinator, "coordinator"},
+                            std::pair{status_read::shared, "shared"}}) {
+    std::snprintf(buf, sizeof(buf),
+                  "sheetsync_status_reads_total{answered=\"%s\"} %" PRIu64
+                  "\n",
+                  label, status_reads(how));
+    out += buf;
+  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -11,6 +12,16 @@
 
 namespace sheetsync {
 
+/// What answered a status read by sync id.
+enum class status_read : uint8_t {
+  /// The facade's status cache: no round trip.
+  cache,
+  /// The coordinator, asked (from its memory, else the history's SQLite).
+  coordinator,
+  /// The answer of the same id's ask already on its way.
+  shared,
+};
+
 /// What /metrics reports, in Prometheus text format.
 class facade_metrics {
 public:
@@ -20,6 +31,16 @@ public:
   /// Counts a finished request by route (a string literal: a fixed label,
   /// never the raw path).
   void count_request(const char* route, int status);
+
+  /// Counts a status read by sync id by what answered it.
+  void count_status_read(status_read how) {
+    ++status_reads_[static_cast<size_t>(how)];
+  }
+
+  /// Status reads by id that `how` answered.
+  uint64_t status_reads(status_read how) const {
+    return status_reads_[static_cast<size_t>(how)];
+  }
 
   /// Counts each sync once, when its final status passes by: in all and by
   /// source.
@@ -49,6 +70,8 @@ private:
 
   /// Keyed by the route literal: no allocation per request.
   std::map<std::pair<std::string_view, int>, uint64_t> requests_;
+  /// By status_read.
+  std::array<uint64_t, 3> status_reads_{};
   /// By source name (operator-configured: a bounded label set); the totals
   /// by outcome are their sums.
   std::map<std::string, source_counts> sources_;

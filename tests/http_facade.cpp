@@ -570,6 +570,13 @@ struct fixture : test_coordinator_fixture<test_config> {
     sc->sources = {a, b};
   }
 
+  /// What a fresh keep-alive connection reads after asking `id`'s status.
+  std::string output_of_one_read(const std::string& id) {
+    auto conn = connect();
+    send(conn, get("/api/sync-sheets-bg?syncId=" + id));
+    return output(conn);
+  }
+
   /// Requests the fake coordinator received (after the start-up ones).
   size_t coordinator_calls() {
     return sc->calls.size();
@@ -989,6 +996,102 @@ CAF_TEST(GET status of an unknown id: 404 JSON) {
   check_json(r);
   CAF_CHECK(contains(r.body, R"("success":false)"));
   CAF_CHECK(contains(r.body, R"("error":"unknown_sync")"));
+}
+
+// After a restart, or once the coordinator forgot a sync, its status comes
+// from the history (SQLite): once per id, not once per read.
+CAF_TEST(a finished status the coordinator read from its history is asked once) {
+  start();
+  auto old = make_status("sync-old", sync_state::complete, 100);
+  sc->syncs["sync-old"] = old;
+  auto calls = coordinator_calls();
+  auto first = output_of_one_read("sync-old");
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 1);
+  CAF_CHECK_EQUAL(sc->calls.back(), "status sync-old");
+  auto second = output_of_one_read("sync-old");
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 1);
+  // Byte for byte the same answer.
+  CAF_CHECK_EQUAL(second, first);
+  auto r = parse_responses(second);
+  CAF_REQUIRE_EQUAL(r.size(), 1u);
+  CAF_CHECK_EQUAL(r[0].status, 200);
+  CAF_CHECK_EQUAL(r[0].body, to_json(old));
+  auto& metrics = state().metrics;
+  CAF_CHECK_EQUAL(metrics.status_reads(status_read::coordinator), 1u);
+  CAF_CHECK_EQUAL(metrics.status_reads(status_read::cache), 1u);
+  auto text = exchange(get("/metrics")).body;
+  CAF_CHECK(contains(text, "sheetsync_status_reads_total{answered=\"cache\"} 1\n"));
+  CAF_CHECK(contains(
+    text, "sheetsync_status_reads_total{answered=\"coordinator\"} 1\n"));
+  // A running sync's answer is not kept (pushes own those), nor a 404.
+  for (auto id : {"sync-1", "sync-nope"}) {
+    calls = coordinator_calls();
+    output_of_one_read(id);
+    output_of_one_read(id);
+    CAF_CHECK_EQUAL(coordinator_calls(), calls + 2);
+  }
+  CAF_CHECK_EQUAL(state().statuses.size(), 1u);
+}
+
+CAF_TEST(reads of one uncached id share the ask on its way) {
+  start();
+  auto old = make_status("sync-old", sync_state::error, 30);
+  sc->hold = true;
+  std::vector<connection_handle> readers;
+  for (int i = 0; i < 3; ++i) {
+    readers.push_back(connect());
+    send(readers.back(), get("/api/sync-sheets-bg?syncId=sync-old"));
+  }
+  // Another id asks on its own.
+  auto other = connect();
+  send(other, get("/api/sync-sheets-bg?syncId=sync-nope"));
+  CAF_REQUIRE_EQUAL(sc->held.size(), 2u);
+  CAF_CHECK_EQUAL(sc->held[0].first, "status sync-old");
+  CAF_CHECK_EQUAL(sc->held[1].first, "status sync-nope");
+  sc->held[0].second.deliver(old);
+  sc->held[1].second.deliver(
+    sheetsync::make_error(ec::unknown_sync, "no sync with id sync-nope"));
+  pump();
+  for (auto conn : readers) {
+    auto r = one_response(conn);
+    CAF_CHECK_EQUAL(r.status, 200);
+    CAF_CHECK_EQUAL(r.body, to_json(old));
+  }
+  check_error(one_response(other), "unknown_sync");
+  CAF_CHECK(state().status_asks.empty());
+  auto& metrics = state().metrics;
+  CAF_CHECK_EQUAL(metrics.status_reads(status_read::coordinator), 2u);
+  CAF_CHECK_EQUAL(metrics.status_reads(status_read::shared), 2u);
+  // The answer was kept: the next read waits for nothing.
+  sc->hold = false;
+  auto calls = coordinator_calls();
+  CAF_CHECK_EQUAL(exchange(get("/api/sync-sheets-bg?syncId=sync-old")).body,
+                  to_json(old));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  sc->held.clear();
+}
+
+// A client enumerating ids of finished syncs cannot grow the cache.
+CAF_TEST(statuses filled from the history stay within the bound) {
+  start();
+  auto n = status_cache::max_finished + 10;
+  for (size_t i = 0; i < n; ++i) {
+    auto id = "sync-h" + std::to_string(i);
+    sc->syncs[id] = make_status(id, sync_state::complete, 100);
+  }
+  auto conn = connect();
+  for (size_t i = 0; i < n; ++i) {
+    send(conn, get("/api/sync-sheets-bg?syncId=sync-h" + std::to_string(i)));
+    output(conn);
+  }
+  CAF_CHECK_EQUAL(state().statuses.size(), status_cache::max_finished);
+  // The least recently read went first and asks again; the latest do not.
+  auto calls = coordinator_calls();
+  send(conn, get("/api/sync-sheets-bg?syncId=sync-h" + std::to_string(n - 1)));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls);
+  send(conn, get("/api/sync-sheets-bg?syncId=sync-h0"));
+  CAF_CHECK_EQUAL(coordinator_calls(), calls + 1);
+  CAF_CHECK_EQUAL(state().statuses.size(), status_cache::max_finished);
 }
 
 CAF_TEST(DELETE without syncId: 400 and no coordinator request) {
