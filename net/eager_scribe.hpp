@@ -102,12 +102,23 @@ private:
   socket_stream stream_;
 };
 
-/// Accepts connections as eager scribes.
+/// Accepts connections as eager scribes, all that wait at a readiness event
+/// (up to max_accepts) instead of CAF's one.
 class eager_doorman : public caf::io::network::doorman_impl {
 public:
   using doorman_impl::doorman_impl;
 
   bool new_connection() override;
+
+  /// Connections taken at one readiness event at most.
+  static constexpr size_t max_accepts = 64;
+
+  /// Connections taken after the first of their event, by every eager
+  /// doorman of the process: what shows that waiting ones are taken at once.
+  static uint64_t batched_accepts();
+
+private:
+  bool take(caf::io::network::native_socket fd);
 };
 
 /// Like `abstract_broker::add_tcp_doorman`, with eager scribes for the

@@ -7,7 +7,10 @@
 // "big" (4 MiB of numbered bytes), "ack" (1 MiB with write receipts on),
 // "count" (the process's direct sends so far, read on the broker's thread
 // after everything before it was flushed: the client cannot read it sooner),
-// "mark" (no answer: tells the test that everything before it was flushed).
+// "mark" (no answer: tells the test that everything before it was flushed),
+// "batched" (the process's connections accepted after the first of their
+// readiness event), "hold" (tells the test, then holds the broker's thread,
+// the multiplexer's, until the test opens the gate).
 // When the client half-closes, it answers "bye" and closes.
 
 #define CAF_SUITE eager_scribe
@@ -18,7 +21,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <string>
+#include <vector>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -39,6 +44,10 @@ using port_atom = caf::atom_constant<caf::atom("port")>;
 using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using acked_atom = caf::atom_constant<caf::atom("acked")>;
 using marked_atom = caf::atom_constant<caf::atom("marked")>;
+using holding_atom = caf::atom_constant<caf::atom("holding")>;
+
+/// What "hold" waits for.
+std::promise<void> gate;
 
 constexpr size_t big_size = 4 * 1024 * 1024;
 constexpr size_t ack_size = 1024 * 1024;
@@ -92,6 +101,12 @@ caf::behavior server(caf::stateful_actor<server_state, caf::io::broker>* self,
           answer = std::to_string(eager_scribe::direct_sends()) + "\n";
         } else if (cmd == "mark") {
           self->send(observer, marked_atom::value);
+          continue;
+        } else if (cmd == "batched") {
+          answer = std::to_string(eager_doorman::batched_accepts()) + "\n";
+        } else if (cmd == "hold") {
+          self->send(observer, holding_atom::value);
+          gate.get_future().wait();
           continue;
         }
         self->write(msg.handle, answer.size(), answer.data());
@@ -227,6 +242,33 @@ CAF_TEST(a client that half closes still gets its answers) {
   auto got = read_exactly(fd, expected.size() + 1); // + 1: the end, not more
   CAF_CHECK_EQUAL(got.size(), expected.size());
   CAF_CHECK(got == expected);
+  ::close(fd);
+}
+
+// CAF's acceptor takes one connection per readiness event; clients that
+// connect while the multiplexer is busy wait a loop turn each.
+CAF_TEST(connections that wait are all taken at one readiness event) {
+  auto fd = connect_to(port);
+  send_all(fd, "batched\n");
+  auto before = std::stoull(read_line(fd));
+  gate = std::promise<void>{};
+  send_all(fd, "hold\n");
+  self->receive([](holding_atom) {},
+                caf::after(10s) >> [] { CAF_FAIL("the broker did not hold"); });
+  // The kernel completes these handshakes and queues them: connect() returns
+  // before the broker accepts.
+  std::vector<int> waiting;
+  for (int i = 0; i < 20; ++i)
+    waiting.push_back(connect_to(port));
+  gate.set_value();
+  for (auto w : waiting) {
+    send_all(w, "small\n");
+    CAF_REQUIRE_EQUAL(read_exactly(w, 300), small_answer());
+  }
+  send_all(fd, "batched\n");
+  CAF_CHECK_EQUAL(std::stoull(read_line(fd)) - before, 19u);
+  for (auto w : waiting)
+    ::close(w);
   ::close(fd);
 }
 
