@@ -583,8 +583,10 @@ def part1(args, workdir):
         ("requests/s, median of %d" % args.rounds, ["%.0f" % s_rps, "%.0f" % n_rps],
          "ratio %.2f (target >= 1.00)" % (s_rps / n_rps)),
         ("latency p50 (ms), median", [ms(s50), ms(n50)], ""),
+        # Issue 10's target is for 100 connections; from 1,000 issue 15's.
         ("latency p99 (ms), median", [ms(s99), ms(n99)],
-         "sheetsync target < %.0f ms" % P99_TARGET_MS),
+         "target <= nginx's" if args.connections >= HISTORY_TIMEOUT_AT
+         else "sheetsync target < %.0f ms" % P99_TARGET_MS),
         ("latency max (ms), median", [ms(smax), ms(nmax)], ""),
         ("errors, all rounds", ["%d of %d" % (serr, sreq), "%d of %d" % (nerr, nreq)],
          "socket errors + non-2xx"),
@@ -1224,7 +1226,7 @@ def part_history(args, workdir):
             ("c%d requests/s, median" % c, [fmt(x, "%.0f") for x in rps],
              "ratio %.2f (target >= 1.00)" % (rps[0] / rps[1])),
             ("c%d latency p99 (ms), median" % c, [fmt(x) for x in p99],
-             "target <= nginx's"),
+             "target <= nginx's" if c >= HISTORY_TIMEOUT_AT else ""),
             ("c%d latency max (ms), median" % c,
              [fmt(x) for x in med(lambda r: r.max_ms)], ""),
             ("c%d requests over 2 s, all rounds" % c,
