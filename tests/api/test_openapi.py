@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apihelpers as h  # noqa: E402
 import openapi_check  # noqa: E402
 
-FACADE = os.path.join(h.REPO, 'actors', 'http_facade.cpp')
+ROUTES = os.path.join(h.REPO, 'actors', 'http_routes.cpp')
 
 
 def setUpModule():
@@ -152,8 +152,8 @@ class Document(unittest.TestCase):
 
 class RouteTable(unittest.TestCase):
     def test_every_route_is_described(self):
-        """Every path and method of http_facade.cpp's route table is an operation."""
-        with open(FACADE) as f:
+        """Every path and method of http_routes.cpp's route table is an operation."""
+        with open(ROUTES) as f:
             source = f.read()
         table = source[source.index('const route routes[] = {'):]
         table = table[:table.index('};')]
