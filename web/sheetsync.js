@@ -317,6 +317,10 @@ class SheetSyncProgress extends SheetSyncElement {
     card.append(head, this._bar, this._phases, this._message, this._stats, this._result);
     root.append(style, card);
     this._busy = false;
+    // The sync id shown when Sync Now was clicked ('' for none) until another
+    // one's status arrives: the previous sync's 100 % and "Sync complete" are
+    // not the new sync's. null: not starting.
+    this._startedFrom = null;
     this._dismissed = '';
     this._shownFor = '';
     this._startError = '';
@@ -326,15 +330,18 @@ class SheetSyncProgress extends SheetSyncElement {
     if (!this._handle) return;
     this._busy = true;
     this._startError = '';
+    this._startedFrom = (this._handle.status && this._handle.status.syncId) || '';
     this.render(this._handle.status, {});
     this._handle.start().then((r) => {
       this._busy = false;
       if (!r.ok && r.code !== 409) {
         this._startError = (r.body && r.body.message) || ('The server answered ' + r.code);
+        this._startedFrom = null;
       }
       this.render(this._handle.status, {});
     }, (err) => {
       this._busy = false;
+      this._startedFrom = null;
       this._startError = err && err.code === 401
         ? 'This sheetsync server needs an API token.'
         : 'Could not reach the sheetsync server.';
@@ -347,6 +354,11 @@ class SheetSyncProgress extends SheetSyncElement {
   }
 
   render(status, info) {
+    if (this._startedFrom !== null && status && status.syncId && status.syncId !== this._startedFrom) {
+      this._startedFrom = null;
+    }
+    const starting = this._startedFrom !== null;
+    if (starting) status = null; // shown as a fresh start, not as the previous sync
     const running = Core.isRunning(status);
     const state = status ? status.status : 'idle';
     const progress = status ? Math.max(0, Math.min(100, Math.round(status.progress || 0))) : 0;
@@ -368,11 +380,12 @@ class SheetSyncProgress extends SheetSyncElement {
       node.classList.toggle('done', (running && current > i) || state === 'complete');
     }
 
-    this._syncButton.disabled = running || this._busy || !this._handle;
+    this._syncButton.disabled = running || starting || this._busy || !this._handle;
     this._cancelButton.hidden = !running;
     this._message.textContent = connection === 'unauthorized'
       ? 'This sheetsync server needs an API token.'
-      : (status && status.message) || '';
+      : starting ? 'Starting a sync…' : (status && status.message) || '';
+    if (starting) this._titleText.textContent = 'Starting…';
 
     const stats = (status && status.stats) || {};
     const parts = [];
