@@ -50,6 +50,20 @@ bool parse_count(const std::optional<std::string>& text, uint64_t fallback,
   return true;
 }
 
+/// The `limit` query parameter, 1 to `max` (`fallback` when absent); answers
+/// 400 naming the range and returns false otherwise.
+bool read_limit(self_ptr self, const reply_slot& slot, const char* route,
+                const http_request& req, uint64_t fallback, uint64_t max,
+                uint64_t& out) {
+  if (parse_count(req.query_param("limit"), fallback, max, out) && out > 0)
+    return true;
+  respond(self, slot, route,
+          error_response(400, "invalid_argument",
+                         "limit must be a whole number from 1 to "
+                           + std::to_string(max)));
+  return false;
+}
+
 /// Calls `next` once `source` is known to name a configured source ("" is
 /// the default one, always fine); otherwise answers 404 unknown_source with
 /// the known names. Asks the coordinator for the names if it does not know
@@ -481,12 +495,8 @@ void delete_source(self_ptr self, const reply_slot& slot,
 /// GET /api/sync-history.
 void get_history(self_ptr self, const reply_slot& slot, const http_request& req) {
   uint64_t limit = 0;
-  if (!parse_count(req.query_param("limit"), 20, 1000, limit) || limit == 0) {
-    respond(self, slot, "history",
-            error_response(400, "invalid_argument",
-                           "limit must be a whole number from 1 to 1000"));
+  if (!read_limit(self, slot, "history", req, 20, 1000, limit))
     return;
-  }
   auto source = req.query_param("source").value_or("");
   with_source(self, slot, "history", source, [=] {
     ask_and_answer<std::vector<sync_status>>(
@@ -594,12 +604,8 @@ void get_metrics(self_ptr self, const reply_slot& slot, const http_request&) {
 void get_webhook_deliveries(self_ptr self, const reply_slot& slot,
                             const http_request& req) {
   uint64_t limit = 0;
-  if (!parse_count(req.query_param("limit"), 50, 500, limit) || limit == 0) {
-    respond(self, slot, "webhook_deliveries",
-            error_response(400, "invalid_argument",
-                           "limit must be a whole number from 1 to 500"));
+  if (!read_limit(self, slot, "webhook_deliveries", req, 50, 500, limit))
     return;
-  }
   auto& s = self->state;
   if (!s.cfg.webhooks) {
     respond(self, slot, "webhook_deliveries",
