@@ -12,15 +12,19 @@ struct answer_sink {
   size_t seen = 0;
   size_t max = 0;
   bool cut_off = false;
+  /// Where the bytes go; null: discarded.
+  std::string* keep = nullptr;
 };
 
-extern "C" size_t on_answer(char*, size_t size, size_t n, void* user) {
+extern "C" size_t on_answer(char* data, size_t size, size_t n, void* user) {
   auto* sink = static_cast<answer_sink*>(user);
   sink->seen += size * n;
   if (sink->seen > sink->max) {
     sink->cut_off = true;
-    return 0; // ends the transfer: the status is all we wanted
+    return 0; // ends the transfer
   }
+  if (sink->keep != nullptr)
+    sink->keep->append(data, size * n);
   return size * n;
 }
 
@@ -41,21 +45,25 @@ post_outcome http_post(const std::string& url,
                                               &curl_easy_cleanup};
   std::unique_ptr<curl_slist, void (*)(curl_slist*)> list{nullptr,
                                                           &curl_slist_free_all};
-  if (!easy) {
-    out.error = "libcurl could not create a request";
+  auto fail_early = [&](std::string text) {
+    out.curl_code = CURLE_OUT_OF_MEMORY;
+    out.curl_error = text;
+    out.error = std::move(text);
     return out;
-  }
+  };
+  if (!easy)
+    return fail_early("libcurl could not create a request");
   for (auto& line : headers) {
     auto* next = curl_slist_append(list.get(), line.c_str());
-    if (next == nullptr) {
-      out.error = "libcurl could not build the request's headers";
-      return out;
-    }
+    if (next == nullptr)
+      return fail_early("libcurl could not build the request's headers");
     list.release();
     list.reset(next);
   }
   answer_sink sink;
   sink.max = opts.max_answer_bytes;
+  if (opts.keep_answer)
+    sink.keep = &out.answer;
   char error_buffer[CURL_ERROR_SIZE] = {};
   CURLcode rc = CURLE_OK;
   auto set = [&](CURLoption option, auto value) {
@@ -64,9 +72,15 @@ post_outcome http_post(const std::string& url,
   };
   auto timeout_ms = static_cast<long>(
     std::max<int64_t>(1, opts.timeout.count()));
+  auto connect_ms = opts.connect_timeout.count() > 0
+                      ? std::min(timeout_ms,
+                                 static_cast<long>(opts.connect_timeout.count()))
+                      : timeout_ms;
   set(CURLOPT_URL, url.c_str());
   set(CURLOPT_ERRORBUFFER, error_buffer);
   set(CURLOPT_NOSIGNAL, 1L);
+  if (!opts.user_agent.empty())
+    set(CURLOPT_USERAGENT, opts.user_agent.c_str());
 #if LIBCURL_VERSION_NUM >= 0x075500 // 7.85.0
   set(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -77,7 +91,7 @@ post_outcome http_post(const std::string& url,
   set(CURLOPT_POSTFIELDS, body.c_str());
   set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   set(CURLOPT_HTTPHEADER, list.get());
-  set(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  set(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
   set(CURLOPT_TIMEOUT_MS, timeout_ms);
   set(CURLOPT_WRITEFUNCTION, &on_answer);
   set(CURLOPT_WRITEDATA, static_cast<void*>(&sink));
@@ -85,17 +99,22 @@ post_outcome http_post(const std::string& url,
   set(CURLOPT_XFERINFOFUNCTION, &on_progress);
   set(CURLOPT_XFERINFODATA, static_cast<void*>(cancel.get()));
   if (rc != CURLE_OK) {
-    out.error = std::string{"libcurl rejected an option: "}
-                + curl_easy_strerror(rc);
+    out.curl_code = rc;
+    out.curl_error = std::string{"libcurl rejected an option: "}
+                     + curl_easy_strerror(rc);
+    out.error = out.curl_error;
     return out;
   }
   rc = curl_easy_perform(easy.get());
   long status = 0;
   curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
   out.status = static_cast<uint16_t>(status > 0 && status < 1000 ? status : 0);
+  out.cut_off = sink.cut_off;
   if (rc != CURLE_OK && !(sink.cut_off && rc == CURLE_WRITE_ERROR)) {
     std::string reason = error_buffer[0] != '\0' ? error_buffer
                                                  : curl_easy_strerror(rc);
+    out.curl_code = rc;
+    out.curl_error = reason;
     if (rc == CURLE_OPERATION_TIMEDOUT)
       reason = "no answer within " + std::to_string(timeout_ms / 1000)
                + " s (" + reason + ")";

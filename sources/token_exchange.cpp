@@ -12,6 +12,7 @@
 #include <rapidjson/document.h>
 
 #include "net/curl_transfer.hpp"
+#include "net/http_post.hpp"
 #include "net/redact.hpp"
 #include "net/text.hpp"
 #include "sources/fetch_plan.hpp"
@@ -27,34 +28,6 @@ constexpr size_t max_body_bytes = 64 * 1024;
 constexpr size_t max_server_text = 300;
 
 constexpr std::chrono::milliseconds max_connect_timeout{10'000};
-
-struct easy_deleter {
-  void operator()(CURL* easy) const {
-    curl_easy_cleanup(easy);
-  }
-};
-
-struct slist_deleter {
-  void operator()(curl_slist* list) const {
-    curl_slist_free_all(list);
-  }
-};
-
-struct response {
-  std::string body;
-  bool too_large = false;
-};
-
-size_t on_write(char* data, size_t size, size_t count, void* user) {
-  auto* res = static_cast<response*>(user);
-  auto n = size * count;
-  if (res->body.size() + n > max_body_bytes) {
-    res->too_large = true;
-    return 0;
-  }
-  res->body.append(data, n);
-  return n;
-}
 
 /// Replaces every occurrence of each secret (and of a secret's larger
 /// dot-separated parts, as a JWT has) in `text` by "***": a server or library
@@ -156,64 +129,28 @@ bool post_token_form(const std::string& token_uri, grant g,
     err.http_status = status;
     return false;
   };
-  std::unique_ptr<CURL, easy_deleter> easy{curl_easy_init()};
-  if (!easy)
-    return fail("libcurl could not create a request to the token endpoint " + where);
-  auto& form = g.form;
-  std::unique_ptr<curl_slist, slist_deleter> headers;
-  for (auto* line : {"Accept: application/json",
-                     "Content-Type: application/x-www-form-urlencoded"}) {
-    auto* list = curl_slist_append(headers.get(), line);
-    if (!list)
-      return fail("libcurl could not build the token request for " + where);
-    headers.release();
-    headers.reset(list);
-  }
-  response res;
-  char error_buffer[CURL_ERROR_SIZE] = {};
-  auto total = std::max(timeout, std::chrono::milliseconds{1});
-  auto connect = std::min(total, max_connect_timeout);
-  CURLcode rc = CURLE_OK;
-  auto set = [&](CURLoption option, auto value) {
-    if (rc == CURLE_OK)
-      rc = curl_easy_setopt(easy.get(), option, value);
-  };
-  set(CURLOPT_URL, token_uri.c_str());
-  set(CURLOPT_ERRORBUFFER, error_buffer);
-  set(CURLOPT_NOSIGNAL, 1L);
-  set(CURLOPT_USERAGENT, "sheetsync/0.1");
-#if LIBCURL_VERSION_NUM >= 0x075500 // 7.85.0
-  set(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-  set(CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-  // The request carries a credential: it goes nowhere but to token_uri.
-  set(CURLOPT_FOLLOWLOCATION, 0L);
-  set(CURLOPT_POST, 1L);
-  set(CURLOPT_POSTFIELDS, form.c_str());
-  set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(form.size()));
-  set(CURLOPT_HTTPHEADER, headers.get());
-  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect.count()));
-  set(CURLOPT_TIMEOUT_MS, static_cast<long>(total.count()));
-  set(CURLOPT_WRITEFUNCTION, &on_write);
-  set(CURLOPT_WRITEDATA, static_cast<void*>(&res));
-  if (rc != CURLE_OK) {
-    OPENSSL_cleanse(form.data(), form.size());
-    return fail(std::string{"libcurl rejected an option for the token endpoint "} + where
-                + ": " + curl_easy_strerror(rc));
-  }
-  rc = curl_easy_perform(easy.get());
-  OPENSSL_cleanse(form.data(), form.size());
-  long status = 0;
-  curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (res.too_large)
+  post_options opts;
+  opts.timeout = std::max(timeout, std::chrono::milliseconds{1});
+  opts.connect_timeout = std::min(opts.timeout, max_connect_timeout);
+  opts.max_answer_bytes = max_body_bytes;
+  opts.keep_answer = true;
+  opts.user_agent = "sheetsync/0.1";
+  // The request carries a credential: http_post follows no redirect, so it
+  // goes nowhere but to token_uri.
+  auto res = http_post(token_uri,
+                       {"Accept: application/json",
+                        "Content-Type: application/x-www-form-urlencoded"},
+                       g.form, opts, nullptr);
+  OPENSSL_cleanse(g.form.data(), g.form.size());
+  auto status = res.status;
+  if (res.cut_off)
     return fail("the token endpoint " + where + " answered with more than "
                   + std::to_string(max_body_bytes / 1024) + " KiB: not a token answer",
-                static_cast<uint16_t>(status));
-  if (rc != CURLE_OK) {
-    std::string reason = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(rc);
+                status);
+  if (auto rc = static_cast<CURLcode>(res.curl_code); rc != CURLE_OK) {
+    auto reason = std::move(res.curl_error);
     if (rc == CURLE_OPERATION_TIMEDOUT)
-      reason = "no answer within " + format_seconds(total) + " (" + reason + ")";
+      reason = "no answer within " + format_seconds(opts.timeout) + " (" + reason + ")";
     // libcurl's texts name hosts, not URLs; redact_url-worthy parts are unlikely,
     // but the text is scrubbed of the secrets all the same.
     fail("cannot reach the token endpoint " + where + ": "
@@ -226,7 +163,7 @@ bool post_token_form(const std::string& token_uri, grant g,
   }
   rapidjson::Document doc;
   // Iterative: an answer nested 64 KiB deep must not exhaust the stack.
-  doc.Parse<rapidjson::kParseIterativeFlag>(res.body.data(), res.body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(res.answer.data(), res.answer.size());
   auto json_ok = !doc.HasParseError() && doc.IsObject();
   if (status < 200 || status > 299) {
     std::string text = "the token endpoint " + where + " answered HTTP "
